@@ -1,0 +1,162 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+  name: "Switchboard",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "switchboardd", targets: ["switchboardd"]),
+    .executable(name: "switchboard", targets: ["switchboard"]),
+    .executable(name: "fake-provider", targets: ["fake-provider"]),
+    .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
+    .library(name: "SwitchboardWire", targets: ["SwitchboardWire"]),
+    .library(name: "SwitchboardClient", targets: ["SwitchboardClient"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+  ],
+  targets: [
+    // Pure routing core: no I/O.
+    .target(
+      name: "SwitchboardCore",
+      dependencies: [.product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings
+    ),
+    // Generated protobuf code, frame codec, Unix socket server.
+    .target(
+      name: "SwitchboardWire",
+      dependencies: [
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Swift client over the socket (used by the CLI and the tests).
+    .target(
+      name: "SwitchboardClient",
+      dependencies: [
+        "SwitchboardWire",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // HTTP provider adapters, model catalog.
+    .target(
+      name: "SwitchboardProviders",
+      dependencies: [
+        "SwitchboardCore",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      resources: [.copy("Resources/catalog.json")],
+      swiftSettings: swiftSettings
+    ),
+    // SQLite decision store and spend ledger.
+    .target(
+      name: "SwitchboardAudit",
+      dependencies: [
+        "SwitchboardCore",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The daemon as a library: config, service wiring, request handling, metrics.
+    .target(
+      name: "SwitchboardDaemon",
+      dependencies: [
+        "SwitchboardCore", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "switchboardd",
+      dependencies: [
+        "SwitchboardDaemon",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "switchboard",
+      dependencies: [
+        "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Test helpers: the fake provider HTTP server.
+    .target(
+      name: "SwitchboardTestKit",
+      dependencies: [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+      name: "fake-provider",
+      dependencies: [
+        "SwitchboardTestKit",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardCoreTests",
+      dependencies: ["SwitchboardCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardWireTests",
+      dependencies: [
+        "SwitchboardWire",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOTestUtils", package: "swift-nio"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardProvidersTests",
+      dependencies: ["SwitchboardProviders", "SwitchboardCore", "SwitchboardTestKit"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardAuditTests",
+      dependencies: ["SwitchboardAudit", "SwitchboardCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardDaemonTests",
+      dependencies: [
+        "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
+        "SwitchboardTestKit",
+      ],
+      swiftSettings: swiftSettings
+    ),
+  ]
+)
