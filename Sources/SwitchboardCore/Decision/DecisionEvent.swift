@@ -1,0 +1,127 @@
+import Foundation
+import Synchronization
+
+/// How the planner judged one candidate.
+public struct CandidateEvaluation: Codable, Hashable, Sendable {
+  public var provider: String
+  public var model: String
+  public var eligible: Bool
+  /// Reason code when rejected.
+  public var rejection: ReasonCode?
+  /// The strategy's score, when it computes one.
+  public var score: Double?
+  public var worstCaseCostUSD: Double?
+  /// 1-based rank among eligible candidates (0 when rejected).
+  public var rank: Int
+  /// Human detail, e.g. "needs 9000 tokens, window 8192".
+  public var detail: String
+  /// Creates an evaluation.
+  public init(provider: String, model: String, eligible: Bool, rejection: ReasonCode? = nil, score: Double? = nil,
+              worstCaseCostUSD: Double? = nil, rank: Int = 0, detail: String = "") {
+    self.provider = provider; self.model = model; self.eligible = eligible; self.rejection = rejection
+    self.score = score; self.worstCaseCostUSD = worstCaseCostUSD; self.rank = rank; self.detail = detail
+  }
+}
+
+/// One attempt of a request.
+public struct AttemptRecord: Codable, Hashable, Sendable {
+  /// success | failed | skipped
+  public enum Outcome: String, Codable, Sendable { case success, failed, skipped }
+  public var index: Int
+  public var provider: String
+  public var model: String
+  public var keySource: KeySource
+  /// Fingerprint of the key used; never the key.
+  public var keyFingerprint: String
+  public var startedOffsetMs: Double
+  public var latencyMs: Double
+  public var firstTokenMs: Double?
+  public var outcome: Outcome
+  public var failureClass: FailureClass?
+  public var reason: ReasonCode?
+  public var httpStatus: Int?
+  public var usage: Usage
+  /// Input tokens the planner estimated.
+  public var estimatedInputTokens: Int
+  public var costUSD: Double?
+  public var message: String
+  /// Whether this retried the previous attempt's candidate.
+  public var sameCandidateRetry: Bool
+  /// Whether this attempt was a half-open circuit probe.
+  public var probe: Bool
+}
+
+/// The one explainable record of a request, success or failure.
+public struct DecisionEvent: Codable, Hashable, Sendable {
+  /// success | failed | cancelled
+  public enum Outcome: String, Codable, Sendable { case success, failed, cancelled }
+  public var requestID: String
+  public var timestampMs: Int64
+  public var tenant: String
+  public var route: String
+  public var strategy: String
+  public var stream: Bool
+  public var peerUID: UInt32?
+  public var outcome: Outcome
+  /// Terminal status when the request failed.
+  public var statusCode: RoutingStatusCode?
+  public var reason: ReasonCode?
+  public var message: String
+  public var candidates: [CandidateEvaluation]
+  public var attempts: [AttemptRecord]
+  public var chosenProvider: String?
+  public var chosenModel: String?
+  public var baselineProvider: String?
+  public var baselineModel: String?
+  /// Cost of the answer that was served.
+  public var costUSD: Double?
+  /// What the same usage would have cost on the baseline.
+  public var baselineCostUSD: Double?
+  /// cost - baseline cost.
+  public var costDeltaUSD: Double?
+  /// Everything spent on this request, failed attempts included (what the ledger charged).
+  public var totalSpendUSD: Double
+  /// Budget scopes the spend was charged to.
+  public var budgetScopes: [String]
+  public var usage: Usage
+  public var totalLatencyMs: Double
+  public var warnings: [String]
+
+  /// A one-line summary for the response and logs.
+  public var summary: String {
+    var parts = ["route=\(route)", "outcome=\(outcome.rawValue)"]
+    if let p = chosenProvider, let m = chosenModel { parts.append("served_by=\(p)/\(m)") }
+    parts.append("attempts=\(attempts.filter { $0.outcome != .skipped }.count)")
+    let failures = attempts.filter { $0.outcome == .failed }.compactMap { $0.reason?.rawValue }
+    if !failures.isEmpty { parts.append("failures=\(failures.joined(separator: ","))") }
+    if let r = reason, outcome != .success { parts.append("reason=\(r.rawValue)") }
+    if let d = costDeltaUSD { parts.append("cost_delta_usd=\(formatUSD(d))") }
+    return parts.joined(separator: " ")
+  }
+}
+
+/// Formats a USD amount with enough digits for per-request costs.
+public func formatUSD(_ v: Double) -> String {
+  var s = String(format: "%.6f", v)
+  while s.hasSuffix("0") && !s.hasSuffix(".0") { s.removeLast() }
+  return s
+}
+
+/// Where decision events go. The daemon persists them (SQLite); tests keep them in memory.
+public protocol AuditSink: Sendable {
+  /// Records one event. Returns when the event is as durable as the sink promises
+  /// (the SQLite sink: committed, unless configured otherwise).
+  func record(_ event: DecisionEvent) async
+}
+
+/// Keeps events in memory, newest last.
+public final class InMemoryAuditSink: AuditSink {
+  private let events = Mutex<[DecisionEvent]>([])
+  /// Creates an empty sink.
+  public init() {}
+  public func record(_ event: DecisionEvent) async { events.withLock { $0.append(event) } }
+  /// Every event recorded so far.
+  public var all: [DecisionEvent] { events.withLock { $0 } }
+  /// The event with `requestID`.
+  public func event(_ requestID: String) -> DecisionEvent? { events.withLock { $0.last { $0.requestID == requestID } } }
+}

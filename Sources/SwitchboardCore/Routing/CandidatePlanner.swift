@@ -1,0 +1,117 @@
+/// The result of planning: eligible candidates in the order to try, and every
+/// candidate's evaluation (rejections with reason codes).
+public struct Plan: Sendable {
+  public var ordered: [PlannedCandidate]
+  public var evaluations: [CandidateEvaluation]
+  public var estimatedInputTokens: Int
+  public var maxTokens: Int
+}
+
+/// Everything the planner reads; all in memory, no I/O.
+public struct PlanningInputs: Sendable {
+  public var route: RoutePolicy
+  public var request: ChatRequest
+  public var catalog: ModelCatalog
+  public var health: HealthBoard
+  public var stats: CandidateStatsBoard
+  public var ledger: any BudgetLedger
+  public var budgetScopes: [BudgetScope]
+  /// Key fingerprints of each provider's pool (circuits are per key).
+  public var keyFingerprints: @Sendable (String) -> [String]
+  /// Providers that exist in the config.
+  public var knownProviders: Set<String>
+  public var now: Instant
+  public var wallMillis: Int64
+  /// Creates inputs.
+  public init(route: RoutePolicy, request: ChatRequest, catalog: ModelCatalog, health: HealthBoard,
+              stats: CandidateStatsBoard, ledger: any BudgetLedger, budgetScopes: [BudgetScope],
+              keyFingerprints: @escaping @Sendable (String) -> [String], knownProviders: Set<String>,
+              now: Instant, wallMillis: Int64) {
+    self.route = route; self.request = request; self.catalog = catalog; self.health = health
+    self.stats = stats; self.ledger = ledger; self.budgetScopes = budgetScopes
+    self.keyFingerprints = keyFingerprints; self.knownProviders = knownProviders
+    self.now = now; self.wallMillis = wallMillis
+  }
+}
+
+/// Applies the hard caps before any network call, then ranks by the route's strategy.
+public enum CandidatePlanner {
+  /// Default `max_tokens` when neither the request nor the model says.
+  public static let defaultMaxTokens = 1024
+
+  /// The model entry used when the catalog has none: unknown prices, no window check.
+  static let unknownModel = ModelInfo(contextWindow: .max, maxOutputTokens: .max, capabilities: [.streaming])
+
+  /// Plans `inputs.request` on `inputs.route` with `strategy`.
+  public static func plan(_ inputs: PlanningInputs, strategy: any RoutingStrategy) -> Plan {
+    let request = inputs.request
+    let route = inputs.route
+    let estimated = TokenEstimator.estimateInputTokens(request)
+    let needed = request.impliedCapabilities.union(route.constraints.required)
+    let costCap = [request.constraints.maxCostUSD, route.constraints.maxCostUSD].compactMap { $0 }.min()
+    let sla = [request.constraints.latencySLA, route.constraints.latencySLA].compactMap { $0 }.min()
+    let exhausted = inputs.budgetScopes.first { inputs.ledger.isExhausted($0, wallMillis: inputs.wallMillis) }
+
+    var eligible: [PlannedCandidate] = []
+    var evaluations: [CandidateEvaluation] = []
+    var maxTokensSeen = request.maxTokens ?? defaultMaxTokens
+
+    for spec in route.candidates {
+      let ref = spec.ref
+      func reject(_ code: ReasonCode, _ detail: String, worst: Double? = nil) {
+        evaluations.append(CandidateEvaluation(provider: ref.provider, model: ref.model, eligible: false,
+                                               rejection: code, worstCaseCostUSD: worst, detail: detail))
+      }
+      guard inputs.knownProviders.contains(ref.provider) else {
+        reject(.unknownProvider, "provider '\(ref.provider)' is not configured"); continue
+      }
+      let catalogued = inputs.catalog.info(for: ref)
+      let info = catalogued ?? unknownModel
+      let maxTokens = request.maxTokens ?? min(defaultMaxTokens, info.maxOutputTokens)
+      maxTokensSeen = max(maxTokensSeen, maxTokens)
+      let worst = info.worstCaseCost(estimatedInputTokens: estimated, maxTokens: maxTokens)
+
+      let missing = needed.subtracting(info.capabilities)
+      if !missing.isEmpty {
+        reject(.capabilityMissing, "lacks " + missing.sorted().map(\.rawValue).joined(separator: ","), worst: worst); continue
+      }
+      if info.contextWindow != .max && estimated + maxTokens > info.contextWindow {
+        reject(.contextTooSmall, "needs \(estimated)+\(maxTokens) tokens, window \(info.contextWindow)", worst: worst); continue
+      }
+      if request.maxTokens != nil, info.maxOutputTokens != .max, maxTokens > info.maxOutputTokens {
+        reject(.contextTooSmall, "max_tokens \(maxTokens) above the model's output cap \(info.maxOutputTokens)", worst: worst); continue
+      }
+      if worst == nil && (route.constraints.requireKnownPrices || costCap != nil) {
+        let why = catalogued == nil ? "model not in catalog" : "price unknown"
+        reject(.priceUnknown, why + (costCap != nil ? " and a cost cap is set" : " and the route requires known prices"))
+        continue
+      }
+      if let cap = costCap, let w = worst, w > cap {
+        reject(.overCostCap, "worst case \(formatUSD(w)) > cap \(formatUSD(cap))", worst: worst); continue
+      }
+      if let sla, let p95 = inputs.stats.observation(ref).latencyP95, p95 > sla {
+        reject(.overLatencySLA, "p95 \(Int(p95.milliseconds))ms > SLA \(Int(sla.milliseconds))ms", worst: worst); continue
+      }
+      let fps = inputs.keyFingerprints(ref.provider)
+      let circuits = (fps.isEmpty ? ["none"] : fps).map { CircuitKey(ref, keyFingerprint: $0) }
+      if circuits.allSatisfy({ inputs.health.isBlocked($0, now: inputs.now) }) {
+        reject(.circuitOpen, "every key's circuit is open", worst: worst); continue
+      }
+      if let exhausted {
+        reject(.budgetExhausted, "\(exhausted.key) hard cap reached", worst: worst); continue
+      }
+      eligible.append(PlannedCandidate(spec: spec, info: info, worstCaseCost: worst))
+    }
+
+    let ctx = StrategyContext(routeName: route.name, request: request, estimatedInputTokens: estimated, stats: inputs.stats)
+    let ranked = strategy.rank(eligible, context: ctx)
+    for (i, p) in ranked.enumerated() {
+      evaluations.append(CandidateEvaluation(provider: p.ref.provider, model: p.ref.model, eligible: true,
+                                             score: p.score, worstCaseCostUSD: p.worstCaseCost, rank: i + 1))
+    }
+    // Keep evaluations in the route's order for readability.
+    let order = Dictionary(route.candidates.enumerated().map { ($0.element.ref.description, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    evaluations.sort { (order["\($0.provider)/\($0.model)"] ?? 0) < (order["\($1.provider)/\($1.model)"] ?? 0) }
+    return Plan(ordered: ranked, evaluations: evaluations, estimatedInputTokens: estimated, maxTokens: maxTokensSeen)
+  }
+}

@@ -1,0 +1,143 @@
+/// "provider/model": one model of one configured provider.
+public struct CandidateRef: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+  /// The provider instance name from the config.
+  public var provider: String
+  /// The model id as the provider knows it (may itself contain `/`).
+  public var model: String
+  /// Creates a reference.
+  public init(provider: String, model: String) { self.provider = provider; self.model = model }
+  /// Parses "provider/model" (split at the first `/`); nil when either part is empty.
+  public init?(parsing text: String) {
+    guard let slash = text.firstIndex(of: "/") else { return nil }
+    let p = String(text[..<slash]), m = String(text[text.index(after: slash)...])
+    guard !p.isEmpty, !m.isEmpty else { return nil }
+    self.init(provider: p, model: m)
+  }
+  public var description: String { "\(provider)/\(model)" }
+  public static func < (a: CandidateRef, b: CandidateRef) -> Bool { a.description < b.description }
+}
+
+/// One candidate of a route.
+public struct CandidateSpec: Hashable, Sendable {
+  public var ref: CandidateRef
+  /// Relative weight for the `weighted` strategy.
+  public var weight: Double
+  /// Creates a candidate.
+  public init(_ ref: CandidateRef, weight: Double = 1) { self.ref = ref; self.weight = weight }
+}
+
+/// How a route ranks its eligible candidates.
+public enum StrategyKind: String, Sendable, Hashable, CaseIterable, Codable {
+  case priority, roundRobin = "round_robin", weighted, latency, cost, leastBusy = "least_busy", score
+}
+
+/// What to do when a stream fails after the client has seen part of the answer.
+public enum StreamFailurePolicy: String, Sendable, Hashable, CaseIterable, Codable {
+  /// Send `StreamRestart`, then the next provider's whole stream.
+  case restart
+  /// Continue with assistant prefill where the next candidate supports it, else restart.
+  case `continue`
+  /// End the call with a terminal error status.
+  case error
+}
+
+/// Attempt bounds of a route.
+public struct RetryPolicy: Sendable, Hashable {
+  /// Attempts across all candidates (including same-candidate retries).
+  public var maxAttempts: Int = 4
+  /// Overall deadline of a request.
+  public var deadline: Duration = .seconds(30)
+  /// Retries of the same candidate, only where cheap.
+  public var sameCandidateRetries: Int = 1
+  /// A 429 is retried in place only when its Retry-After is at most this.
+  public var retryAfterMax: Duration = .seconds(5)
+  /// Creates the default policy.
+  public init() {}
+}
+
+/// Per-attempt timeouts of a route.
+public struct TimeoutPolicy: Sendable, Hashable {
+  public var connect: Duration = .seconds(2)
+  public var firstToken: Duration = .seconds(8)
+  public var idle: Duration = .seconds(10)
+  public var attempt: Duration = .seconds(30)
+  /// Creates the default timeouts.
+  public init() {}
+}
+
+/// A soft and a hard cap in USD (either may be absent).
+public struct BudgetLimit: Sendable, Hashable, Codable {
+  public var soft: Double?
+  public var hard: Double?
+  /// Creates a limit.
+  public init(soft: Double? = nil, hard: Double? = nil) { self.soft = soft; self.hard = hard }
+  /// Whether neither cap is set.
+  public var isUnlimited: Bool { soft == nil && hard == nil }
+}
+
+/// Budgets of a route.
+public struct BudgetPolicy: Sendable, Hashable {
+  /// Daily cap per tenant on this route.
+  public var perTenantDaily = BudgetLimit()
+  /// Daily cap for the whole route.
+  public var perRouteDaily = BudgetLimit()
+  /// Creates an unlimited policy.
+  public init() {}
+}
+
+/// Weights of the `score` strategy (normalised internally).
+public struct ScoreWeights: Sendable, Hashable {
+  public var cost = 0.4
+  public var latency = 0.3
+  public var reliability = 0.3
+  /// Creates the default weights.
+  public init() {}
+}
+
+/// Route-level hard caps.
+public struct RouteConstraints: Sendable, Hashable {
+  public var maxCostUSD: Double?
+  public var latencySLA: Duration?
+  public var required: Set<Capability> = []
+  /// Reject candidates whose price is unknown.
+  public var requireKnownPrices = false
+  /// Creates empty constraints.
+  public init() {}
+}
+
+/// A route: a named routing policy.
+public struct RoutePolicy: Sendable {
+  public var name: String
+  public var candidates: [CandidateSpec]
+  public var strategy: StrategyKind = .priority
+  /// A custom strategy overrides `strategy`.
+  public var customStrategy: (any RoutingStrategy)?
+  /// Seed of the `weighted` strategy's RNG.
+  public var seed: UInt64 = 0
+  public var scoreWeights = ScoreWeights()
+  public var constraints = RouteConstraints()
+  public var retry = RetryPolicy()
+  public var timeouts = TimeoutPolicy()
+  public var onStreamFailure: StreamFailurePolicy = .restart
+  /// Fail over on a content-policy rejection instead of propagating it.
+  public var contentPolicyFallback = false
+  public var budget = BudgetPolicy()
+
+  /// Creates a route.
+  public init(name: String, candidates: [CandidateSpec]) { self.name = name; self.candidates = candidates }
+
+  /// The baseline candidate: the route's first.
+  public var baseline: CandidateRef? { candidates.first?.ref }
+}
+
+/// Circuit breaker settings.
+public struct CircuitPolicy: Sendable, Hashable {
+  /// Consecutive transient failures that open a circuit (a hard failure opens it at once).
+  public var failureThreshold = 3
+  public var baseCooldown: Duration = .seconds(1)
+  public var maxCooldown: Duration = .seconds(30)
+  /// +- fraction of each cooldown.
+  public var jitter = 0.2
+  /// Creates the default policy.
+  public init() {}
+}

@@ -1,0 +1,169 @@
+import Logging
+import Synchronization
+
+/// The routing core's entry point: plans, executes and explains every request.
+///
+/// Holds the live configuration as an immutable snapshot; `reload` swaps it, and
+/// a request in flight finishes under the snapshot it started with.
+public final class Router: Sendable {
+  struct Snapshot: Sendable {
+    var configuration: RouterConfiguration
+    var strategies: [String: any RoutingStrategy]
+    var knownProviders: Set<String>
+  }
+  private let snapshot: Mutex<Snapshot>
+  /// Circuits per (provider, model, key).
+  public let health: HealthBoard
+  /// Observed latency and reliability.
+  public let stats: CandidateStatsBoard
+  /// Spend accounting.
+  public let ledger: any BudgetLedger
+  /// API keys.
+  public let keys: KeyResolver
+  /// The clock everything is measured on.
+  public let clock: any RouterClock
+  private let audit: any AuditSink
+  private let idPrefix: String
+  private let counter = Atomic<UInt64>(0)
+
+  /// Creates a router.
+  public init(configuration: RouterConfiguration, keys: KeyResolver, ledger: any BudgetLedger = InMemoryBudgetLedger(),
+              audit: any AuditSink = InMemoryAuditSink(), clock: any RouterClock = SystemClock(),
+              idPrefix: String? = nil) {
+    self.snapshot = Mutex(Self.makeSnapshot(configuration))
+    self.health = HealthBoard(policy: configuration.circuit)
+    self.stats = CandidateStatsBoard()
+    self.ledger = ledger
+    self.keys = keys
+    self.clock = clock
+    self.audit = audit
+    var rng = SystemRandomNumberGenerator()
+    self.idPrefix = idPrefix ?? String(rng.next() & 0xFFFFFF, radix: 16)
+  }
+
+  private static func makeSnapshot(_ c: RouterConfiguration) -> Snapshot {
+    var strategies: [String: any RoutingStrategy] = [:]
+    for (name, route) in c.routes {
+      strategies[name] = route.customStrategy ?? BuiltinStrategy.make(route.strategy, seed: route.seed, weights: route.scoreWeights)
+    }
+    return Snapshot(configuration: c, strategies: strategies, knownProviders: Set(c.adapters.keys))
+  }
+
+  /// Swaps in a new configuration; circuits, stats and spend carry over.
+  public func reload(_ configuration: RouterConfiguration) {
+    let s = Self.makeSnapshot(configuration)
+    snapshot.withLock { $0 = s }
+    health.update(policy: configuration.circuit)
+  }
+
+  /// The configuration in force.
+  public var configuration: RouterConfiguration { snapshot.withLock { $0.configuration } }
+
+  /// A fresh request id: a per-process prefix and a counter, cheap and unique.
+  public func nextRequestID() -> String {
+    let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+    return idPrefix + String(n, radix: 16)
+  }
+
+  /// Budget scopes a request on `route` by `tenant` draws on.
+  public static func budgetScopes(route: RoutePolicy, tenant: String) -> [BudgetScope] {
+    [BudgetScope(key: "route:\(route.name)/tenant:\(tenant)", limit: route.budget.perTenantDaily),
+     BudgetScope(key: "route:\(route.name)", limit: route.budget.perRouteDaily)]
+  }
+
+  /// Routes one request. Never throws: failures come back as `RoutingError` in
+  /// the outcome, with the decision event that explains them (already recorded).
+  public func complete(_ request: ChatRequest, context: RequestContext = .init(), sink: CompletionSink? = nil) async -> RoutedOutcome {
+    let start = clock.now()
+    let wallStart = clock.wallMillis()
+    let snap = snapshot.withLock { $0 }
+    let config = snap.configuration
+    let requestID = (request.requestID?.isEmpty == false ? request.requestID! : nextRequestID())
+    let tenant = request.tenant?.isEmpty == false ? request.tenant! : context.peerUID.map { "uid:\($0)" } ?? "default"
+
+    var route: RoutePolicy
+    let strategy: any RoutingStrategy
+    if let target = request.explicitTarget {
+      route = RoutePolicy(name: target.description, candidates: [CandidateSpec(target)])
+      if let deadline = request.deadline { route.retry.deadline = deadline }
+      strategy = PriorityStrategy()
+    } else if let name = request.route, let r = config.routes[name], let st = snap.strategies[name] {
+      route = r
+      strategy = st
+    } else {
+      let name = request.route ?? ""
+      let err = name.isEmpty
+        ? RoutingError(.invalidArgument, .invalidRequest, "the request names neither a route nor a provider/model")
+        : RoutingError(.notFound, .unknownRoute, "unknown route '\(name)'")
+      var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: name, strategy: "",
+                            request: request, context: context)
+      event.outcome = .failed; event.statusCode = err.code; event.reason = err.reason; event.message = err.message
+      await audit.record(event)
+      return RoutedOutcome(result: .failure(err), event: event)
+    }
+
+    let scopes = Self.budgetScopes(route: route, tenant: tenant)
+    let keys = self.keys
+    let inputs = PlanningInputs(
+      route: route, request: request, catalog: config.catalog, health: health, stats: stats, ledger: ledger,
+      budgetScopes: scopes,
+      keyFingerprints: { provider in keys.keys(for: provider, override: request.keyOverrides[provider]).map(\.fingerprint) },
+      knownProviders: snap.knownProviders, now: start, wallMillis: wallStart)
+    let plan = CandidatePlanner.plan(inputs, strategy: strategy)
+
+    let executor = RequestExecutor(
+      requestID: requestID, route: route, strategy: strategy, request: request, plan: plan, catalog: config.catalog,
+      adapters: config.adapters, health: health, stats: stats, ledger: ledger, keys: keys, clock: clock,
+      scopes: scopes, sink: sink)
+    let (result, run) = await executor.run(start: start)
+
+    var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: route.name,
+                          strategy: strategy.name, request: request, context: context)
+    event.candidates = plan.evaluations
+    event.attempts = run.attempts
+    event.baselineProvider = route.baseline?.provider
+    event.baselineModel = route.baseline?.model
+    event.totalSpendUSD = run.totalSpend
+    event.budgetScopes = scopes.map(\.key)
+    event.warnings = run.warnings
+    let latency = clock.now().duration(since: start)
+    event.totalLatencyMs = latency.milliseconds
+
+    switch result {
+    case .success(let (response, served, usage, cost)):
+      let baselineInfo = route.baseline.flatMap { config.catalog.info(for: $0) }
+      let baselineCost = baselineInfo?.cost(of: usage)?.total
+      let delta = (cost?.total).flatMap { c in baselineCost.map { c - $0 } }
+      event.outcome = .success
+      event.chosenProvider = served.ref.provider
+      event.chosenModel = served.ref.model
+      event.costUSD = cost?.total
+      event.baselineCostUSD = baselineCost
+      event.costDeltaUSD = delta
+      event.usage = usage
+      await audit.record(event)
+      let completion = CompletionResult(
+        requestID: requestID, route: route.name, response: response, served: served.ref,
+        attempts: run.attemptCount, costUSD: cost?.total, baselineCostUSD: baselineCost, costDeltaUSD: delta,
+        estimatedInputTokens: plan.estimatedInputTokens, latency: latency, summary: event.summary, warnings: run.warnings)
+      return RoutedOutcome(result: .success(completion), event: event)
+    case .failure(let error):
+      event.outcome = error.code == .cancelled ? .cancelled : .failed
+      event.statusCode = error.code
+      event.reason = error.reason
+      event.message = error.message
+      await audit.record(event)
+      return RoutedOutcome(result: .failure(error), event: event)
+    }
+  }
+
+  private func baseEvent(requestID: String, wallStart: Int64, tenant: String, route: String, strategy: String,
+                         request: ChatRequest, context: RequestContext) -> DecisionEvent {
+    DecisionEvent(
+      requestID: requestID, timestampMs: wallStart, tenant: tenant, route: route, strategy: strategy,
+      stream: request.stream, peerUID: context.peerUID, outcome: .failed, statusCode: nil, reason: nil, message: "",
+      candidates: [], attempts: [], chosenProvider: nil, chosenModel: nil, baselineProvider: nil, baselineModel: nil,
+      costUSD: nil, baselineCostUSD: nil, costDeltaUSD: nil, totalSpendUSD: 0, budgetScopes: [], usage: .zero,
+      totalLatencyMs: 0, warnings: [])
+  }
+}

@@ -1,0 +1,71 @@
+/// Everything the router needs from the config, already validated.
+public struct RouterConfiguration: Sendable {
+  /// Routes by name.
+  public var routes: [String: RoutePolicy]
+  /// Provider adapters by instance name.
+  public var adapters: [String: any ProviderAdapter]
+  /// Prices, limits and capabilities.
+  public var catalog: ModelCatalog
+  /// Circuit breaker settings.
+  public var circuit: CircuitPolicy
+  /// Digest of the config file this came from (shown by health).
+  public var digest: String
+
+  /// Creates a configuration.
+  public init(routes: [String: RoutePolicy], adapters: [String: any ProviderAdapter], catalog: ModelCatalog,
+              circuit: CircuitPolicy = .init(), digest: String = "") {
+    self.routes = routes; self.adapters = adapters; self.catalog = catalog; self.circuit = circuit; self.digest = digest
+  }
+}
+
+/// Who sent a request.
+public struct RequestContext: Sendable {
+  /// The peer's uid from SO_PEERCRED, when known.
+  public var peerUID: UInt32?
+  /// Creates a context.
+  public init(peerUID: UInt32? = nil) { self.peerUID = peerUID }
+}
+
+/// What the client sees while a request runs.
+public struct CompletionSink: Sendable {
+  /// A delta of the answer, with the 1-based attempt and candidate that produced it.
+  public var onDelta: @Sendable (StreamDelta, Int, CandidateRef) async throws -> Void
+  /// The answer restarts on another candidate: the client must discard what it has.
+  public var onRestart: @Sendable (StreamRestartInfo) async throws -> Void
+  /// Creates a sink.
+  public init(onDelta: @escaping @Sendable (StreamDelta, Int, CandidateRef) async throws -> Void,
+              onRestart: @escaping @Sendable (StreamRestartInfo) async throws -> Void) {
+    self.onDelta = onDelta; self.onRestart = onRestart
+  }
+}
+
+/// Why and where a stream restarts.
+public struct StreamRestartInfo: Sendable, Hashable {
+  public var attempt: Int
+  public var reason: ReasonCode
+  public var failed: CandidateRef
+  public var next: CandidateRef
+}
+
+/// A successful request.
+public struct CompletionResult: Sendable {
+  public var requestID: String
+  public var route: String
+  /// The whole answer (for `continue`, prefill plus continuation).
+  public var response: ProviderResponse
+  public var served: CandidateRef
+  public var attempts: Int
+  public var costUSD: Double?
+  public var baselineCostUSD: Double?
+  public var costDeltaUSD: Double?
+  public var estimatedInputTokens: Int
+  public var latency: Duration
+  public var summary: String
+  public var warnings: [String]
+}
+
+/// The outcome of one request and its decision event.
+public struct RoutedOutcome: Sendable {
+  public var result: Result<CompletionResult, RoutingError>
+  public var event: DecisionEvent
+}
