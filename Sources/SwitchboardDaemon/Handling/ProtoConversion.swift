@@ -1,0 +1,204 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardWire
+
+/// A request the daemon refuses before routing.
+struct RequestValidationError: Error {
+  var message: String
+}
+
+enum ProtoConversion {
+  /// Converts and validates a wire request.
+  static func chatRequest(_ r: Switchboard_V1_CompletionRequest) throws -> ChatRequest {
+    guard !r.messages.isEmpty else { throw RequestValidationError(message: "messages must not be empty") }
+    var explicit: CandidateRef?
+    var route: String?
+    if !r.route.isEmpty {
+      if !r.provider.isEmpty || !r.model.isEmpty { throw RequestValidationError(message: "name a route or a provider/model, not both") }
+      route = r.route
+    } else if !r.provider.isEmpty || !r.model.isEmpty {
+      guard !r.provider.isEmpty, !r.model.isEmpty else { throw RequestValidationError(message: "provider and model go together") }
+      explicit = CandidateRef(provider: r.provider, model: r.model)
+    } else {
+      throw RequestValidationError(message: "the request names neither a route nor a provider/model")
+    }
+    var messages: [ChatMessage] = []
+    messages.reserveCapacity(r.messages.count)
+    for (i, m) in r.messages.enumerated() {
+      let role: ChatRole
+      switch m.role {
+      case .system: role = .system
+      case .user: role = .user
+      case .assistant: role = .assistant
+      case .tool: role = .tool
+      default: throw RequestValidationError(message: "messages[\(i)].role must be set (system, user, assistant or tool)")
+      }
+      if role == .tool && m.toolCallID.isEmpty {
+        throw RequestValidationError(message: "messages[\(i)]: a tool message needs tool_call_id")
+      }
+      messages.append(ChatMessage(role: role, content: m.content,
+                                  toolCalls: m.toolCalls.map { ToolCall(id: $0.id, name: $0.name, argumentsJSON: $0.argumentsJson) },
+                                  toolCallID: m.toolCallID.isEmpty ? nil : m.toolCallID, name: m.name.isEmpty ? nil : m.name))
+    }
+    var tools: [ToolSpec] = []
+    for (i, t) in r.tools.enumerated() {
+      guard !t.name.isEmpty else { throw RequestValidationError(message: "tools[\(i)].name must not be empty") }
+      let schema = t.parametersJsonSchema.isEmpty ? "{\"type\":\"object\"}" : t.parametersJsonSchema
+      guard (try? JSONSerialization.jsonObject(with: Data(schema.utf8))) is [String: Any] else {
+        throw RequestValidationError(message: "tools[\(i)].parameters_json_schema is not a JSON object")
+      }
+      tools.append(ToolSpec(name: t.name, description: t.description_p, parametersJSONSchema: schema))
+    }
+    let format: ResponseFormat
+    switch r.responseFormat.type {
+    case .jsonObject: format = .jsonObject
+    case .jsonSchema:
+      guard (try? JSONSerialization.jsonObject(with: Data(r.responseFormat.jsonSchema.utf8))) is [String: Any] else {
+        throw RequestValidationError(message: "response_format.json_schema is not a JSON object")
+      }
+      format = .jsonSchema(name: r.responseFormat.schemaName.isEmpty ? "response" : r.responseFormat.schemaName,
+                           schema: r.responseFormat.jsonSchema, strict: r.responseFormat.strict)
+    default: format = .text
+    }
+    var maxTokens: Int?
+    if case .maxTokens(let v)? = r.optMaxTokens {
+      guard v > 0 else { throw RequestValidationError(message: "max_tokens must be positive") }
+      maxTokens = Int(v)
+    }
+    var temperature: Double?
+    if case .temperature(let v)? = r.optTemperature {
+      guard v >= 0, v <= 2 else { throw RequestValidationError(message: "temperature must be between 0 and 2") }
+      temperature = v
+    }
+    var topP: Double?
+    if case .topP(let v)? = r.optTopP {
+      guard v > 0, v <= 1 else { throw RequestValidationError(message: "top_p must be in (0, 1]") }
+      topP = v
+    }
+    var seed: Int64?
+    if case .seed(let v)? = r.optSeed { seed = v }
+    var constraints = RequestConstraints()
+    if case .maxCostUsd(let v)? = r.constraints.optMaxCostUsd {
+      guard v >= 0 else { throw RequestValidationError(message: "constraints.max_cost_usd must not be negative") }
+      constraints.maxCostUSD = v
+    }
+    if case .latencySlaMs(let v)? = r.constraints.optLatencySlaMs { constraints.latencySLA = .milliseconds(Int64(v)) }
+    for c in r.constraints.requiredCapabilities {
+      guard let cap = Capability(rawValue: c) else {
+        throw RequestValidationError(message: "unknown capability '\(c)' (tools, vision, json_schema, streaming, prefill)")
+      }
+      constraints.required.insert(cap)
+    }
+    var overrides: [String: Secret] = [:]
+    for k in r.keyOverrides where !k.provider.isEmpty && !k.apiKey.isEmpty { overrides[k.provider] = Secret(k.apiKey) }
+    return ChatRequest(
+      route: route, explicitTarget: explicit, messages: messages, tools: tools,
+      toolChoice: r.toolChoice.isEmpty ? nil : r.toolChoice, responseFormat: format, maxTokens: maxTokens,
+      temperature: temperature, topP: topP, stop: r.stop, seed: seed, stream: r.stream, constraints: constraints,
+      tenant: r.tenant.isEmpty ? nil : r.tenant, tags: r.tags, keyOverrides: overrides,
+      deadline: r.deadlineMs > 0 ? .milliseconds(Int64(r.deadlineMs)) : nil,
+      requestID: r.requestID.isEmpty ? nil : String(r.requestID.prefix(128)))
+  }
+
+  static func usage(_ u: Usage, estimated: Int) -> Switchboard_V1_Usage {
+    var p = Switchboard_V1_Usage()
+    p.inputTokens = UInt32(clamping: u.inputTokens)
+    p.outputTokens = UInt32(clamping: u.outputTokens)
+    p.cachedInputTokens = UInt32(clamping: u.cachedInputTokens)
+    p.cacheWriteTokens = UInt32(clamping: u.cacheWriteTokens)
+    p.estimatedInputTokens = UInt32(clamping: estimated)
+    return p
+  }
+
+  static func response(_ r: CompletionResult) -> Switchboard_V1_CompletionResponse {
+    var p = Switchboard_V1_CompletionResponse()
+    p.requestID = r.requestID
+    p.content = r.response.content
+    p.toolCalls = r.response.toolCalls.map { t in
+      var c = Switchboard_V1_ToolCall(); c.id = t.id; c.name = t.name; c.argumentsJson = t.argumentsJSON; return c
+    }
+    switch r.response.finishReason {
+    case .stop: p.finishReason = .stop
+    case .length: p.finishReason = .length
+    case .toolCalls: p.finishReason = .toolCalls
+    case .contentFilter: p.finishReason = .contentFilter
+    case .unknown: p.finishReason = .unspecified
+    }
+    p.provider = r.served.provider
+    p.model = r.served.model
+    p.usage = usage(r.response.usage, estimated: r.estimatedInputTokens)
+    if let c = r.costUSD { p.optCostUsd = .costUsd(c) }
+    if let c = r.baselineCostUSD { p.optBaselineCostUsd = .baselineCostUsd(c) }
+    if let c = r.costDeltaUSD { p.optCostDeltaUsd = .costDeltaUsd(c) }
+    p.attempts = UInt32(r.attempts)
+    p.decisionSummary = r.summary
+    p.route = r.route
+    p.latencyMs = UInt32(clamping: Int(r.latency.milliseconds))
+    p.warnings = r.warnings
+    return p
+  }
+
+  static func statusCode(_ c: RoutingStatusCode) -> Switchboard_V1_Status.Code {
+    switch c {
+    case .cancelled: return .cancelled
+    case .invalidArgument: return .invalidArgument
+    case .deadlineExceeded: return .deadlineExceeded
+    case .notFound: return .notFound
+    case .permissionDenied: return .permissionDenied
+    case .resourceExhausted: return .resourceExhausted
+    case .failedPrecondition: return .failedPrecondition
+    case .unavailable: return .unavailable
+    case .internal: return .internal
+    case .unauthenticated: return .unauthenticated
+    case .overloaded: return .overloaded
+    case .upstreamRejected: return .upstreamRejected
+    }
+  }
+
+  static func event(_ e: DecisionEvent) -> Switchboard_V1_DecisionEvent {
+    var p = Switchboard_V1_DecisionEvent()
+    p.requestID = e.requestID
+    p.timestampMs = e.timestampMs
+    p.tenant = e.tenant
+    p.route = e.route
+    p.strategy = e.strategy
+    p.stream = e.stream
+    p.outcome = e.outcome.rawValue
+    p.statusCode = e.statusCode.map(statusCode) ?? .ok
+    p.reasonCode = e.reason?.rawValue ?? ""
+    p.candidates = e.candidates.map { c in
+      var pc = Switchboard_V1_CandidateEvaluation()
+      pc.provider = c.provider; pc.model = c.model; pc.eligible = c.eligible
+      pc.rejectionReason = c.rejection?.rawValue ?? ""
+      if let s = c.score { pc.optScore = .score(s) }
+      if let w = c.worstCaseCostUSD { pc.optWorstCaseCostUsd = .worstCaseCostUsd(w) }
+      pc.rank = UInt32(clamping: c.rank); pc.detail = c.detail
+      return pc
+    }
+    p.attempts = e.attempts.map { a in
+      var pa = Switchboard_V1_AttemptRecord()
+      pa.index = UInt32(clamping: a.index); pa.provider = a.provider; pa.model = a.model
+      pa.keySource = a.keySource.rawValue; pa.keyFingerprint = a.keyFingerprint
+      pa.startedOffsetMs = UInt64(max(0, a.startedOffsetMs)); pa.latencyMs = UInt32(clamping: Int(a.latencyMs))
+      if let f = a.firstTokenMs { pa.optFirstTokenMs = .firstTokenMs(UInt32(clamping: Int(f))) }
+      pa.outcome = a.outcome.rawValue; pa.failureClass = a.failureClass?.rawValue ?? ""
+      pa.reasonCode = a.reason?.rawValue ?? ""; pa.httpStatus = UInt32(clamping: a.httpStatus ?? 0)
+      pa.usage = usage(a.usage, estimated: a.estimatedInputTokens)
+      if let c = a.costUSD { pa.optCostUsd = .costUsd(c) }
+      pa.message = a.message; pa.sameCandidateRetry = a.sameCandidateRetry
+      return pa
+    }
+    p.chosenProvider = e.chosenProvider ?? ""
+    p.chosenModel = e.chosenModel ?? ""
+    p.baselineProvider = e.baselineProvider ?? ""
+    p.baselineModel = e.baselineModel ?? ""
+    if let c = e.costUSD { p.optCostUsd = .costUsd(c) }
+    if let c = e.baselineCostUSD { p.optBaselineCostUsd = .baselineCostUsd(c) }
+    if let c = e.costDeltaUSD { p.optCostDeltaUsd = .costDeltaUsd(c) }
+    p.totalLatencyMs = UInt32(clamping: Int(e.totalLatencyMs))
+    p.warnings = e.warnings
+    p.peerUid = e.peerUID ?? 0
+    p.usage = usage(e.usage, estimated: e.attempts.last?.estimatedInputTokens ?? 0)
+    return p
+  }
+}
