@@ -67,20 +67,28 @@ public final class InMemoryBudgetLedger: BudgetLedger {
   static func day(of wallMillis: Int64) -> Int64 { wallMillis >= 0 ? wallMillis / 86_400_000 : -1 }
 
   /// Seeds spend of the given UTC day (e.g. from the audit store).
+  /// Seeding an older day than the ledger's is ignored; a newer one starts that day
+  /// (reservations in flight are kept).
   public func load(spent: [String: Double], day: Int64) {
     state.withLock { s in
-      if s.day != day { s.day = day; s.accounts = [:] }
+      if day < s.day { return }
+      if day > s.day { startDay(&s, day) }
       for (k, v) in spent { s.accounts[k, default: Account()].spent += v }
     }
   }
 
+  /// Moves to the day of `wallMillis` — forward only: a wall clock stepped back
+  /// across midnight must not wipe today's spend (that would let a hard cap be
+  /// crossed by clock jitter).
   private func roll(_ s: inout State, wallMillis: Int64) {
     let d = Self.day(of: wallMillis)
-    if d != s.day {
-      s.day = d
-      // Outstanding reservations carry over; spend starts afresh each day.
-      s.accounts = s.accounts.mapValues { Account(spent: 0, reserved: $0.reserved, limit: $0.limit) }
-    }
+    if d > s.day { startDay(&s, d) }
+  }
+
+  private func startDay(_ s: inout State, _ d: Int64) {
+    s.day = d
+    // Outstanding reservations carry over; spend starts afresh each day.
+    s.accounts = s.accounts.mapValues { Account(spent: 0, reserved: $0.reserved, limit: $0.limit) }
   }
 
   public func reserve(_ amount: Double, scopes: [BudgetScope], wallMillis: Int64) -> ReservationResult {
@@ -110,7 +118,10 @@ public final class InMemoryBudgetLedger: BudgetLedger {
       for key in reservation.scopes {
         var a = s.accounts[key] ?? Account()
         a.reserved = max(0, a.reserved - reservation.amount)
-        if reservation.day == s.day { a.spent += actual }
+        // A reservation from an earlier day was carried into this one (it counted
+        // against today's cap while in flight), so its actual cost is charged here;
+        // dropping it would leave money spent on no day at all.
+        if reservation.day <= s.day { a.spent += actual }
         s.accounts[key] = a
       }
     }

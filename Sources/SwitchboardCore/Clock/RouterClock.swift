@@ -78,6 +78,9 @@ public final class VirtualClock: RouterClock {
     var wallOrigin: Int64
     var nextID: UInt64 = 0
     var sleepers: [Sleeper] = []
+    /// Sleeps that have begun but not yet registered or returned.
+    var pending: Set<UInt64> = []
+    /// Pending sleeps cancelled before they registered.
     var cancelled: Set<UInt64> = []
   }
   private let state: Mutex<State>
@@ -92,14 +95,18 @@ public final class VirtualClock: RouterClock {
 
   /// How many tasks are suspended in `sleep` right now.
   public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+  /// Ids the clock still remembers for sleeps in progress or cancelled before they
+  /// registered (for leak checks; 0 when nothing is in flight).
+  var bookkeepingCount: Int { state.withLock { $0.pending.count + $0.cancelled.count } }
   /// The earliest deadline of a sleeper, if any.
   public var nextDeadline: Instant? { state.withLock { $0.sleepers.map(\.deadline).min() } }
 
   public func sleep(until deadline: Instant) async throws {
-    let id = state.withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
+    let id = state.withLock { s -> UInt64 in s.nextID += 1; s.pending.insert(s.nextID); return s.nextID }
     try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
         let action: Result<Void, any Error>? = state.withLock { s in
+          s.pending.remove(id)
           if s.cancelled.remove(id) != nil { return .failure(CancellationError()) }
           if deadline <= s.now { return .success(()) }
           s.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: c))
@@ -112,7 +119,9 @@ public final class VirtualClock: RouterClock {
         if let i = s.sleepers.firstIndex(where: { $0.id == id }) {
           return s.sleepers.remove(at: i).continuation
         }
-        s.cancelled.insert(id)
+        // Not registered yet: the sleep must fail as soon as it registers. Already
+        // woken (or returned): nothing to do — remembering the id would leak it.
+        if s.pending.contains(id) { s.cancelled.insert(id) }
         return nil
       }
       c?.resume(throwing: CancellationError())

@@ -49,6 +49,8 @@ public struct AttemptRecord: Codable, Hashable, Sendable {
   public var sameCandidateRetry: Bool
   /// Whether this attempt was a half-open circuit probe.
   public var probe: Bool
+  /// The Retry-After the provider sent with a failure, in milliseconds.
+  public var retryAfterMs: Double? = nil
 }
 
 /// The one explainable record of a request, success or failure.

@@ -109,7 +109,14 @@ public final class HealthBoard: Sendable {
   }
 
   /// Records a failure of `failureClass`; semantic failures only release a probe slot.
-  public func recordFailure(_ key: CircuitKey, class failureClass: FailureClass, retryAfter: Duration?, now: Instant) {
+  ///
+  /// `probe` says whether the failed attempt was this circuit's half-open probe.
+  /// A failure of an attempt admitted earlier, while the circuit was still closed,
+  /// that lands while it is open or probing is stale: it does not re-open the
+  /// circuit or grow the cooldown (only a Retry-After can extend the open window),
+  /// so a burst of in-flight failures counts as one opening, not one each.
+  public func recordFailure(_ key: CircuitKey, class failureClass: FailureClass, retryAfter: Duration?, now: Instant,
+                            probe: Bool = true) {
     let policy = self.policy.withLock { $0 }
     circuits.withLock { all in
       var c = all[key] ?? Circuit()
@@ -128,8 +135,15 @@ public final class HealthBoard: Sendable {
         } else {
           c.state = .closed(failures: n)
         }
-      case .halfOpen, .open:
-        open(&c, key: key, policy: policy, retryAfter: retryAfter, now: now)
+      case .open(let until, let cooldown):
+        // Stale: admitted before the circuit opened. A Retry-After still floors the wait.
+        if let retryAfter, now.advanced(by: retryAfter) > until {
+          c.state = .open(until: now.advanced(by: retryAfter), cooldown: cooldown)
+        }
+      case .halfOpen:
+        if probe {
+          open(&c, key: key, policy: policy, retryAfter: retryAfter, now: now)
+        }
       }
       all[key] = c
     }

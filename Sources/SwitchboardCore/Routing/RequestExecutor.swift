@@ -192,7 +192,7 @@ struct RequestExecutor {
             failure = ProviderFailure(.invalidResponse, message: "\(type(of: error)): \(error)")
           }
           ledger.settle(reservation, actual: 0)
-          health.recordFailure(circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now())
+          health.recordFailure(circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: isProbe)
           stats.end(candidate.ref, success: false, latency: failure.failureClass == .transient ? latency : nil)
           if strategy.onFailure(candidate.ref, failure: failure) == .block { health.trip(circuit, now: clock.now()) }
           run.attempts.append(failedRecord(attemptNumber, candidate, key, failure, attemptStart: attemptStart, start: start,
@@ -305,6 +305,6 @@ struct RequestExecutor {
                   firstTokenMs: stream.firstTokenAt.map { $0.duration(since: attemptStart).milliseconds },
                   outcome: .failed, failureClass: f.failureClass, reason: f.reason, httpStatus: f.httpStatus, usage: .zero,
                   estimatedInputTokens: plan.estimatedInputTokens, costUSD: 0, message: f.message,
-                  sameCandidateRetry: retry, probe: probe)
+                  sameCandidateRetry: retry, probe: probe, retryAfterMs: f.retryAfter?.milliseconds)
   }
 }

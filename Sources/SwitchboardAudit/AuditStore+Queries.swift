@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import SwitchboardCore
+
+extension AuditStore {
+  /// The decision of one request, for `switchboard explain`.
+  public func event(requestID: String) async throws -> DecisionEvent? {
+    let json = try await db.read { db in
+      try String.fetchOne(db, sql: "SELECT event_json FROM decision WHERE request_id = ?", arguments: [requestID])
+    }
+    guard let json else { return nil }
+    return try DecisionRowWriter.makeDecoder().decode(DecisionEvent.self, from: Data(json.utf8))
+  }
+
+  /// Decisions matching `filter`, newest first unless the filter says otherwise.
+  public func events(filter: DecisionFilter = .init()) async throws -> [DecisionEvent] {
+    let (sql, arguments) = Self.selectJSON(filter)
+    let rows = try await db.read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+    let decoder = DecisionRowWriter.makeDecoder()
+    return try rows.map { try decoder.decode(DecisionEvent.self, from: Data($0.utf8)) }
+  }
+
+  /// How many decisions the store holds.
+  public func count() async throws -> Int {
+    try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision") ?? 0 }
+  }
+
+  /// Writes the matching events to `handle` as JSON Lines (one event per line, the
+  /// stored JSON verbatim). Streams through a cursor; returns how many lines it wrote.
+  @discardableResult
+  public func exportJSONLines(filter: DecisionFilter = .init(limit: nil, order: .oldestFirst),
+                              to handle: FileHandle) async throws -> Int {
+    let (sql, arguments) = Self.selectJSON(filter)
+    return try await db.read { db in
+      var buffer = Data()
+      buffer.reserveCapacity(1 << 16)
+      var n = 0
+      let cursor = try String.fetchCursor(db, sql: sql, arguments: arguments)
+      while let json = try cursor.next() {
+        buffer.append(contentsOf: json.utf8)
+        buffer.append(0x0A)
+        n += 1
+        if buffer.count >= 1 << 16 {
+          try handle.write(contentsOf: buffer)
+          buffer.removeAll(keepingCapacity: true)
+        }
+      }
+      if !buffer.isEmpty { try handle.write(contentsOf: buffer) }
+      return n
+    }
+  }
+
+  static func selectJSON(_ f: DecisionFilter) -> (String, StatementArguments) {
+    var clauses: [String] = []
+    var args = StatementArguments()
+    if let v = f.sinceMs { clauses.append("ts_ms >= ?"); args += [v] }
+    if let v = f.untilMs { clauses.append("ts_ms < ?"); args += [v] }
+    if let v = f.route { clauses.append("route = ?"); args += [v] }
+    if let v = f.tenant { clauses.append("tenant = ?"); args += [v] }
+    if let v = f.outcome { clauses.append("outcome = ?"); args += [v.rawValue] }
+    if let v = f.provider {
+      clauses.append("(chosen_provider = ? OR request_id IN (SELECT request_id FROM decision_attempt WHERE provider = ?))")
+      args += [v, v]
+    }
+    var sql = "SELECT event_json FROM decision"
+    if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+    sql += f.order == .newestFirst ? " ORDER BY ts_ms DESC, rowid DESC" : " ORDER BY ts_ms ASC, rowid ASC"
+    if let limit = f.limit { sql += " LIMIT ?"; args += [max(0, limit)] }
+    return (sql, args)
+  }
+}

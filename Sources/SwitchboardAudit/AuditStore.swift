@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+import Logging
+import SwitchboardCore
+
+/// The SQLite decision store and spend ledger (GRDB).
+///
+/// A file path opens a WAL `DatabasePool` (readers never block the writer); an empty
+/// path keeps everything in memory. `record` is group-committed: events queue up and a
+/// single writer task writes up to ``AuditStoreConfiguration/batchMax`` of them per
+/// transaction, so no request pays for its own transaction.
+///
+/// Durability: with `durableResponses` (the default) `record` returns only after the
+/// transaction holding the event committed, so every response the daemon sends has its
+/// decision row on disk. With `durableResponses: false` it returns once queued — lower
+/// latency, but a crash loses what was queued or being written. A failed write is
+/// logged, counted in ``statistics`` and still releases its waiters: the audit trail
+/// never hangs a request.
+///
+/// Shutdown: call ``close()`` (it flushes) before the process exits.
+public final class AuditStore: AuditSink {
+  private let writer: AuditWriter
+  private let writerTask: Task<Void, Never>
+  /// The configuration the store was opened with.
+  public let configuration: AuditStoreConfiguration
+  let db: any DatabaseWriter
+  let logger: Logger
+
+  /// Opens (creating and migrating if needed) the store described by `configuration`.
+  /// - Throws: a GRDB `DatabaseError` when the file cannot be opened or migrated.
+  public init(configuration: AuditStoreConfiguration = .init(), logger: Logger) throws {
+    self.configuration = configuration
+    self.logger = logger
+    var config = Configuration()
+    config.label = "switchboard.audit"
+    config.busyMode = .timeout(configuration.busyTimeoutSeconds)
+    let db: any DatabaseWriter
+    if configuration.path.isEmpty {
+      db = try DatabaseQueue(configuration: config)
+    } else {
+      let pool = try DatabasePool(path: configuration.path, configuration: config)
+      // GRDB sets NORMAL for WAL; FULL also survives a power loss (one fsync per batch).
+      try pool.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA synchronous = \(configuration.synchronous == .full ? "FULL" : "NORMAL")")
+      }
+      db = pool
+    }
+    try AuditSchema.migrator.migrate(db)
+    self.db = db
+    let writer = AuditWriter(db: db, logger: logger, batchMax: configuration.batchMax)
+    self.writer = writer
+    self.writerTask = Task { await writer.run() }
+  }
+
+  /// Opens the store at `path` (empty: in memory).
+  public convenience init(path: String, durableResponses: Bool = true, batchMax: Int = 256, logger: Logger) throws {
+    try self.init(configuration: .init(path: path, durableResponses: durableResponses, batchMax: batchMax), logger: logger)
+  }
+
+  deinit {
+    writer.shutdown()
+  }
+
+  /// Queues the event; in durable mode, returns once its batch is committed (or its write failed).
+  public func record(_ event: DecisionEvent) async {
+    if configuration.durableResponses {
+      await writer.enqueueAndWait(event)
+    } else {
+      await writer.enqueue(event)
+    }
+  }
+
+  /// Waits until every event recorded before this call is committed (or failed).
+  public func flush() async {
+    await writer.flush()
+  }
+
+  /// Flushes and stops the writer (SIGTERM drain). Reads keep working; an event
+  /// recorded afterwards is written on its own transaction rather than lost.
+  public func close() async {
+    writer.shutdown()
+    await writerTask.value
+  }
+
+  /// Counters of the writer since the store opened.
+  public var statistics: AuditStoreStatistics {
+    let q = writer.queue.withLock { ($0.enqueued, $0.completed) }
+    return AuditStoreStatistics(
+      enqueued: q.0, completed: q.1,
+      committedEvents: writer.committedEvents.load(ordering: .relaxed),
+      failedEvents: writer.failedEvents.load(ordering: .relaxed),
+      batches: writer.batches.load(ordering: .relaxed),
+      failedBatches: writer.failedBatches.load(ordering: .relaxed))
+  }
+
+  /// The UTC day (days since the epoch) a wall time falls in; the budget ledger's rule.
+  public static func day(ofWallMillis wallMillis: Int64) -> Int64 { DecisionRowWriter.day(of: wallMillis) }
+}
+
+/// What the writer has done since the store opened.
+public struct AuditStoreStatistics: Sendable, Hashable {
+  /// Events accepted by `record` into the queue.
+  public var enqueued: UInt64
+  /// Queued events whose batch is done (committed or failed).
+  public var completed: UInt64
+  /// Events committed.
+  public var committedEvents: UInt64
+  /// Events lost to a write or encoding error (logged).
+  public var failedEvents: UInt64
+  /// Transactions committed by the writer.
+  public var batches: UInt64
+  /// Batch transactions that failed (their events were retried one by one).
+  public var failedBatches: UInt64
+}
+
+extension AuditStore {
+  /// Runs raw SQL on the writer connection. For tests (fault injection) only.
+  func executeOnWriterForTesting(sql: String) async throws {
+    try await db.writeWithoutTransaction { db in try db.execute(sql: sql) }
+  }
+}

@@ -1,0 +1,60 @@
+import GRDB
+
+/// The store's schema, as named migrations. Never edit a shipped migration: add one.
+enum AuditSchema {
+  static var migrator: DatabaseMigrator {
+    var m = DatabaseMigrator()
+    m.registerMigration("v1-decisions-ledger") { db in
+      try db.execute(sql: """
+        CREATE TABLE decision (
+          request_id TEXT PRIMARY KEY NOT NULL,
+          ts_ms INTEGER NOT NULL,
+          tenant TEXT NOT NULL,
+          route TEXT NOT NULL,
+          strategy TEXT NOT NULL,
+          outcome TEXT NOT NULL,
+          status_code TEXT,
+          reason TEXT,
+          chosen_provider TEXT,
+          chosen_model TEXT,
+          baseline_provider TEXT,
+          baseline_model TEXT,
+          cost_usd REAL,
+          baseline_cost_usd REAL,
+          cost_delta_usd REAL,
+          total_spend_usd REAL NOT NULL,
+          latency_ms REAL NOT NULL,
+          attempts INTEGER NOT NULL,
+          event_json TEXT NOT NULL
+        );
+        CREATE INDEX decision_ts ON decision(ts_ms);
+        CREATE INDEX decision_route_ts ON decision(route, ts_ms);
+        CREATE INDEX decision_tenant_ts ON decision(tenant, ts_ms);
+        CREATE INDEX decision_outcome_ts ON decision(outcome, ts_ms);
+        CREATE INDEX decision_provider_ts ON decision(chosen_provider, ts_ms);
+
+        CREATE TABLE decision_attempt (
+          request_id TEXT NOT NULL REFERENCES decision(request_id) ON DELETE CASCADE,
+          attempt_index INTEGER NOT NULL,
+          provider TEXT NOT NULL,
+          model TEXT NOT NULL,
+          outcome TEXT NOT NULL,
+          reason TEXT
+        );
+        CREATE INDEX decision_attempt_request ON decision_attempt(request_id);
+        CREATE INDEX decision_attempt_provider ON decision_attempt(provider, request_id);
+
+        CREATE TABLE ledger (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          ts_ms INTEGER NOT NULL,
+          day INTEGER NOT NULL,
+          scope TEXT NOT NULL,
+          amount_usd REAL NOT NULL,
+          request_id TEXT NOT NULL
+        );
+        CREATE INDEX ledger_day_scope ON ledger(day, scope);
+        """)
+    }
+    return m
+  }
+}

@@ -1,0 +1,59 @@
+import SwitchboardCore
+
+/// Label set of `switchboard_requests_total`.
+struct RequestSeries: Hashable, Sendable {
+  var route: String
+  var outcome: DecisionEvent.Outcome
+}
+
+/// Label set of `switchboard_attempts_total`.
+struct AttemptSeries: Hashable, Sendable {
+  var provider: String
+  var model: String
+  var outcome: AttemptRecord.Outcome
+  var failureClass: FailureClass?
+  var reason: ReasonCode?
+}
+
+/// Label set of per-candidate series (`switchboard_upstream_latency_seconds`).
+struct CandidateSeries: Hashable, Sendable {
+  var provider: String
+  var model: String
+}
+
+/// A fixed-bucket histogram; counts are per bucket (not cumulative), the last slot is +Inf.
+struct HistogramState: Sendable {
+  var counts: [UInt64]
+  var sum = 0.0
+  var count: UInt64 = 0
+
+  init(bucketCount: Int) { counts = Array(repeating: 0, count: bucketCount + 1) }
+
+  mutating func observe(_ v: Double, bounds: [Double]) {
+    guard !v.isNaN else { return }
+    var i = 0
+    while i < bounds.count, v > bounds[i] { i += 1 }
+    counts[i] += 1
+    sum += v
+    count += 1
+  }
+}
+
+/// Everything the registry counts, behind one lock.
+struct MetricsState: Sendable {
+  var requests: [RequestSeries: UInt64]
+  var attempts: [AttemptSeries: UInt64]
+  var upstreamLatency: [CandidateSeries: HistogramState]
+  var overhead: HistogramState
+  var softExceeded: [String: UInt64]
+  var framesRejected: [String: UInt64]
+
+  init(upstreamBucketCount: Int, overheadBucketCount: Int) {
+    requests = [:]; requests.reserveCapacity(64)
+    attempts = [:]; attempts.reserveCapacity(256)
+    upstreamLatency = [:]; upstreamLatency.reserveCapacity(64)
+    softExceeded = [:]; softExceeded.reserveCapacity(16)
+    framesRejected = [:]; framesRejected.reserveCapacity(8)
+    overhead = HistogramState(bucketCount: overheadBucketCount)
+  }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardWire
+import UnixSignals
+
+/// The daemon as a ServiceLifecycle service: serves the socket, the metrics
+/// endpoint, reloads on SIGHUP, prunes the audit store; on graceful shutdown it
+/// stops accepting, drains in-flight calls, flushes the audit store and removes
+/// the socket.
+public final class SwitchboardDaemonService: Service, Sendable {
+  public let runtime: DaemonRuntime
+
+  /// Creates the service around a built runtime.
+  public init(runtime: DaemonRuntime) { self.runtime = runtime }
+
+  public func run() async throws {
+    let runtime = self.runtime
+    let config = runtime.configuration
+    var metricsServer: MetricsServer?
+    if !config.metricsListen.isEmpty {
+      let parts = config.metricsListen.split(separator: ":")
+      let router = runtime.router
+      let metrics = runtime.metrics
+      let server = runtime.server
+      metricsServer = try MetricsServer(host: String(parts[0]), port: Int(parts[1]) ?? 9464, render: {
+        metrics.setInFlight(server.inFlight)
+        return metrics.render(circuits: router.health.snapshot(now: router.clock.now()),
+                              budgets: router.ledger.snapshot(wallMillis: router.clock.wallMillis()))
+      }, logger: runtime.logger)
+    }
+    let ms = metricsServer
+    try await withGracefulShutdownHandler {
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await runtime.server.run() }
+        if let ms { group.addTask { try await ms.run() } }
+        group.addTask {
+          // SIGHUP: reload the config file.
+          for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            let r = runtime.reload()
+            if !r.applied { for e in r.errors { runtime.logger.error("reload error", metadata: ["error": "\(e)"]) } }
+          }
+        }
+        group.addTask {
+          // Retention, hourly.
+          while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+            let c = runtime.configuration.audit
+            _ = try? await runtime.audit.prune(now: SystemClock().wallMillis(), maxAgeDays: c.retentionDays, maxRows: c.retentionMaxRows)
+          }
+        }
+        // The socket server returning (drained) ends the daemon.
+        try await group.next()
+        group.cancelAll()
+        ms?.shutdown()
+      }
+    } onGracefulShutdown: {
+      runtime.logger.notice("shutting down: draining in-flight calls", metadata: ["calls.in_flight": "\(runtime.server.inFlight)"])
+      runtime.server.beginShutdown()
+    }
+    await runtime.shutdown()
+    runtime.logger.notice("stopped")
+  }
+}
+
+/// Entry points shared by `switchboardd` and the CLI's in-process demo.
+public enum SwitchboardDaemonMain {
+  /// Loads the config, applies `--socket`, and runs until SIGTERM/SIGINT.
+  public static func run(configPath: String, socketOverride: String?, logFormat: String?) async throws {
+    var config = try DaemonConfiguration.load(path: configPath)
+    if let s = socketOverride { config.server.path = s }
+    let format = LogFormat(rawValue: logFormat ?? config.logFormat) ?? .logfmt
+    let level = Logger.Level(rawValue: config.logLevel) ?? .info
+    SwitchboardLogging.bootstrap(format: format, level: level)
+    let logger = Logger(label: "switchboard")
+    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, logger: logger)
+    let group = ServiceGroup(configuration: .init(
+      services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)],
+      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+  }
+}

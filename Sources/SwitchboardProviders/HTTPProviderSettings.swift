@@ -1,0 +1,31 @@
+import SwitchboardCore
+
+/// The config of one HTTP provider instance, as the daemon hands it to `ProviderFactory`.
+public struct HTTPProviderSettings: Sendable {
+  /// OpenAI-compatible service (`groq`, `azure`, ...); default: the instance name or
+  /// kind when either names a preset, else `openai` without a base URL and `custom` with one.
+  public var preset: String?
+  /// Base URL (for Azure the resource endpoint); default: the preset's.
+  public var baseURL: String?
+  /// Extra headers sent with every request; default none.
+  public var headers: [String: String]
+  /// Azure `api-version` (default `2024-10-21`) or Anthropic `anthropic-version` (default `2023-06-01`).
+  public var apiVersion: String?
+  /// Whether a key is required; default: the preset's (local servers need none).
+  public var requiresKey: Bool?
+  /// Overrides the conventional key variable; default: the preset's (`GROQ_API_KEY`).
+  public var keyEnvironmentVariable: String?
+  /// The catalog, for option translation (reasoning models); default empty (names decide).
+  public var catalog: ModelCatalog
+  /// Largest response accepted, in bytes; default 32 MiB.
+  public var maxResponseBytes: Int
+
+  /// Creates settings.
+  public init(preset: String? = nil, baseURL: String? = nil, headers: [String: String] = [:], apiVersion: String? = nil,
+              requiresKey: Bool? = nil, keyEnvironmentVariable: String? = nil, catalog: ModelCatalog = ModelCatalog(),
+              maxResponseBytes: Int = 32 << 20) {
+    self.preset = preset; self.baseURL = baseURL; self.headers = headers; self.apiVersion = apiVersion
+    self.requiresKey = requiresKey; self.keyEnvironmentVariable = keyEnvironmentVariable; self.catalog = catalog
+    self.maxResponseBytes = maxResponseBytes
+  }
+}

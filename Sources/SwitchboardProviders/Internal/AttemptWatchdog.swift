@@ -1,0 +1,80 @@
+import Synchronization
+import NIOCore
+
+/// The time limits of one HTTP attempt on the real monotonic clock (NIO
+/// deadlines): one scheduled task on an event loop, re-armed only when the
+/// earliest limit moves earlier, so pushing the idle limit on every streamed
+/// event costs a lock and no timer churn.
+final class AttemptWatchdog: Sendable {
+  /// The limits an attempt runs under.
+  enum Limit: Int, Sendable, CaseIterable {
+    case connect, firstToken, idle, deadline
+  }
+
+  private struct State {
+    var deadlines: [NIODeadline?] = Array(repeating: nil, count: Limit.allCases.count)
+    var armed: NIODeadline?
+    var scheduled: Scheduled<Void>?
+    var stopped = false
+
+    func earliest() -> (NIODeadline, Limit)? {
+      var best: (NIODeadline, Limit)?
+      for limit in Limit.allCases {
+        if let d = deadlines[limit.rawValue], best == nil || d < best!.0 { best = (d, limit) }
+      }
+      return best
+    }
+  }
+
+  private let eventLoop: any EventLoop
+  private let onFire: @Sendable (Limit) -> Void
+  private let state = Mutex(State())
+
+  /// Creates a watchdog that calls `onFire` (once) when the earliest limit passes.
+  init(eventLoop: any EventLoop, onFire: @escaping @Sendable (Limit) -> Void) {
+    self.eventLoop = eventLoop
+    self.onFire = onFire
+  }
+
+  /// Sets (or with nil clears) one limit.
+  func set(_ limit: Limit, _ deadline: NIODeadline?) {
+    state.withLock { s in
+      guard !s.stopped else { return }
+      s.deadlines[limit.rawValue] = deadline
+      guard let (earliest, _) = s.earliest() else { return }
+      if s.armed == nil || earliest < s.armed! { arm(&s, at: earliest) }
+    }
+  }
+
+  /// Stops the watchdog; it never fires afterwards.
+  func stop() {
+    state.withLock { s in
+      s.stopped = true
+      s.scheduled?.cancel()
+      s.scheduled = nil
+      s.armed = nil
+    }
+  }
+
+  private func arm(_ s: inout State, at deadline: NIODeadline) {
+    s.scheduled?.cancel()
+    s.armed = deadline
+    s.scheduled = eventLoop.scheduleTask(deadline: deadline) { [self] in self.check() }
+  }
+
+  private func check() {
+    let fired: Limit? = state.withLock { s in
+      guard !s.stopped else { return nil }
+      s.armed = nil
+      s.scheduled = nil
+      guard let (earliest, limit) = s.earliest() else { return nil }
+      if earliest <= .now() {
+        s.stopped = true
+        return limit
+      }
+      arm(&s, at: earliest)
+      return nil
+    }
+    if let fired { onFire(fired) }
+  }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import SwitchboardAudit
+@testable import SwitchboardCore
+
+@Suite("DecisionExplainer")
+struct DecisionExplainerTests {
+  @Test("a failed-over request shows the failures, the fallback, and the delta")
+  func failedOver() {
+    let text = DecisionExplainer.render(EventFactory.failedOver())
+    print(text)
+    // Header.
+    #expect(text.contains("Decision req-failover"))
+    #expect(text.contains("2024-10-04T12:34:56.789Z"))
+    #expect(text.contains("acme@payments") && text.contains("payments-assist") && text.contains("score"))
+    #expect(text.contains("outcome   success"))
+    // Candidates with rejection code and detail.
+    #expect(text.contains("2 of 3 eligible"))
+    #expect(text.contains("context_too_small: needs 9000 tokens, window 8192"))
+    #expect(text.contains("0.0021"))
+    // Attempt timeline: both groq failures, the retry marker, the probe, the served one.
+    let lines = text.split(separator: "\n").map(String.init)
+    let first = lines.first { $0.contains("#1 groq/llama-3.3-70b") }
+    #expect(first?.contains("FAILED transient provider_5xx HTTP 503") == true)
+    let second = lines.first { $0.contains("#2 groq/llama-3.3-70b") }
+    #expect(second?.contains("timeout") == true && second?.contains("[retry of same candidate]") == true)
+    let third = lines.first { $0.contains("#3 anthropic/claude-3-5-sonnet") }
+    #expect(third?.contains("SUCCESS") == true && third?.contains("[circuit probe]") == true && third?.contains("<- served") == true)
+    #expect(text.contains("+8220.0ms"))
+    #expect(text.contains("key env:fp:anthropic") && text.contains("first token 310.0ms") && text.contains("cost $0.0031"))
+    #expect(text.contains("fallback: groq/llama-3.3-70b (provider_5xx), groq/llama-3.3-70b (timeout) -> anthropic/claude-3-5-sonnet"))
+    // Cost versus baseline.
+    #expect(text.contains("served by     anthropic/claude-3-5-sonnet"))
+    #expect(text.contains("baseline      groq/llama-3.3-70b"))
+    #expect(text.contains("cost          $0.0031"))
+    #expect(text.contains("baseline cost $0.0012"))
+    #expect(text.contains("delta         +$0.0019 (dearer than baseline)"))
+    #expect(text.contains("- soft_budget_exceeded:route:payments-assist"))
+  }
+
+  @Test("a failed request says what is unknown")
+  func failedRequest() {
+    var e = EventFactory.simple("f1", outcome: .failed)
+    e.baselineProvider = nil
+    e.baselineModel = nil
+    let text = DecisionExplainer.render(e)
+    #expect(text.contains("outcome   failed   status unavailable   reason provider_5xx"))
+    #expect(text.contains("served by     nothing (failed)"))
+    #expect(text.contains("baseline      unknown"))
+    #expect(text.contains("cost          unknown"))
+    #expect(text.contains("delta         unknown"))
+    #expect(!text.contains("fallback:"))
+  }
+}

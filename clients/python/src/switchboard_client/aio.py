@@ -1,0 +1,524 @@
+"""asyncio Switchboard client, with the same API as :class:`switchboard_client.Client`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
+
+from . import _convert as cv
+from ._framing import DEFAULT_MAX_FRAME_BYTES, TERMINAL_BODIES, FrameDecoder, encode_frame
+from ._pb.switchboard.v1 import switchboard_pb2 as pb
+from .errors import ConnectionClosed, DeadlineExceeded, ProtocolError, SwitchboardError, error_from_status
+from .models import Event, Final, Response, TextAccumulator
+
+__all__ = ["AsyncClient", "AsyncStream"]
+
+_UNSET: Any = object()
+
+
+def _clone(err: SwitchboardError) -> SwitchboardError:
+    return type(err)(
+        err.message,
+        code=err.code,
+        reason_code=err.reason_code,
+        retryable=err.retryable,
+        retry_after=err.retry_after,
+        request_id=err.request_id,
+        status=err.status,
+    )
+
+
+def _ends_call(frame: "pb.Frame") -> bool:
+    """True for the frame that ends a call (``Welcome`` ends the ``Hello`` exchange on call 0)."""
+    kind = frame.WhichOneof("body")
+    return kind in TERMINAL_BODIES or (frame.call_id == 0 and kind == "welcome")
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _CallState:
+    __slots__ = ("call_id", "queue", "done", "abandoned")
+
+    def __init__(self, call_id: int) -> None:
+        self.call_id = call_id
+        self.queue: "asyncio.Queue[Union[pb.Frame, SwitchboardError]]" = asyncio.Queue()
+        self.done = False
+        self.abandoned = False
+
+
+class AsyncClient:
+    """asyncio connection to the Switchboard daemon; one connection multiplexes
+    concurrent calls (a reader task demultiplexes by ``call_id``).
+
+    The connection opens on first use, or explicitly with ``await client.connect()``
+    or ``async with AsyncClient(path) as client``. Use a client from one event loop.
+
+    Example::
+
+        async with AsyncClient("/run/switchboard/switchboard.sock") as sb:
+            r = await sb.complete("Say hi", route="default")
+            async for ev in sb.stream("Tell me a story", route="default"):
+                ...
+
+    Cancelling the awaiting task (``asyncio.CancelledError``) or a timeout sends a
+    ``Cancel`` frame for the call.
+    """
+
+    def __init__(
+        self,
+        socket_path: Union[str, "os.PathLike[str]"],
+        *,
+        timeout: Optional[float] = None,
+        connect_timeout: float = 5.0,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self.socket_path = os.fspath(socket_path)
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._max_frame_bytes = max_frame_bytes
+        self._reader: Optional[asyncio.StreamReader] = None
+        self._writer: Optional[asyncio.StreamWriter] = None
+        self._reader_task: Optional["asyncio.Task[None]"] = None
+        self._connect_lock: Optional[asyncio.Lock] = None
+        self._drain_lock: Optional[asyncio.Lock] = None
+        self._calls: Dict[int, _CallState] = {}
+        self._next_id = 1
+        self._closed = False
+        self._closing = False
+        self._fatal: Optional[SwitchboardError] = None
+        self._close_error: Optional[SwitchboardError] = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def connect(self) -> "AsyncClient":
+        """Open the connection (idempotent)."""
+        if self._connect_lock is None:
+            self._connect_lock = asyncio.Lock()
+            self._drain_lock = asyncio.Lock()
+        async with self._connect_lock:
+            if self._writer is not None:
+                return self
+            if self._closing:
+                raise ConnectionClosed("the client is closed", reason_code="client_closed")
+            try:
+                self._reader, self._writer = await asyncio.wait_for(
+                    asyncio.open_unix_connection(self.socket_path), self.connect_timeout
+                )
+            except (OSError, asyncio.TimeoutError) as exc:
+                raise ConnectionClosed(
+                    f"cannot connect to {self.socket_path}: {exc!r}", reason_code="connect_failed", retryable=True
+                ) from exc
+            self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
+        return self
+
+    async def close(self) -> None:
+        """Close the connection; calls in flight fail with :class:`ConnectionClosed`."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._writer is not None:
+            self._writer.close()
+            try:
+                await self._writer.wait_closed()
+            except OSError:
+                pass
+        if self._reader_task is not None:
+            try:
+                await asyncio.wait_for(self._reader_task, 5)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._reader_task.cancel()
+        self._shutdown(None)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._closing
+
+    async def __aenter__(self) -> "AsyncClient":
+        return await self.connect()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<switchboard_client.AsyncClient {self.socket_path!r} {'closed' if self.closed else 'open'}>"
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _read_loop(self) -> None:
+        assert self._reader is not None
+        decoder = FrameDecoder(self._max_frame_bytes)
+        err: Optional[SwitchboardError] = None
+        try:
+            while True:
+                data = await self._reader.read(65536)
+                if not data:
+                    break
+                for frame in decoder.feed(data):
+                    self._dispatch(frame)
+        except ProtocolError as exc:
+            err = exc
+        except OSError as exc:
+            if not self._closing:
+                err = ConnectionClosed(f"connection to {self.socket_path} failed: {exc}", reason_code="connection_lost")
+        finally:
+            self._shutdown(err)
+            if err is not None and self._writer is not None:
+                self._writer.close()
+
+    def _dispatch(self, frame: "pb.Frame") -> None:
+        cid = frame.call_id
+        kind = frame.WhichOneof("body")
+        call = self._calls.get(cid)
+        if cid == 0 and kind == "status" and call is None:
+            self._fatal = error_from_status(frame.status)
+            return
+        if call is None:
+            return
+        if _ends_call(frame):
+            del self._calls[cid]
+        if not call.abandoned:
+            call.queue.put_nowait(frame)
+
+    def _shutdown(self, err: Optional[SwitchboardError]) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if err is None:
+            if self._fatal is not None:
+                err = self._fatal
+            elif self._closing:
+                err = ConnectionClosed("the client closed the connection", reason_code="client_closed")
+            else:
+                err = ConnectionClosed("the daemon closed the connection", reason_code="connection_closed", retryable=True)
+        self._close_error = err
+        calls = list(self._calls.values())
+        self._calls.clear()
+        for call in calls:
+            call.queue.put_nowait(_clone(err))
+
+    def _write(self, frame: "pb.Frame") -> None:
+        """Queue a frame on the transport (whole frames never interleave)."""
+        if self._writer is None or self._writer.is_closing():
+            raise ConnectionClosed("the connection is closed", reason_code="connection_closed", retryable=True)
+        self._writer.write(encode_frame(frame))
+
+    async def _send(self, frame: "pb.Frame") -> None:
+        self._write(frame)
+        assert self._drain_lock is not None and self._writer is not None
+        try:
+            async with self._drain_lock:
+                await self._writer.drain()
+        except OSError as exc:
+            raise ConnectionClosed(f"cannot send to {self.socket_path}: {exc}", reason_code="connection_lost") from exc
+
+    async def _open(self, build: Any, call_id: Optional[int] = None) -> _CallState:
+        await self.connect()
+        if self._closed or self._closing:
+            raise _clone(self._close_error) if self._close_error else ConnectionClosed(
+                "the connection is closed", reason_code="client_closed"
+            )
+        if call_id is None:
+            call_id = self._next_id
+            self._next_id += 1
+        state = _CallState(call_id)
+        self._calls[call_id] = state
+        try:
+            await self._send(build(call_id))
+        except BaseException:
+            self._calls.pop(call_id, None)
+            raise
+        return state
+
+    async def _recv(self, state: _CallState, deadline: Optional[float]) -> "pb.Frame":
+        if deadline is None:
+            item = await state.queue.get()
+        else:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise _Timeout()
+            try:
+                item = await asyncio.wait_for(state.queue.get(), remaining)
+            except asyncio.TimeoutError:
+                raise _Timeout() from None
+        if isinstance(item, BaseException):
+            state.done = True
+            raise item
+        if _ends_call(item):
+            state.done = True
+        return item
+
+    def _abandon(self, state: _CallState, reason: str) -> None:
+        """Send Cancel (without waiting) and drop the call's remaining frames."""
+        if state.done or state.abandoned:
+            return
+        state.abandoned = True
+        if state.call_id in self._calls:
+            try:
+                self._write(cv.cancel_frame(state.call_id, reason))
+            except SwitchboardError:
+                pass
+
+    def _deadline(self, timeout: Optional[float]) -> Optional[float]:
+        if timeout is _UNSET:
+            timeout = self.timeout
+        return None if timeout is None else asyncio.get_running_loop().time() + timeout
+
+    async def _unary(self, state: _CallState, deadline: Optional[float]) -> "pb.Frame":
+        try:
+            while True:
+                frame = await self._recv(state, deadline)
+                if state.done:
+                    return frame
+        except _Timeout:
+            self._abandon(state, "client timeout")
+            raise DeadlineExceeded(
+                "the call did not finish within the client's timeout", reason_code="client_timeout"
+            ) from None
+        except SwitchboardError:
+            raise
+        except BaseException:  # asyncio.CancelledError, KeyboardInterrupt
+            self._abandon(state, "cancelled")
+            raise
+
+    # ------------------------------------------------------------ completions
+
+    async def complete(
+        self,
+        messages: Optional[cv.MessagesArg] = None,
+        *,
+        route: Optional[str] = None,
+        provider: Optional[str] = None,
+        model: Optional[str] = None,
+        system: Optional[str] = None,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        seed: Optional[int] = None,
+        tools: Optional[Sequence[cv.ToolLike]] = None,
+        tool_choice: Optional[str] = None,
+        response_format: Optional[cv.ResponseFormatLike] = None,
+        max_cost_usd: Optional[float] = None,
+        latency_sla_ms: Optional[int] = None,
+        require: Optional[Sequence[str]] = None,
+        tenant: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        key_overrides: Optional[Mapping[str, str]] = None,
+        deadline_ms: Optional[int] = None,
+        request_id: Optional[str] = None,
+        timeout: Optional[float] = _UNSET,
+    ) -> Response:
+        """Run a completion; arguments as :meth:`switchboard_client.Client.complete`.
+
+        Cancelling the awaiting task sends ``Cancel`` to the daemon.
+        """
+        req = cv.build_completion_request(
+            messages, route=route, provider=provider, model=model, system=system, max_tokens=max_tokens,
+            temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
+            response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
+            require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
+            request_id=request_id, stream=False,
+        )  # fmt: skip
+        state = await self._open(lambda cid: cv.completion_frame(cid, req))
+        deadline = self._deadline(timeout)
+        return cv.completion_result(await self._unary(state, deadline))
+
+    def stream(
+        self,
+        messages: Optional[cv.MessagesArg] = None,
+        *,
+        route: Optional[str] = None,
+        provider: Optional[str] = None,
+        model: Optional[str] = None,
+        system: Optional[str] = None,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        seed: Optional[int] = None,
+        tools: Optional[Sequence[cv.ToolLike]] = None,
+        tool_choice: Optional[str] = None,
+        response_format: Optional[cv.ResponseFormatLike] = None,
+        max_cost_usd: Optional[float] = None,
+        latency_sla_ms: Optional[int] = None,
+        require: Optional[Sequence[str]] = None,
+        tenant: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        key_overrides: Optional[Mapping[str, str]] = None,
+        deadline_ms: Optional[int] = None,
+        request_id: Optional[str] = None,
+        timeout: Optional[float] = _UNSET,
+    ) -> "AsyncStream":
+        """Start a streaming completion (not a coroutine): ``async for ev in client.stream(...)``
+        or ``await client.stream(...).collect()``. The request is sent on first iteration."""
+        req = cv.build_completion_request(
+            messages, route=route, provider=provider, model=model, system=system, max_tokens=max_tokens,
+            temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
+            response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
+            require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
+            request_id=request_id, stream=True,
+        )  # fmt: skip
+        return AsyncStream(self, req, timeout)
+
+    # ------------------------------------------------------------ admin
+
+    async def _admin(self, req: "pb.AdminRequest", kind: str, timeout: Optional[float]) -> Any:
+        state = await self._open(lambda cid: cv.admin_frame(cid, req))
+        return cv.admin_result(await self._unary(state, self._deadline(timeout)), kind)
+
+    async def hello(self, client_name: str = "switchboard-python-async", *, timeout: Optional[float] = 5.0) -> "pb.Welcome":
+        """Send the optional ``Hello``; returns the daemon's ``Welcome``."""
+        state = await self._open(lambda _cid: cv.hello_frame(client_name), call_id=0)
+        frame = await self._unary(state, self._deadline(timeout))
+        kind = frame.WhichOneof("body")
+        if kind == "status":
+            raise error_from_status(frame.status)
+        if kind != "welcome":
+            raise ProtocolError(f"Hello answered with {kind}", reason_code="unexpected_frame")
+        return frame.welcome
+
+    async def health(self, *, timeout: Optional[float] = _UNSET) -> "pb.HealthResponse":
+        """The daemon's ``HealthResponse`` (``serving``, circuits, budgets...)."""
+        return await self._admin(cv.health_request(), "health", timeout)
+
+    async def explain(self, request_id: str, *, timeout: Optional[float] = _UNSET) -> "pb.ExplainResponse":
+        """The ``ExplainResponse`` (``.event``, ``.text``) of one request."""
+        return await self._admin(cv.explain_request(request_id), "explain", timeout)
+
+    async def decisions(
+        self,
+        *,
+        since: Optional[cv.TimeLike] = None,
+        until: Optional[cv.TimeLike] = None,
+        route: Optional[str] = None,
+        tenant: Optional[str] = None,
+        outcome: Optional[str] = None,
+        provider: Optional[str] = None,
+        limit: Optional[int] = None,
+        timeout: Optional[float] = _UNSET,
+    ) -> List["pb.DecisionEvent"]:
+        """Recorded decision events; arguments as :meth:`switchboard_client.Client.decisions`."""
+        req = cv.list_decisions_request(
+            since=since, until=until, route=route, tenant=tenant, outcome=outcome, provider=provider, limit=limit
+        )
+        return list((await self._admin(req, "list_decisions", timeout)).events)
+
+    async def set_key(self, provider: str, api_key: str, *, timeout: Optional[float] = _UNSET) -> "pb.SetKeyResponse":
+        """Store an API key for ``provider`` in the daemon's memory."""
+        return await self._admin(cv.set_key_request(provider, api_key), "set_key", timeout)
+
+    async def rotate_key(
+        self, provider: str, api_key: str = "", *, timeout: Optional[float] = _UNSET
+    ) -> "pb.RotateKeyResponse":
+        """Rotate ``provider``'s key (to ``api_key`` or the next one of its pool)."""
+        return await self._admin(cv.rotate_key_request(provider, api_key), "rotate_key", timeout)
+
+    async def reload_config(self, path: str = "", *, timeout: Optional[float] = _UNSET) -> "pb.ReloadConfigResponse":
+        """Ask the daemon to reload its config."""
+        return await self._admin(cv.reload_config_request(path), "reload_config", timeout)
+
+
+class AsyncStream(AsyncIterator[Event]):
+    """A streaming completion: an async iterator of :class:`Delta`, :class:`Restart`
+    and, last, :class:`Final` events. ``await stream.collect()`` returns the final
+    :class:`Response`. Use ``async with`` to cancel the call when leaving early."""
+
+    def __init__(self, client: AsyncClient, req: "pb.CompletionRequest", timeout: Optional[float]) -> None:
+        self._client = client
+        self._req = req
+        self._timeout = timeout
+        self._state: Optional[_CallState] = None
+        self._deadline: Optional[float] = None
+        self._acc = TextAccumulator()
+        self._finished = False
+        #: The final response, once the stream has ended successfully.
+        self.response: Optional[Response] = None
+
+    @property
+    def text(self) -> str:
+        """The answer so far, from the current attempt (reset by every restart)."""
+        return self._acc.text
+
+    @property
+    def restarts(self) -> int:
+        return self._acc.restarts
+
+    async def start(self) -> "AsyncStream":
+        """Send the request now (iteration does it implicitly)."""
+        if self._state is None:
+            self._state = await self._client._open(lambda cid: cv.completion_frame(cid, self._req))
+            self._deadline = self._client._deadline(self._timeout)
+        return self
+
+    def __aiter__(self) -> "AsyncStream":
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._finished:
+            raise StopAsyncIteration
+        await self.start()
+        assert self._state is not None
+        try:
+            frame = await self._client._recv(self._state, self._deadline)
+        except _Timeout:
+            self._finished = True
+            self._client._abandon(self._state, "client timeout")
+            raise DeadlineExceeded(
+                "the stream did not finish within the client's timeout", reason_code="client_timeout"
+            ) from None
+        except SwitchboardError:
+            self._finished = True
+            raise
+        except BaseException:
+            self._finished = True
+            self._client._abandon(self._state, "cancelled")
+            raise
+        kind = frame.WhichOneof("body")
+        if kind == "completion_chunk":
+            event: Event = cv.delta_from_pb(frame.completion_chunk)
+        elif kind == "stream_restart":
+            event = cv.restart_from_pb(frame.stream_restart)
+        elif kind == "completion_response":
+            self._finished = True
+            self.response = cv.response_from_pb(frame.completion_response)
+            event = Final(self.response)
+        elif kind == "status":
+            self._finished = True
+            raise error_from_status(frame.status)
+        else:
+            self._finished = True
+            self._client._abandon(self._state, "protocol error")
+            raise ProtocolError(f"unexpected {kind or 'empty'} frame in a stream", reason_code="unexpected_frame")
+        self._acc.add(event)
+        return event
+
+    async def collect(self) -> Response:
+        """Consume the rest of the stream and return the final :class:`Response`."""
+        async for _ in self:
+            pass
+        if self.response is None:
+            raise ProtocolError("the stream ended without a final response", reason_code="unexpected_frame")
+        return self.response
+
+    async def cancel(self, reason: str = "cancelled by client") -> None:
+        """Ask the daemon to cancel; the iteration then ends with :class:`Cancelled`."""
+        if self._state is None or self._finished or self._state.done:
+            return
+        if self._state.call_id in self._client._calls:
+            await self._client._send(cv.cancel_frame(self._state.call_id, reason))
+
+    async def aclose(self) -> None:
+        """Stop consuming: cancel the call if it is still running."""
+        if not self._finished:
+            self._finished = True
+            if self._state is not None:
+                self._client._abandon(self._state, "stream closed by client")
+
+    async def __aenter__(self) -> "AsyncStream":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()

@@ -1,0 +1,690 @@
+"""Synchronous (thread-based) Switchboard client."""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+import time
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+
+from . import _convert as cv
+from ._framing import DEFAULT_MAX_FRAME_BYTES, TERMINAL_BODIES, FrameDecoder, encode_frame
+from ._pb.switchboard.v1 import switchboard_pb2 as pb
+from .errors import (
+    Cancelled,
+    ConnectionClosed,
+    DeadlineExceeded,
+    ProtocolError,
+    SwitchboardError,
+    error_from_status,
+)
+from .models import Event, Final, Response, TextAccumulator
+
+__all__ = ["Client", "Call", "Stream"]
+
+_UNSET: Any = object()
+_Item = Union["pb.Frame", SwitchboardError]
+
+
+def _ends_call(frame: "pb.Frame") -> bool:
+    """True for the frame that ends a call (``Welcome`` ends the ``Hello`` exchange on call 0)."""
+    kind = frame.WhichOneof("body")
+    return kind in TERMINAL_BODIES or (frame.call_id == 0 and kind == "welcome")
+
+
+class _Timeout(Exception):
+    """Internal: the caller's deadline passed while waiting for a frame."""
+
+
+def _clone(err: SwitchboardError) -> SwitchboardError:
+    """A fresh copy of a connection-wide error, so each waiting thread raises its own."""
+    return type(err)(
+        err.message,
+        code=err.code,
+        reason_code=err.reason_code,
+        retryable=err.retryable,
+        retry_after=err.retry_after,
+        request_id=err.request_id,
+        status=err.status,
+    )
+
+
+class _CallState:
+    __slots__ = ("call_id", "queue", "done", "abandoned")
+
+    def __init__(self, call_id: int) -> None:
+        self.call_id = call_id
+        self.queue: "queue.SimpleQueue[_Item]" = queue.SimpleQueue()
+        self.done = False  # the consumer has seen the terminal frame (or an error)
+        self.abandoned = False  # the consumer gave up; frames are dropped
+
+
+class Client:
+    """A connection to the Switchboard daemon over its Unix socket.
+
+    One connection multiplexes any number of concurrent calls: a reader thread
+    demultiplexes the daemon's frames by ``call_id``. A ``Client`` is safe to share
+    between threads.
+
+    Example::
+
+        with Client("/run/switchboard/switchboard.sock") as sb:
+            r = sb.complete("Say hi", route="default", max_tokens=50)
+            print(r.content, r.provider, r.model, r.cost_usd)
+
+    Args:
+        socket_path: path of the daemon's Unix socket.
+        timeout: default per-call timeout in seconds (``None`` = wait as long as
+            the daemon takes; the route's own deadline still applies there).
+        connect_timeout: seconds to wait for the connection.
+        max_frame_bytes: largest frame accepted from the daemon.
+
+    Raises:
+        ConnectionClosed: the socket cannot be connected.
+    """
+
+    def __init__(
+        self,
+        socket_path: Union[str, "os.PathLike[str]"],
+        *,
+        timeout: Optional[float] = None,
+        connect_timeout: float = 5.0,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self.socket_path = os.fspath(socket_path)
+        self.timeout = timeout
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(connect_timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError as exc:
+            sock.close()
+            raise ConnectionClosed(
+                f"cannot connect to {self.socket_path}: {exc}", reason_code="connect_failed", retryable=True
+            ) from exc
+        sock.settimeout(None)
+        self._sock = sock
+        self._decoder = FrameDecoder(max_frame_bytes)
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._calls: Dict[int, _CallState] = {}
+        self._next_id = 1
+        self._closed = False
+        self._closing = False
+        self._fatal: Optional[SwitchboardError] = None
+        self._close_error: Optional[SwitchboardError] = None
+        self._reader = threading.Thread(target=self._read_loop, name="switchboard-client-reader", daemon=True)
+        self._reader.start()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the connection. Calls still in flight fail with :class:`ConnectionClosed`."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        if self._reader is not threading.current_thread():
+            self._reader.join(timeout=5)
+        self._sock.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closed (by either side)."""
+        return self._closed or self._closing
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<switchboard_client.Client {self.socket_path!r} {state}>"
+
+    # ------------------------------------------------------------ plumbing
+
+    def _read_loop(self) -> None:
+        err: Optional[SwitchboardError] = None
+        try:
+            while True:
+                data = self._sock.recv(65536)
+                if not data:
+                    break
+                for frame in self._decoder.feed(data):
+                    self._dispatch(frame)
+        except ProtocolError as exc:
+            err = exc
+        except OSError as exc:
+            if not self._closing:
+                err = ConnectionClosed(f"connection to {self.socket_path} failed: {exc}", reason_code="connection_lost")
+        finally:
+            self._shutdown(err)
+
+    def _dispatch(self, frame: "pb.Frame") -> None:
+        cid = frame.call_id
+        kind = frame.WhichOneof("body")
+        with self._lock:
+            call = self._calls.get(cid)
+            if cid == 0 and kind == "status" and call is None:
+                # Connection-fatal status: the daemon closes the connection next.
+                self._fatal = error_from_status(frame.status)
+                return
+            if call is None:
+                return  # a call we gave up on, or a connection-level frame nobody waits for
+            if _ends_call(frame):
+                del self._calls[cid]
+        if not call.abandoned:
+            call.queue.put(frame)
+
+    def _shutdown(self, err: Optional[SwitchboardError]) -> None:
+        with self._lock:
+            self._closed = True
+            if err is None:
+                if self._fatal is not None:
+                    err = self._fatal
+                elif self._closing:
+                    err = ConnectionClosed("the client closed the connection", reason_code="client_closed")
+                else:
+                    err = ConnectionClosed(
+                        "the daemon closed the connection", reason_code="connection_closed", retryable=True
+                    )
+            self._close_error = err
+            calls = list(self._calls.values())
+            self._calls.clear()
+        for call in calls:
+            call.queue.put(_clone(err))
+
+    def _send(self, frame: "pb.Frame") -> None:
+        data = encode_frame(frame)
+        try:
+            with self._send_lock:
+                self._sock.sendall(data)
+        except OSError as exc:
+            raise ConnectionClosed(
+                f"cannot send to {self.socket_path}: {exc}", reason_code="connection_lost", retryable=True
+            ) from exc
+
+    def _open(self, build: Any, call_id: Optional[int] = None) -> _CallState:
+        """Register a new call and send its first frame (``build(call_id) -> Frame``)."""
+        with self._lock:
+            if self._closed or self._closing:
+                raise _clone(self._close_error) if self._close_error else ConnectionClosed(
+                    "the connection is closed", reason_code="client_closed"
+                )
+            if call_id is None:
+                call_id = self._next_id
+                self._next_id += 1
+            state = _CallState(call_id)
+            self._calls[call_id] = state
+        try:
+            self._send(build(call_id))
+        except BaseException:
+            with self._lock:
+                self._calls.pop(call_id, None)
+            raise
+        return state
+
+    def _recv(self, state: _CallState, deadline: Optional[float]) -> "pb.Frame":
+        """The call's next frame; raises its error, or _Timeout when the deadline passes."""
+        if deadline is None:
+            item = state.queue.get()
+        else:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Timeout()
+            try:
+                item = state.queue.get(timeout=remaining)
+            except queue.Empty:
+                raise _Timeout() from None
+        if isinstance(item, BaseException):
+            state.done = True
+            raise item
+        if _ends_call(item):
+            state.done = True
+        return item
+
+    def _abandon(self, state: _CallState, reason: str) -> None:
+        """Stop waiting for a call: send Cancel (best effort) and drop its remaining frames."""
+        if state.done or state.abandoned:
+            return
+        state.abandoned = True
+        with self._lock:
+            still_open = state.call_id in self._calls
+        if still_open:
+            try:
+                self._send(cv.cancel_frame(state.call_id, reason))
+            except SwitchboardError:
+                pass
+
+    def _deadline(self, timeout: Optional[float]) -> Optional[float]:
+        if timeout is _UNSET:
+            timeout = self.timeout
+        return None if timeout is None else time.monotonic() + timeout
+
+    def _unary(self, state: _CallState, deadline: Optional[float]) -> "pb.Frame":
+        """Wait for the terminal frame of a call, cancelling it on timeout or interrupt."""
+        try:
+            while True:
+                frame = self._recv(state, deadline)
+                if state.done:
+                    return frame
+        except _Timeout:
+            self._abandon(state, "client timeout")
+            raise DeadlineExceeded(
+                "the call did not finish within the client's timeout", reason_code="client_timeout"
+            ) from None
+        except SwitchboardError:
+            raise
+        except BaseException:  # KeyboardInterrupt and friends
+            self._abandon(state, "interrupted")
+            raise
+
+    # ------------------------------------------------------------ completions
+
+    def submit(
+        self,
+        messages: Optional[cv.MessagesArg] = None,
+        *,
+        route: Optional[str] = None,
+        provider: Optional[str] = None,
+        model: Optional[str] = None,
+        system: Optional[str] = None,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        seed: Optional[int] = None,
+        tools: Optional[Sequence[cv.ToolLike]] = None,
+        tool_choice: Optional[str] = None,
+        response_format: Optional[cv.ResponseFormatLike] = None,
+        max_cost_usd: Optional[float] = None,
+        latency_sla_ms: Optional[int] = None,
+        require: Optional[Sequence[str]] = None,
+        tenant: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        key_overrides: Optional[Mapping[str, str]] = None,
+        deadline_ms: Optional[int] = None,
+        request_id: Optional[str] = None,
+    ) -> "Call":
+        """Start a unary completion and return at once; see :meth:`complete` for the arguments.
+
+        The returned :class:`Call` gives the result (``call.result(timeout)``) and can
+        be cancelled (``call.cancel()``) from any thread.
+        """
+        req = cv.build_completion_request(
+            messages, route=route, provider=provider, model=model, system=system, max_tokens=max_tokens,
+            temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
+            response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
+            require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
+            request_id=request_id, stream=False,
+        )  # fmt: skip
+        state = self._open(lambda cid: cv.completion_frame(cid, req))
+        return Call(self, state)
+
+    def complete(
+        self,
+        messages: Optional[cv.MessagesArg] = None,
+        *,
+        route: Optional[str] = None,
+        provider: Optional[str] = None,
+        model: Optional[str] = None,
+        system: Optional[str] = None,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        seed: Optional[int] = None,
+        tools: Optional[Sequence[cv.ToolLike]] = None,
+        tool_choice: Optional[str] = None,
+        response_format: Optional[cv.ResponseFormatLike] = None,
+        max_cost_usd: Optional[float] = None,
+        latency_sla_ms: Optional[int] = None,
+        require: Optional[Sequence[str]] = None,
+        tenant: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        key_overrides: Optional[Mapping[str, str]] = None,
+        deadline_ms: Optional[int] = None,
+        request_id: Optional[str] = None,
+        timeout: Optional[float] = _UNSET,
+    ) -> Response:
+        """Run a completion and return its final answer.
+
+        Args:
+            messages: a prompt string (one user message) or a list of messages:
+                ``{"role": "user"|"system"|"assistant"|"tool", "content": ...}`` dicts,
+                ``(role, content)`` pairs or ``switchboard.v1.Message`` objects.
+            route: the route (policy) from the daemon's config.
+            provider: an explicit provider instead of a route.
+            model: the model; ``"provider/model"`` when no provider and no route is given.
+            system: a system message placed before ``messages``.
+            max_tokens, temperature, top_p, stop, seed: sampling options
+                (``None`` = unset; ``temperature=0`` is sent as 0).
+            tools: tools the model may call (``{"name", "description", "parameters"}``).
+            tool_choice: ``"auto"``, ``"none"``, ``"required"`` or a tool name.
+            response_format: ``"text"``, ``"json"`` or ``{"type": "json_schema", ...}``.
+            max_cost_usd, latency_sla_ms, require: per-request hard caps
+                (``require`` lists capabilities: tools, vision, json_schema, streaming, prefill).
+            tenant: budget scope (default: derived from the peer's uid by the daemon).
+            tags: free-form labels recorded with the decision.
+            key_overrides: ``{provider: api_key}`` used for this request only.
+            deadline_ms: the daemon-side deadline of the whole call (0/None = the route's).
+            request_id: a client-chosen request id (generated by the daemon when absent).
+            timeout: client-side timeout in seconds (default: the client's ``timeout``).
+                When it passes the call is cancelled and :class:`DeadlineExceeded` is
+                raised with ``reason_code == "client_timeout"``.
+
+        Returns:
+            The :class:`Response`.
+
+        Raises:
+            SwitchboardError: a subclass per status code, e.g. :class:`Unavailable`,
+                :class:`NotFound`, :class:`ResourceExhausted`, :class:`DeadlineExceeded`.
+        """
+        call = self.submit(
+            messages, route=route, provider=provider, model=model, system=system, max_tokens=max_tokens,
+            temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
+            response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
+            require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
+            request_id=request_id,
+        )  # fmt: skip
+        return call.result(timeout)
+
+    def stream(
+        self,
+        messages: Optional[cv.MessagesArg] = None,
+        *,
+        route: Optional[str] = None,
+        provider: Optional[str] = None,
+        model: Optional[str] = None,
+        system: Optional[str] = None,
+        max_tokens: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        stop: Optional[Union[str, Sequence[str]]] = None,
+        seed: Optional[int] = None,
+        tools: Optional[Sequence[cv.ToolLike]] = None,
+        tool_choice: Optional[str] = None,
+        response_format: Optional[cv.ResponseFormatLike] = None,
+        max_cost_usd: Optional[float] = None,
+        latency_sla_ms: Optional[int] = None,
+        require: Optional[Sequence[str]] = None,
+        tenant: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        key_overrides: Optional[Mapping[str, str]] = None,
+        deadline_ms: Optional[int] = None,
+        request_id: Optional[str] = None,
+        timeout: Optional[float] = _UNSET,
+    ) -> "Stream":
+        """Run a streaming completion; same arguments as :meth:`complete`.
+
+        Returns a :class:`Stream`: iterate it for :class:`Delta`, :class:`Restart` and
+        finally :class:`Final` events, or call ``.collect()`` for the final
+        :class:`Response`. ``timeout`` bounds the whole stream. Errors are raised from
+        the iteration. Use it as a context manager to cancel the call when leaving
+        early::
+
+            with sb.stream("Tell me a story", route="default") as s:
+                for ev in s:
+                    if isinstance(ev, Delta):
+                        print(ev.text, end="", flush=True)
+        """
+        req = cv.build_completion_request(
+            messages, route=route, provider=provider, model=model, system=system, max_tokens=max_tokens,
+            temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
+            response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
+            require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
+            request_id=request_id, stream=True,
+        )  # fmt: skip
+        deadline = self._deadline(timeout)
+        state = self._open(lambda cid: cv.completion_frame(cid, req))
+        return Stream(self, state, deadline)
+
+    # ------------------------------------------------------------ admin
+
+    def _admin(self, req: "pb.AdminRequest", kind: str, timeout: Optional[float]) -> Any:
+        deadline = self._deadline(timeout)
+        state = self._open(lambda cid: cv.admin_frame(cid, req))
+        return cv.admin_result(self._unary(state, deadline), kind)
+
+    def hello(self, client_name: str = "switchboard-python", *, timeout: Optional[float] = 5.0) -> "pb.Welcome":
+        """Send the optional ``Hello`` and return the daemon's ``Welcome`` (protocol version, limits)."""
+        deadline = self._deadline(timeout)
+        state = self._open(lambda _cid: cv.hello_frame(client_name), call_id=0)
+        frame = self._unary(state, deadline)
+        kind = frame.WhichOneof("body")
+        if kind == "status":
+            raise error_from_status(frame.status)
+        if kind != "welcome":
+            raise ProtocolError(f"Hello answered with {kind}", reason_code="unexpected_frame")
+        return frame.welcome
+
+    def health(self, *, timeout: Optional[float] = _UNSET) -> "pb.HealthResponse":
+        """The daemon's health: ``serving``, version, in-flight calls, circuits and budgets."""
+        return self._admin(cv.health_request(), "health", timeout)
+
+    def explain(self, request_id: str, *, timeout: Optional[float] = _UNSET) -> "pb.ExplainResponse":
+        """The decision event of one request (``.event``) and its human-readable explanation (``.text``).
+
+        Raises:
+            NotFound: no decision with that request id.
+        """
+        return self._admin(cv.explain_request(request_id), "explain", timeout)
+
+    def decisions(
+        self,
+        *,
+        since: Optional[cv.TimeLike] = None,
+        until: Optional[cv.TimeLike] = None,
+        route: Optional[str] = None,
+        tenant: Optional[str] = None,
+        outcome: Optional[str] = None,
+        provider: Optional[str] = None,
+        limit: Optional[int] = None,
+        timeout: Optional[float] = _UNSET,
+    ) -> List["pb.DecisionEvent"]:
+        """Recorded decision events, filtered.
+
+        Args:
+            since, until: a ``datetime``, a ``timedelta`` or ``"15m"``/``"1h"``/``"2d"``
+                (that long ago), or seconds since the epoch.
+            route, tenant, provider: exact matches.
+            outcome: ``"success"``, ``"failed"`` or ``"cancelled"``.
+            limit: maximum number of events (0/None = the daemon's default).
+        """
+        req = cv.list_decisions_request(
+            since=since, until=until, route=route, tenant=tenant, outcome=outcome, provider=provider, limit=limit
+        )
+        return list(self._admin(req, "list_decisions", timeout).events)
+
+    def set_key(self, provider: str, api_key: str, *, timeout: Optional[float] = _UNSET) -> "pb.SetKeyResponse":
+        """Store an API key for ``provider`` in the daemon's memory (takes effect at once)."""
+        return self._admin(cv.set_key_request(provider, api_key), "set_key", timeout)
+
+    def rotate_key(
+        self, provider: str, api_key: str = "", *, timeout: Optional[float] = _UNSET
+    ) -> "pb.RotateKeyResponse":
+        """Rotate ``provider``'s key: to ``api_key``, or to the next key of its pool when empty."""
+        return self._admin(cv.rotate_key_request(provider, api_key), "rotate_key", timeout)
+
+    def reload_config(self, path: str = "", *, timeout: Optional[float] = _UNSET) -> "pb.ReloadConfigResponse":
+        """Ask the daemon to reload its config (``path`` or the file it was started with)."""
+        return self._admin(cv.reload_config_request(path), "reload_config", timeout)
+
+
+class Call:
+    """A unary completion in flight (from :meth:`Client.submit`)."""
+
+    def __init__(self, client: Client, state: _CallState) -> None:
+        self._client = client
+        self._state = state
+        self._lock = threading.Lock()
+        self._response: Optional[Response] = None
+        self._error: Optional[BaseException] = None
+
+    @property
+    def call_id(self) -> int:
+        """The call id on the connection."""
+        return self._state.call_id
+
+    def done(self) -> bool:
+        """True once the result is known."""
+        return self._response is not None or self._error is not None
+
+    def cancel(self, reason: str = "cancelled by client") -> None:
+        """Ask the daemon to cancel the call; ``result()`` then raises :class:`Cancelled`
+        (unless the answer was already on its way)."""
+        if self.done() or self._state.done:
+            return
+        with self._client._lock:
+            open_ = self._state.call_id in self._client._calls
+        if open_:
+            self._client._send(cv.cancel_frame(self._state.call_id, reason))
+
+    def result(self, timeout: Optional[float] = _UNSET) -> Response:
+        """Wait for the answer. On timeout the call is cancelled and
+        :class:`DeadlineExceeded` (``reason_code="client_timeout"``) is raised."""
+        with self._lock:
+            if self._response is not None:
+                return self._response
+            if self._error is not None:
+                raise self._error
+            deadline = self._client._deadline(timeout)
+            try:
+                frame = self._client._unary(self._state, deadline)
+                self._response = cv.completion_result(frame)
+                return self._response
+            except SwitchboardError as exc:
+                self._error = exc
+                raise
+            except BaseException:
+                self._error = Cancelled("interrupted while waiting", reason_code="interrupted")
+                raise
+
+
+class Stream(Iterator[Event]):
+    """A streaming completion in flight (from :meth:`Client.stream`).
+
+    Iterating yields :class:`Delta`, :class:`Restart` and, last, :class:`Final`.
+    After a :class:`Restart`, discard the text received so far; :attr:`text` does
+    that for you. Errors (a terminal ``Status``) are raised from the iteration.
+    """
+
+    def __init__(self, client: Client, state: _CallState, deadline: Optional[float]) -> None:
+        self._client = client
+        self._state = state
+        self._deadline = deadline
+        self._acc = TextAccumulator()
+        self._finished = False
+        #: The final response, once the stream has ended successfully.
+        self.response: Optional[Response] = None
+
+    @property
+    def call_id(self) -> int:
+        return self._state.call_id
+
+    @property
+    def text(self) -> str:
+        """The answer so far, from the current attempt (reset by every restart)."""
+        return self._acc.text
+
+    @property
+    def restarts(self) -> int:
+        """How many times the stream restarted on another provider."""
+        return self._acc.restarts
+
+    def __iter__(self) -> "Stream":
+        return self
+
+    def __next__(self) -> Event:
+        if self._finished:
+            raise StopIteration
+        try:
+            frame = self._client._recv(self._state, self._deadline)
+        except _Timeout:
+            self._finished = True
+            self._client._abandon(self._state, "client timeout")
+            raise DeadlineExceeded(
+                "the stream did not finish within the client's timeout", reason_code="client_timeout"
+            ) from None
+        except SwitchboardError:
+            self._finished = True
+            raise
+        except BaseException:
+            self._finished = True
+            self._client._abandon(self._state, "interrupted")
+            raise
+        kind = frame.WhichOneof("body")
+        if kind == "completion_chunk":
+            event: Event = cv.delta_from_pb(frame.completion_chunk)
+        elif kind == "stream_restart":
+            event = cv.restart_from_pb(frame.stream_restart)
+        elif kind == "completion_response":
+            self._finished = True
+            self.response = cv.response_from_pb(frame.completion_response)
+            event = Final(self.response)
+        elif kind == "status":
+            self._finished = True
+            raise error_from_status(frame.status)
+        else:
+            self._finished = True
+            self._client._abandon(self._state, "protocol error")
+            raise ProtocolError(f"unexpected {kind or 'empty'} frame in a stream", reason_code="unexpected_frame")
+        self._acc.add(event)
+        return event
+
+    def collect(self) -> Response:
+        """Consume the rest of the stream and return the final :class:`Response`.
+
+        Its ``content`` is the whole answer of the provider that finished it.
+        """
+        for _ in self:
+            pass
+        if self.response is None:
+            raise ProtocolError("the stream ended without a final response", reason_code="unexpected_frame")
+        return self.response
+
+    def cancel(self, reason: str = "cancelled by client") -> None:
+        """Ask the daemon to cancel; the iteration then ends with :class:`Cancelled`."""
+        if self._finished or self._state.done:
+            return
+        with self._client._lock:
+            open_ = self._state.call_id in self._client._calls
+        if open_:
+            self._client._send(cv.cancel_frame(self._state.call_id, reason))
+
+    def close(self) -> None:
+        """Stop consuming: cancel the call if it is still running and drop its frames."""
+        if not self._finished:
+            self._finished = True
+            self._client._abandon(self._state, "stream closed by client")
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Best effort without blocking: never wait for the send lock here (this may run
+        # from the garbage collector in a thread that is holding it).
+        try:
+            if self._finished or self._state.done or self._state.abandoned:
+                return
+            self._state.abandoned = True
+            client = self._client
+            if client.closed or not client._send_lock.acquire(blocking=False):
+                return
+            try:
+                client._sock.sendall(encode_frame(cv.cancel_frame(self._state.call_id, "stream dropped")))
+            finally:
+                client._send_lock.release()
+        except Exception:
+            pass
