@@ -3,6 +3,7 @@ import Foundation
 import SwitchboardDaemon
 
 /// `switchboardd --config FILE`: the Switchboard sidecar daemon.
+@main
 struct SwitchboardD: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "switchboardd",
@@ -31,4 +32,3 @@ struct SwitchboardD: AsyncParsableCommand {
   }
 }
 
-await SwitchboardD.main()

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite: Swift tests, generated-code freshness, every client's
+# tests against the real daemon, deployment manifests. Installs the system and
+# Python packages the tests need when they are missing (apt-get as root; pip).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v protoc   >/dev/null || need+=(protobuf-compiler)
+command -v protoc-c >/dev/null || need+=(protobuf-c-compiler)
+[ -e /usr/include/protobuf-c/protobuf-c.h ] || need+=(libprotobuf-c-dev)
+command -v socat    >/dev/null || need+=(socat)
+[ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+command -v cc       >/dev/null || need+=(gcc make)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python3 -c 'import google.protobuf, pytest, yaml' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'protobuf>=4.21' pytest pyyaml
+
+failed=()
+step() { printf '\n=== %s ===\n' "$1"; }
+
+step "swift build"
+swift build --build-tests || { echo "build failed"; exit 1; }
+
+step "swift test"
+swift test --skip-build --parallel --num-workers 2 || failed+=("swift-test")
+
+step "generated protobuf code is up to date"
+scripts/generate-protos.sh --check || failed+=("generated-code")
+
+step "clients (python, shell, c) against the real daemon"
+SWITCHBOARDD="$PWD/.build/debug/switchboardd" clients/run-tests.sh || failed+=("clients")
+
+step "chaos drills from the CLI"
+.build/debug/switchboard simulate --all > /tmp/switchboard-drills.log 2>&1 || { cat /tmp/switchboard-drills.log; failed+=("drills"); }
+grep -E "^(PASS|FAIL)|passed|failed" /tmp/switchboard-drills.log | head -20
+
+step "demo"
+.build/debug/switchboard demo > /tmp/switchboard-demo.log 2>&1 || { cat /tmp/switchboard-demo.log; failed+=("demo"); }
+
+step "deployment files"
+python3 -m pytest -q deploy/tests || failed+=("deploy")
+
+if [ ${#failed[@]} -gt 0 ]; then echo; echo "FAILED: ${failed[*]}"; exit 1; fi
+echo; echo "all tests passed"
