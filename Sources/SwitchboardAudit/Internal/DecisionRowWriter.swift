@@ -51,23 +51,20 @@ enum DecisionRowWriter {
         total_spend_usd, latency_ms, attempts, event_json)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       """)
-    insert.setUncheckedArguments(arguments)
     do {
-      try insert.execute()
+      try insert.execute(arguments: arguments)
     } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
-      // Rare: a client reused a request id. The failed statement alone was rolled back.
-      try db.cachedStatement(sql: "DELETE FROM decision_attempt WHERE request_id = ?").execute(arguments: [e.requestID])
-      try db.cachedStatement(sql: "DELETE FROM decision WHERE request_id = ?").execute(arguments: [e.requestID])
-      insert.setUncheckedArguments(arguments)
-      try insert.execute()
+      // Rare: a client reused a request id. Only the failed statement was rolled back.
+      try db.execute(sql: "DELETE FROM decision_attempt WHERE request_id = ?", arguments: [e.requestID])
+      try db.execute(sql: "DELETE FROM decision WHERE request_id = ?", arguments: [e.requestID])
+      try db.execute(sql: insert.sql, arguments: arguments)
     }
     if !e.attempts.isEmpty {
       let stmt = try db.cachedStatement(sql: """
         INSERT INTO decision_attempt (request_id, attempt_index, provider, model, outcome, reason) VALUES (?, ?, ?, ?, ?, ?)
         """)
       for (i, a) in e.attempts.enumerated() {
-        stmt.setUncheckedArguments([e.requestID, i, a.provider, a.model, a.outcome.rawValue, a.reason?.rawValue])
-        try stmt.execute()
+        try stmt.execute(arguments: [e.requestID, i, a.provider, a.model, a.outcome.rawValue, a.reason?.rawValue])
       }
     }
     if e.totalSpendUSD > 0, e.totalSpendUSD.isFinite {
@@ -76,8 +73,7 @@ enum DecisionRowWriter {
         """)
       let day = day(of: e.timestampMs)
       for scope in Set(e.budgetScopes).sorted() {
-        stmt.setUncheckedArguments([e.timestampMs, day, scope, e.totalSpendUSD, e.requestID])
-        try stmt.execute()
+        try stmt.execute(arguments: [e.timestampMs, day, scope, e.totalSpendUSD, e.requestID])
       }
     }
   }
