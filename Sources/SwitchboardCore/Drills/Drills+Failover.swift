@@ -163,7 +163,9 @@ extension Drills {
     let limit = recoveryMs + nominal.maxCooldown.milliseconds + Double(interval)
     checks.expect(backAt <= limit, "traffic is back on the primary within max_cooldown of recovery (by t=\(fmt(limit))ms)",
                   backAt.isFinite ? "back at t=\(fmt(backAt))ms" : "never back")
-    let after = outcomes.filter { world.ms(wall: $0.event.timestampMs) > backAt }
+    // Requests that arrive after the probe that closed the circuit came back.
+    let closedAt = back.map { world.ms(wall: $0.event.timestampMs) + $0.event.totalLatencyMs } ?? .infinity
+    let after = outcomes.filter { world.ms(wall: $0.event.timestampMs) > closedAt }
     checks.expect(after.allSatisfy { (try? $0.result.get().served) == DrillWorld.primary },
                   "once back, the primary keeps serving", "\(after.filter { (try? $0.result.get().served) != DrillWorld.primary }.count) not")
     checks.expect(world.router.health.snapshot(now: world.clock.now()).allSatisfy { $0.state == "closed" },
