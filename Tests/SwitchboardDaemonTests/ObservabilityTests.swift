@@ -432,7 +432,13 @@ private func withServer(_ render: @escaping @Sendable () -> String,
     try await Task.sleep(for: .milliseconds(50))
     server.shutdown()
     try await run.value
-    try await idle.channel.close()
+    // The server closed the idle connection: the client reads end-of-stream.
+    let received = try await idle.executeThenClose { inbound, _ in
+      var bytes = 0
+      for try await chunk in inbound { bytes += chunk.readableBytes }
+      return bytes
+    }
+    #expect(received == 0)
   }
 
   @Test func cancellationStopsTheServer() async throws {

@@ -86,7 +86,8 @@ public final class MetricsServer: Sendable {
     for w in action.waiters { w.resume(throwing: error) }
   }
 
-  /// Binds and serves until `shutdown()` or cancellation of the calling task.
+  /// Binds and serves until `shutdown()` or cancellation of the calling task, then returns normally.
+  /// Throws `MetricsServerError` if the host is refused or the port cannot be bound.
   public func run() async throws {
     let proceed: Bool = try state.withLock { s in
       switch s {
@@ -136,18 +137,28 @@ public final class MetricsServer: Sendable {
       logger.info("metrics server listening", metadata: ["metrics.address": "\(host):\(boundPort)"])
     }
 
-    try await withTaskCancellationHandler {
-      try await withThrowingDiscardingTaskGroup { group in
-        try await server.executeThenClose { connections in
-          for try await connection in connections {
-            group.addTask { await self.serve(connection) }
+    do {
+      try await withTaskCancellationHandler {
+        try await withThrowingDiscardingTaskGroup { group in
+          try await server.executeThenClose { connections in
+            for try await connection in connections {
+              group.addTask { await self.serve(connection) }
+            }
           }
+          // The listener is closed: drop keep-alive connections too.
+          group.cancelAll()
         }
-        // The listener is closed: drop keep-alive connections too.
-        group.cancelAll()
+      } onCancel: {
+        self.shutdown()
       }
-    } onCancel: {
-      self.shutdown()
+    } catch {
+      // Errors caused by shutdown or cancellation end the server normally.
+      let stopping = Task.isCancelled || state.withLock { if case .finished = $0 { true } else { false } }
+      state.withLock { $0 = .finished }
+      guard stopping else {
+        logger.error("metrics server failed", metadata: ["error.message": "\(error)"])
+        throw error
+      }
     }
     state.withLock { $0 = .finished }
     logger.info("metrics server stopped")
