@@ -46,6 +46,9 @@ public protocol BudgetLedger: Sendable {
   func settle(_ reservation: BudgetReservation, actual: Double)
   /// Whether a scope's hard cap is already reached (nothing more fits).
   func isExhausted(_ scope: BudgetScope, wallMillis: Int64) -> Bool
+  /// What is left under a scope's hard cap right now (spent and reserved
+  /// deducted); nil when it has no hard cap.
+  func remaining(_ scope: BudgetScope, wallMillis: Int64) -> Double?
   /// Every scope seen in the current window.
   func snapshot(wallMillis: Int64) -> [BudgetSnapshot]
 }
@@ -124,6 +127,15 @@ public final class InMemoryBudgetLedger: BudgetLedger {
         if reservation.day <= s.day { a.spent += actual }
         s.accounts[key] = a
       }
+    }
+  }
+
+  public func remaining(_ scope: BudgetScope, wallMillis: Int64) -> Double? {
+    guard let hard = scope.limit.hard else { return nil }
+    return state.withLock { s in
+      roll(&s, wallMillis: wallMillis)
+      let a = s.accounts[scope.key] ?? Account()
+      return max(0, hard - a.spent - a.reserved)
     }
   }
 

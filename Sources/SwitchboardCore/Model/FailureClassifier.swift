@@ -11,7 +11,7 @@ public enum FailureClassifier {
            "prompt is too long", "context window", "string_above_max_length") {
       return .contextLengthExceeded
     }
-    if has("content_policy", "content_filter", "content management policy", "safety", "moderation") {
+    if has("content_policy", "content_filter", "content filtering", "content management policy", "safety", "moderation") {
       return .contentPolicy
     }
     if has("insufficient_quota", "quota", "billing", "credit balance") && httpStatus != 500 {

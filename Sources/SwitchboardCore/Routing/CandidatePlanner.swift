@@ -51,6 +51,10 @@ public enum CandidatePlanner {
     let costCap = [request.constraints.maxCostUSD, route.constraints.maxCostUSD].compactMap { $0 }.min()
     let sla = [request.constraints.latencySLA, route.constraints.latencySLA].compactMap { $0 }.min()
     let exhausted = inputs.budgetScopes.first { inputs.ledger.isExhausted($0, wallMillis: inputs.wallMillis) }
+    // The tightest hard cap: a candidate whose worst case does not fit is rejected here,
+    // before any call, rather than refused at reservation time.
+    let tightest = inputs.budgetScopes.compactMap { s in inputs.ledger.remaining(s, wallMillis: inputs.wallMillis).map { (s.key, $0) } }
+      .min { $0.1 < $1.1 }
 
     var eligible: [PlannedCandidate] = []
     var evaluations: [CandidateEvaluation] = []
@@ -99,6 +103,9 @@ public enum CandidatePlanner {
       }
       if let exhausted {
         reject(.budgetExhausted, "\(exhausted.key) hard cap reached", worst: worst); continue
+      }
+      if let (scope, left) = tightest, let w = worst, w > left + 1e-12 {
+        reject(.budgetExhausted, "worst case \(formatUSD(w)) > \(formatUSD(left)) left in \(scope)", worst: worst); continue
       }
       eligible.append(PlannedCandidate(spec: spec, info: info, worstCaseCost: worst))
     }

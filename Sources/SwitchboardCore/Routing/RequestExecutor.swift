@@ -147,7 +147,12 @@ struct RequestExecutor {
             if let sink { try await sink.onDelta(delta, attemptNumber, ref) }
           }
         }
-        let call = ProviderCall(request: request, model: candidate.ref.model, apiKey: key.secret, prefill: prefill,
+        var attemptRequest = request
+        if let prefill, let max = request.maxTokens {
+          // A continuation may only produce what the answer has left.
+          attemptRequest.maxTokens = Swift.max(1, max - TokenEstimator.estimateTokens(prefill))
+        }
+        let call = ProviderCall(request: attemptRequest, model: candidate.ref.model, apiKey: key.secret, prefill: prefill,
                                 limits: limits, clock: clock, attempt: attemptNumber, requestID: requestID)
         do {
           var response = try await adapter.complete(call, onDelta: onDelta)

@@ -26,14 +26,16 @@ public final class DaemonRuntime: Sendable {
   struct State: Sendable {
     var configuration: DaemonConfiguration
     var configPath: String?
+    /// The socket path came from `--socket`, not the file: reloads keep it.
+    var socketOverridden: Bool
   }
 
   /// The configuration in force.
   public var configuration: DaemonConfiguration { state.withLock { $0.configuration } }
 
   /// Builds the runtime (opens the audit store, reloads today's spend).
-  public init(configuration: DaemonConfiguration, configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-              logger: Logger) async throws {
+  public init(configuration: DaemonConfiguration, configPath: String?, socketOverridden: Bool = false,
+              environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws {
     self.logger = logger
     self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPProviderAdapterDefaults.clientConfiguration())
     self.metrics = SwitchboardMetrics()
@@ -64,7 +66,7 @@ public final class DaemonRuntime: Sendable {
     let dotenv = Self.loadDotenv(configuration.dotenvPath)
     let keys = KeyResolver(settings: built.1, environment: environment, dotenv: dotenv)
     self.router = Router(configuration: built.0, keys: keys, ledger: ledger, audit: audit, clock: clock)
-    self.state = Mutex(State(configuration: configuration, configPath: configPath))
+    self.state = Mutex(State(configuration: configuration, configPath: configPath, socketOverridden: socketOverridden))
     let adminRef = RuntimeReference()
     let handler = DaemonHandler(router: router, audit: audit, metrics: metrics, logger: logger, runtime: adminRef)
     self.server = UnixSocketServer(configuration: configuration.server, handler: handler, logger: logger)
@@ -86,7 +88,8 @@ public final class DaemonRuntime: Sendable {
       return (false, ["the daemon was started without a config file"], current.configuration.digest)
     }
     do {
-      let next = try DaemonConfiguration.load(path: file)
+      var next = try DaemonConfiguration.load(path: file)
+      if current.socketOverridden { next.server.path = current.configuration.server.path }
       if next.server.path != current.configuration.server.path {
         return (false, ["listen.socket cannot change on reload (restart the daemon)"], current.configuration.digest)
       }

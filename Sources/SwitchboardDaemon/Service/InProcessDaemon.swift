@@ -20,12 +20,17 @@ public final class InProcessDaemon: Sendable {
                            logger: Logger = Logger(label: "switchboard", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> InProcessDaemon {
     var config = try DaemonConfiguration.parse(yaml: yaml)
     config.server.path = socketPath
-    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, environment: environment, logger: logger)
+    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: true, environment: environment, logger: logger)
     let group = ServiceGroup(configuration: .init(
       services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)],
       gracefulShutdownSignals: [], logger: logger))
     let task = Task { try await group.run() }
-    await runtime.server.waitUntilListening()
+    do {
+      try await runtime.server.waitUntilListening()
+    } catch {
+      _ = try? await task.value
+      throw error
+    }
     return InProcessDaemon(runtime: runtime, group: group, task: task)
   }
 

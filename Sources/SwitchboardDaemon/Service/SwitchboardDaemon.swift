@@ -31,6 +31,7 @@ public final class SwitchboardDaemonService: Service, Sendable {
       }, logger: runtime.logger)
     }
     let ms = metricsServer
+    do {
     try await withGracefulShutdownHandler {
       try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await runtime.server.run() }
@@ -59,6 +60,10 @@ public final class SwitchboardDaemonService: Service, Sendable {
       runtime.logger.notice("shutting down: draining in-flight calls", metadata: ["calls.in_flight": "\(runtime.server.inFlight)"])
       runtime.server.beginShutdown()
     }
+    } catch {
+      await runtime.shutdown()
+      throw error
+    }
     await runtime.shutdown()
     runtime.logger.notice("stopped")
   }
@@ -74,7 +79,7 @@ public enum SwitchboardDaemonMain {
     let level = Logger.Level(rawValue: config.logLevel) ?? .info
     SwitchboardLogging.bootstrap(format: format, level: level)
     let logger = Logger(label: "switchboard")
-    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, logger: logger)
+    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: socketOverride != nil, logger: logger)
     let group = ServiceGroup(configuration: .init(
       services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)],
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -49,15 +49,17 @@ public final class ServerCall: Sendable {
 }
 
 /// Writes framed protobuf onto one connection; shared by all its calls.
+///
+/// Writes go straight to the channel (not through `NIOAsyncChannelOutboundWriter`):
+/// a terminal `CANCELLED` is written by a task that has just been cancelled, and
+/// the async writer refuses writes from cancelled tasks. Each call awaits its own
+/// write, so a client that stops reading slows only its own calls.
 final class ConnectionWriter: Sendable {
-  private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-  private let allocator: ByteBufferAllocator
+  private let channel: any Channel
 
-  init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, allocator: ByteBufferAllocator) {
-    self.outbound = outbound; self.allocator = allocator
-  }
+  init(channel: any Channel) { self.channel = channel }
 
   func write(_ frame: Switchboard_V1_Frame) async throws {
-    try await outbound.write(try frame.framed(allocator: allocator))
+    try await channel.writeAndFlush(try frame.framed(allocator: channel.allocator)).get()
   }
 }

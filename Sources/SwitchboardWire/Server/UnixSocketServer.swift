@@ -24,7 +24,8 @@ public final class UnixSocketServer: Sendable {
     var serverChannel: (any Channel)?
     var draining = false
     var listening = false
-    var listenWaiters: [CheckedContinuation<Void, Never>] = []
+    var startFailure: (any Error)?
+    var listenWaiters: [CheckedContinuation<Void, any Error>] = []
     var connections: [ObjectIdentifier: ConnectionState] = [:]
   }
 
@@ -37,25 +38,38 @@ public final class UnixSocketServer: Sendable {
   /// Calls in flight on every connection.
   public var inFlight: Int { globalInFlight.load(ordering: .relaxed) }
 
-  /// Returns once the socket accepts connections.
-  public func waitUntilListening() async {
-    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-      let ready = state.withLock { s -> Bool in
-        if s.listening { return true }
+  /// Returns once the socket accepts connections; throws why it could not start.
+  public func waitUntilListening() async throws {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+      let ready: Result<Void, any Error>? = state.withLock { s in
+        if s.listening { return .success(()) }
+        if let e = s.startFailure { return .failure(e) }
         s.listenWaiters.append(c)
-        return false
+        return nil
       }
-      if ready { c.resume() }
+      if let ready { c.resume(with: ready) }
     }
+  }
+
+  private func failStart(_ error: any Error) -> any Error {
+    let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+      s.startFailure = error
+      defer { s.listenWaiters = [] }
+      return s.listenWaiters
+    }
+    for w in waiters { w.resume(throwing: error) }
+    return error
   }
 
   /// Serves until `beginShutdown()`, then drains in-flight calls up to the grace
   /// period and removes the socket file.
   public func run() async throws {
     let path = configuration.path
-    try SocketFile.prepare(path: path)
+    do { try SocketFile.prepare(path: path) } catch { throw failStart(error) }
     let maxFrame = configuration.maxFrameBytes
-    let server = try await ServerBootstrap(group: group)
+    let server: NIOAsyncChannel<(NIOAsyncChannel<ByteBuffer, ByteBuffer>, PeerCredentials?), Never>
+    do {
+      server = try await ServerBootstrap(group: group)
       .serverChannelOption(.backlog, value: 256)
       .childChannelOption(.allowRemoteHalfClosure, value: true)
       .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { channel in
@@ -68,8 +82,14 @@ public final class UnixSocketServer: Sendable {
             return (async, peer)
           }
       }
+    } catch { throw failStart(error) }
     defer { SocketFile.remove(path: path) }
-    try SocketFile.applyPermissions(path: path, mode: configuration.mode, group: configuration.group)
+    do {
+      try SocketFile.applyPermissions(path: path, mode: configuration.mode, group: configuration.group)
+    } catch {
+      try? await server.channel.close()
+      throw failStart(error)
+    }
     let wasDraining = state.withLock { s -> Bool in
       s.serverChannel = server.channel
       s.listening = true
@@ -117,8 +137,8 @@ public final class UnixSocketServer: Sendable {
 
   private func serve(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, peer: PeerCredentials?) async {
     do {
-      try await channel.executeThenClose { inbound, outbound in
-        let writer = ConnectionWriter(outbound: outbound, allocator: channel.channel.allocator)
+      try await channel.executeThenClose { inbound, _ in
+        let writer = ConnectionWriter(channel: channel.channel)
         guard let peer, configuration.access.allows(peer) else {
           logger.warning("connection refused", metadata: ["peer": "\(peer.map(String.init(describing:)) ?? "unknown")", "reason": "permission_denied"])
           try? await writer.write(.status(callID: 0, .permissionDenied, reason: "permission_denied",
@@ -247,6 +267,8 @@ final class ConnectionState: Sendable {
   enum Admission { case admitted, duplicate, overloaded(String), draining }
   struct Calls: Sendable {
     var open: [UInt64: Task<Void, Never>?] = [:]
+    /// Cancels that arrived before the call's task was attached.
+    var cancelledEarly: Set<UInt64> = []
     var draining = false
   }
   private let calls = Mutex(Calls())
@@ -266,19 +288,29 @@ final class ConnectionState: Sendable {
   }
 
   func attach(_ id: UInt64, task: Task<Void, Never>) {
-    calls.withLock { c in if c.open.keys.contains(id) { c.open[id] = task } }
+    let early = calls.withLock { c -> Bool in
+      guard c.open.keys.contains(id) else { return false }
+      c.open[id] = task
+      return c.cancelledEarly.remove(id) != nil
+    }
+    if early { task.cancel() }
   }
 
   func release(_ id: UInt64) {
     let closeNow = calls.withLock { c -> Bool in
       c.open.removeValue(forKey: id)
+      c.cancelledEarly.remove(id)
       return c.draining && c.open.isEmpty
     }
     if closeNow { close() }
   }
 
   func cancel(_ id: UInt64) {
-    let task = calls.withLock { $0.open[id] ?? nil }
+    let task = calls.withLock { c -> Task<Void, Never>? in
+      guard let entry = c.open[id] else { return nil }  // unknown or finished call: nothing to do
+      if entry == nil { c.cancelledEarly.insert(id) }
+      return entry
+    }
     task?.cancel()
   }
 

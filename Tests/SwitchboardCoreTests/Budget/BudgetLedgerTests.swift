@@ -14,6 +14,7 @@ final class CheckingLedger: BudgetLedger {
   }
   func settle(_ reservation: BudgetReservation, actual: Double) { inner.settle(reservation, actual: actual) }
   func isExhausted(_ scope: BudgetScope, wallMillis: Int64) -> Bool { inner.isExhausted(scope, wallMillis: wallMillis) }
+  func remaining(_ scope: BudgetScope, wallMillis: Int64) -> Double? { inner.remaining(scope, wallMillis: wallMillis) }
   func snapshot(wallMillis: Int64) -> [BudgetSnapshot] { inner.snapshot(wallMillis: wallMillis) }
   func record(_ wall: Int64) {
     for s in inner.snapshot(wallMillis: wall) { peak.withLock { $0[s.scope] = max($0[s.scope] ?? 0, s.spent + s.reserved) } }

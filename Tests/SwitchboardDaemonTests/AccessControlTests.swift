@@ -1,0 +1,73 @@
+import Foundation
+import SwitchboardDaemon
+import Testing
+
+/// Socket access with a second uid: a Python client run through `setpriv` as
+/// nobody (65534) connects; the daemon allows or refuses it by its peer credentials.
+@Suite(.serialized) struct AccessControlTests {
+  /// A protobuf-free probe (the second uid cannot read root's site-packages):
+  /// Frame{call_id: 1, admin_request{health{}}} as raw bytes; prints which body
+  /// the answer carries and, for a status, its code number.
+  static let probe = """
+    import socket, struct, sys
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+    payload = bytes([0x08, 0x01, 0x52, 0x02, 0x0a, 0x00])
+    s.sendall(struct.pack('>BI', 0, len(payload)) + payload)
+    def read(n):
+        b = b''
+        while len(b) < n:
+            c = s.recv(n - len(b))
+            if not c: print('CLOSED'); sys.exit(0)
+            b += c
+        return b
+    n = struct.unpack('>I', read(5)[1:])[0]; p = read(n)
+    i = 0
+    if p[i] == 0x08:  # call_id varint
+        i += 1
+        while p[i] & 0x80: i += 1
+        i += 1
+    tag = p[i]
+    if tag == 0x42:  # status: length, then field 1 (code) varint
+        body = p[i + 2:]
+        print('status', body[1] if body and body[0] == 0x08 else 0)
+    elif tag == 0x5a:
+        print('admin_response')
+    else:
+        print('other', tag)
+    """
+
+  func runAsNobody(_ socket: String) throws -> String? {
+    guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return nil }
+    let dir = TestSupport.tempDir()
+    try Self.probe.write(toFile: dir + "/probe.py", atomically: true, encoding: .utf8)
+    chmod(dir, 0o755); chmod(dir + "/probe.py", 0o644)
+    let (_, out) = try TestSupport.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", dir + "/probe.py", socket])
+    return out
+  }
+
+  @Test func aRefusedPeerGetsPermissionDenied() async throws {
+    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", ")
+    try await TestSupport.withDaemon(yaml: yaml) { _, socket in
+      chmod((socket as NSString).deletingLastPathComponent, 0o755)
+      guard let out = try runAsNobody(socket) else { return }
+      #expect(out.contains("status 5"), "PERMISSION_DENIED is code 5: \(out)")
+    }
+  }
+
+  @Test func anAllowedUidIsServed() async throws {
+    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", allowed_uids: [0, 65534], ")
+    try await TestSupport.withDaemon(yaml: yaml) { _, socket in
+      chmod((socket as NSString).deletingLastPathComponent, 0o755)
+      guard let out = try runAsNobody(socket) else { return }
+      #expect(out.contains("admin_response"), "\(out)")
+    }
+  }
+
+  @Test func socketModeComesFromConfig() async throws {
+    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0640\", ")
+    try await TestSupport.withDaemon(yaml: yaml) { _, socket in
+      let attrs = try FileManager.default.attributesOfItem(atPath: socket)
+      #expect((attrs[.posixPermissions] as? Int) == 0o640)
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import SwitchboardClient
+import SwitchboardDaemon
+import SwitchboardWire
+import Testing
+
+@Suite(.serialized) struct ConfigAndReloadTests {
+  @Test func validationNamesEveryKeyPath() throws {
+    let yaml = """
+      listen: {socket: /tmp/x.sock, mode: "99x"}
+      providers:
+        a: {kind: simulated, latency_ms: {p50: 10, p99: 5}}
+        b: {kind: quantum}
+      routes:
+        r:
+          candidates: [a/m, grok/m, "nomodel"]
+          strategy: fastest
+          retry: {max_attempts: 0}
+          budget: {per_tenant_daily_usd: {soft: 10, hard: 5}}
+          timeout: {attempt_ms: 5}
+      """
+    do {
+      _ = try DaemonConfiguration.parse(yaml: yaml)
+      Issue.record("an invalid config was accepted")
+    } catch let e as ConfigError {
+      let paths = Set(e.issues.map(\.path))
+      for p in ["listen.mode", "providers.a.latency_ms.p99", "providers.b.kind", "routes.r.candidates[1]", "routes.r.candidates[2]",
+                "routes.r.strategy", "routes.r.retry.max_attempts", "routes.r.budget.per_tenant_daily_usd.soft", "routes.r.timeout"] {
+        #expect(paths.contains(p), "missing issue for \(p): \(e)")
+      }
+      #expect(e.issues.first { $0.path == "routes.r.candidates[1]" }?.message.contains("unknown provider 'grok'") == true)
+      #expect(e.issues.allSatisfy { $0.line != nil })
+    }
+  }
+
+  @Test func configCheckCommandPrintsErrorsAndExitsNonZero() throws {
+    let cli = TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboard").path
+    try #require(FileManager.default.isExecutableFile(atPath: cli))
+    let dir = TestSupport.tempDir()
+    try "providers: {a: {kind: simulated}}\nroutes: {r: {candidates: [zz/m]}}\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+    let (status, out) = try TestSupport.run(cli, ["config", "check", dir + "/bad.yaml"])
+    #expect(status == 2)
+    #expect(out.contains("routes.r.candidates[0]"))
+    try TestSupport.baseYAML.write(toFile: dir + "/good.yaml", atomically: true, encoding: .utf8)
+    let (s2, o2) = try TestSupport.run(cli, ["config", "check", dir + "/good.yaml"])
+    #expect(s2 == 0, "\(o2)")
+  }
+
+  @Test func reloadValidatesFirstAndKeepsTheRunningConfigWhenInvalid() async throws {
+    let dir = TestSupport.tempDir()
+    let file = dir + "/c.yaml"
+    try TestSupport.baseYAML.write(toFile: file, atomically: true, encoding: .utf8)
+    try await TestSupport.withDaemon(configPath: file) { daemon, socket in
+      let client = try await SwitchboardClient.connect(socketPath: socket)
+      await #expect(throws: SwitchboardStatusError.self) { _ = try await client.complete(TestSupport.request(route: "added")) }
+
+      // Valid change: a new route appears without a restart.
+      try (TestSupport.baseYAML + "\n  added: {candidates: [fast/m]}\n").write(toFile: file, atomically: true, encoding: .utf8)
+      var a = Switchboard_V1_AdminRequest(); a.kind = .reloadConfig(.init())
+      let ok = try await client.admin(a).reloadConfig
+      #expect(ok.applied, "\(ok.errors)")
+      #expect(try await client.complete(TestSupport.request(route: "added")).provider == "fast")
+
+      // Invalid change: rejected with its errors, the running config stays.
+      try "providers: {}\nroutes: {added: {candidates: [nope/m]}}\n".write(toFile: file, atomically: true, encoding: .utf8)
+      let bad = try await client.admin(a).reloadConfig
+      #expect(!bad.applied)
+      #expect(bad.errors.contains { $0.contains("providers") })
+      #expect(bad.configDigest == ok.configDigest)
+      #expect(try await client.complete(TestSupport.request(route: "added")).provider == "fast")
+
+      // A call in flight finishes under the policy it started with.
+      try (TestSupport.baseYAML.replacingOccurrences(of: "p50: 5000, p99: 6000", with: "p50: 300, p99: 400")).write(toFile: file, atomically: true, encoding: .utf8)
+      _ = try await client.admin(a)  // slow provider now ~300ms
+      let inflight = Task { try await client.complete(TestSupport.request(route: "slow")) }
+      try await Task.sleep(for: .milliseconds(30))
+      try "providers: {fast: {kind: simulated}}\nroutes: {default: {candidates: [fast/m]}}\n".write(toFile: file, atomically: true, encoding: .utf8)
+      #expect(try await client.admin(a).reloadConfig.applied)
+      #expect(try await inflight.value.provider == "slow")
+      await #expect(throws: SwitchboardStatusError.self) { _ = try await client.complete(TestSupport.request(route: "slow")) }
+      await client.close()
+      _ = daemon
+    }
+  }
+
+  @Test func demoRunsEndToEnd() throws {
+    let cli = TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboard").path
+    try #require(FileManager.default.isExecutableFile(atPath: cli))
+    let (status, out) = try TestSupport.run(cli, ["demo"])
+    #expect(status == 0, "\(out)")
+    #expect(out.contains("route=payments-assist provider=sim-a/llama-3.3"))
+    #expect(out.contains("attempt=1 provider=sim-a/llama-3.3 failed=timeout"))
+    #expect(out.contains("fallback=sim-b/claude-3.5 selected"))
+    #expect(out.contains("explainability_event=recorded"))
+    #expect(out.contains("socket removed"))
+  }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import SwitchboardClient
+import SwitchboardDaemon
+import SwitchboardWire
+
+enum TestSupport {
+  static func tempDir() -> String {
+    let dir = NSTemporaryDirectory() + "sbt-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  static let baseYAML = """
+    listen: {socket: /tmp/unused.sock, max_in_flight_per_connection: 512}
+    logging: {level: error}
+    providers:
+      fast: {kind: simulated, seed: 3, latency_ms: {p50: 2, p99: 5}}
+      slow: {kind: simulated, seed: 4, latency_ms: {p50: 5000, p99: 6000}}
+      bad: {kind: simulated, faults: [{error: provider_5xx, rate: 1.0}]}
+    models:
+      fast/m: {input: 1.0, output: 2.0, context: 32000, max_output: 4096, capabilities: [tools, streaming]}
+      slow/m: {input: 1.0, output: 2.0, context: 32000, max_output: 4096, capabilities: [streaming]}
+      bad/m: {input: 0.5, output: 1.0, context: 32000, max_output: 4096, capabilities: [streaming]}
+    routes:
+      default: {candidates: [fast/m]}
+      slow: {candidates: [slow/m], timeouts: {attempt_ms: 20000, first_token_ms: 20000}}
+      failover: {candidates: [bad/m, fast/m]}
+    """
+
+  static func request(route: String, _ text: String = "hello", stream: Bool = false) -> Switchboard_V1_CompletionRequest {
+    var r = Switchboard_V1_CompletionRequest()
+    r.route = route
+    r.stream = stream
+    var m = Switchboard_V1_Message(); m.role = .user; m.content = text
+    r.messages = [m]
+    return r
+  }
+
+  static func withDaemon<T>(yaml: String = baseYAML, auditPath: String? = nil, configPath: String? = nil,
+                            _ body: (InProcessDaemon, String) async throws -> T) async throws -> T {
+    let dir = tempDir()
+    let socket = dir + "/s.sock"
+    var text = yaml
+    if let auditPath { text += "\naudit: {path: \"\(auditPath)\"}\n" }
+    let daemon = try await InProcessDaemon.start(yaml: text, socketPath: socket, configPath: configPath)
+    do {
+      let r = try await body(daemon, socket)
+      await daemon.stop()
+      return r
+    } catch {
+      await daemon.stop()
+      throw error
+    }
+  }
+
+  static var repoRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized }
+
+  /// Runs a process and returns (status, stdout+stderr).
+  static func run(_ exe: String, _ args: [String], timeout: TimeInterval = 60) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+}
