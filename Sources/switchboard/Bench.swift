@@ -17,7 +17,7 @@ struct Bench: AsyncParsableCommand {
   @Option(help: "Open-loop rate in requests/s (0 = closed loop as fast as possible).") var rate = 0
   @Option(help: "Connections to spread calls over.") var connections = 4
   @Flag(help: "Durable audit (group commit to SQLite in a temp dir) instead of in-memory.") var sqlite = false
-  @Flag var json = false
+  @Flag(help: "Measure only the routing decision in process (plan + execute + event), no socket.") var routerOnly = false
 
   static let yaml = """
     listen: {socket: /tmp/unused.sock, max_in_flight_per_connection: 4096, max_in_flight: 16384}
@@ -31,6 +31,7 @@ struct Bench: AsyncParsableCommand {
     """
 
   func run() async throws {
+    if routerOnly { return try await runRouterOnly() }
     var daemon: InProcessDaemon?
     var path = socket ?? ""
     if socket == nil {
@@ -93,6 +94,40 @@ struct Bench: AsyncParsableCommand {
     await daemon?.stop()
   }
 
+  /// The router alone: a three-candidate score route whose first candidate answers
+  /// at once, so the figure is the sidecar's own planning and bookkeeping.
+  func runRouterOnly() async throws {
+    var cfg = SimulatedProviderConfiguration()
+    cfg.latencyP50 = .zero; cfg.latencyP99 = .zero; cfg.outputTokens = 8
+    let adapters: [String: any ProviderAdapter] = [
+      "a": SimulatedProvider(name: "a", configuration: cfg), "b": SimulatedProvider(name: "b", configuration: cfg),
+      "c": SimulatedProvider(name: "c", configuration: cfg),
+    ]
+    let info = ModelInfo(inputPerMillion: 1, outputPerMillion: 2, contextWindow: 32000, maxOutputTokens: 4096, capabilities: [.streaming, .tools])
+    var catalog = ModelCatalog()
+    for p in ["a", "b", "c"] { catalog.instanceEntries[CandidateRef(provider: p, model: "m")] = info }
+    var route = RoutePolicy(name: "r", candidates: ["a", "b", "c"].map { CandidateSpec(CandidateRef(provider: $0, model: "m")) })
+    route.strategy = .score
+    route.budget.perTenantDaily = BudgetLimit(soft: 1e9, hard: 2e9)
+    let router = Router(configuration: RouterConfiguration(routes: ["r": route], adapters: adapters, catalog: catalog),
+                        keys: KeyResolver(settings: [:], environment: [:]), audit: DiscardingSink())
+    let request = ChatRequest(route: "r", messages: [ChatMessage(role: .user, content: "ping")], tenant: "bench")
+    for _ in 0..<1000 { _ = await router.complete(request) }
+    var samples: [Double] = []
+    samples.reserveCapacity(requests)
+    let start = ContinuousClock.now
+    for _ in 0..<requests {
+      let t0 = ContinuousClock.now
+      _ = await router.complete(request)
+      samples.append((ContinuousClock.now - t0).milliseconds * 1000)
+    }
+    let elapsed = (ContinuousClock.now - start).milliseconds / 1000
+    samples.sort()
+    func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+    print(String(format: "router_only decisions=%d elapsed_s=%.2f decisions_per_s=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f",
+                 samples.count, elapsed, Double(samples.count) / elapsed, pct(0.5), pct(0.99), samples.last ?? 0))
+  }
+
   func residentMB() -> Double {
     guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
       let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
@@ -105,4 +140,9 @@ final class BenchState: Sendable {
   let latencies = Mutex<[Double]>([])
   let failures = Atomic<Int>(0)
   let issued = Atomic<Int>(0)
+}
+
+/// Drops events (the router-only bench measures routing, not the audit store).
+struct DiscardingSink: AuditSink {
+  func record(_ event: DecisionEvent) async {}
 }

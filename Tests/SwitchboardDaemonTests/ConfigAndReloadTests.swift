@@ -83,6 +83,55 @@ import Testing
     }
   }
 
+  /// The real binary: SIGHUP reloads the file; an invalid file is rejected and the
+  /// running config kept; SIGTERM drains and removes the socket.
+  @Test func sighupReloadsTheRealDaemon() async throws {
+    let daemonPath = TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboardd").path
+    try #require(FileManager.default.isExecutableFile(atPath: daemonPath))
+    let dir = TestSupport.tempDir()
+    let file = dir + "/c.yaml", socket = dir + "/h.sock"
+    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "logging: {level: error}", with: "logging: {level: notice}")
+    try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: daemonPath)
+    p.arguments = ["--config", file, "--socket", socket]
+    let log = Pipe()
+    p.standardError = log
+    try p.run()
+    var client: SwitchboardClient?
+    for _ in 0..<200 where client == nil {
+      client = try? await SwitchboardClient.connect(socketPath: socket)
+      if client == nil { try await Task.sleep(for: .milliseconds(25)) }
+    }
+    let c = try #require(client)
+    await #expect(throws: SwitchboardStatusError.self) { _ = try await c.complete(TestSupport.request(route: "hup")) }
+
+    try (yaml + "\n  hup: {candidates: [fast/m]}\n").write(toFile: file, atomically: true, encoding: .utf8)
+    kill(p.processIdentifier, SIGHUP)
+    var served: String?
+    for _ in 0..<200 where served == nil {
+      served = try? await c.complete(TestSupport.request(route: "hup")).provider
+      if served == nil { try await Task.sleep(for: .milliseconds(25)) }
+    }
+    #expect(served == "fast")
+
+    try "routes: {hup: {candidates: [gone/m]}}\n".write(toFile: file, atomically: true, encoding: .utf8)
+    kill(p.processIdentifier, SIGHUP)
+    // The health digest stays the same and the route keeps working.
+    var h = Switchboard_V1_AdminRequest(); h.kind = .health(.init())
+    let before = try await c.admin(h).health.configDigest
+    for _ in 0..<10 { #expect(try await c.complete(TestSupport.request(route: "hup")).provider == "fast") }
+    #expect(try await c.admin(h).health.configDigest == before)
+    await c.close()
+    kill(p.processIdentifier, SIGTERM)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(!FileManager.default.fileExists(atPath: socket))
+    let stderr = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(stderr.contains("configuration reloaded"))
+    #expect(stderr.contains("reload rejected"))
+  }
+
   @Test func demoRunsEndToEnd() throws {
     let cli = TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboard").path
     try #require(FileManager.default.isExecutableFile(atPath: cli))
