@@ -36,12 +36,12 @@ import Testing
         print('other', tag)
     """
 
-  func runAsNobody(_ socket: String) throws -> String? {
+  func runAsNobody(_ socket: String) async throws -> String? {
     guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return nil }
     let dir = TestSupport.tempDir()
     try Self.probe.write(toFile: dir + "/probe.py", atomically: true, encoding: .utf8)
     chmod(dir, 0o755); chmod(dir + "/probe.py", 0o644)
-    let (_, out) = try TestSupport.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", dir + "/probe.py", socket])
+    let (_, out) = try await TestSupport.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", dir + "/probe.py", socket])
     return out
   }
 
@@ -49,7 +49,7 @@ import Testing
     let yaml = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", ")
     try await TestSupport.withDaemon(yaml: yaml) { _, socket in
       chmod((socket as NSString).deletingLastPathComponent, 0o755)
-      guard let out = try runAsNobody(socket) else { return }
+      guard let out = try await runAsNobody(socket) else { return }
       #expect(out.contains("status 5"), "PERMISSION_DENIED is code 5: \(out)")
     }
   }
@@ -58,7 +58,17 @@ import Testing
     let yaml = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", allowed_uids: [0, 65534], ")
     try await TestSupport.withDaemon(yaml: yaml) { _, socket in
       chmod((socket as NSString).deletingLastPathComponent, 0o755)
-      guard let out = try runAsNobody(socket) else { return }
+      guard let out = try await runAsNobody(socket) else { return }
+      #expect(out.contains("admin_response"), "\(out)")
+    }
+  }
+
+  @Test func anAllowedGidIsServed() async throws {
+    // uid 65534 is not listed, but its primary gid is.
+    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", allowed_gids: [65534], ")
+    try await TestSupport.withDaemon(yaml: yaml) { _, socket in
+      chmod((socket as NSString).deletingLastPathComponent, 0o755)
+      guard let out = try await runAsNobody(socket) else { return }
       #expect(out.contains("admin_response"), "\(out)")
     }
   }

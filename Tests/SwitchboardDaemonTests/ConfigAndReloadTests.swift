@@ -33,16 +33,16 @@ import Testing
     }
   }
 
-  @Test func configCheckCommandPrintsErrorsAndExitsNonZero() throws {
+  @Test func configCheckCommandPrintsErrorsAndExitsNonZero() async throws {
     let cli = TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboard").path
     try #require(FileManager.default.isExecutableFile(atPath: cli))
     let dir = TestSupport.tempDir()
     try "providers: {a: {kind: simulated}}\nroutes: {r: {candidates: [zz/m]}}\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
-    let (status, out) = try TestSupport.run(cli, ["config", "check", dir + "/bad.yaml"])
+    let (status, out) = try await TestSupport.run(cli, ["config", "check", dir + "/bad.yaml"])
     #expect(status == 2)
     #expect(out.contains("routes.r.candidates[0]"))
     try TestSupport.baseYAML.write(toFile: dir + "/good.yaml", atomically: true, encoding: .utf8)
-    let (s2, o2) = try TestSupport.run(cli, ["config", "check", dir + "/good.yaml"])
+    let (s2, o2) = try await TestSupport.run(cli, ["config", "check", dir + "/good.yaml"])
     #expect(s2 == 0, "\(o2)")
   }
 
@@ -132,10 +132,10 @@ import Testing
     #expect(stderr.contains("reload rejected"))
   }
 
-  @Test func demoRunsEndToEnd() throws {
+  @Test func demoRunsEndToEnd() async throws {
     let cli = TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboard").path
     try #require(FileManager.default.isExecutableFile(atPath: cli))
-    let (status, out) = try TestSupport.run(cli, ["demo"])
+    let (status, out) = try await TestSupport.run(cli, ["demo"])
     #expect(status == 0, "\(out)")
     #expect(out.contains("route=payments-assist provider=sim-a/llama-3.3"))
     #expect(out.contains("attempt=1 provider=sim-a/llama-3.3 failed=timeout"))

@@ -55,17 +55,26 @@ enum TestSupport {
 
   static var repoRoot: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized }
 
-  /// Runs a process and returns (status, stdout+stderr).
-  static func run(_ exe: String, _ args: [String], timeout: TimeInterval = 60) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  /// Runs a process and returns (status, stdout+stderr). The blocking wait runs on
+  /// a GCD thread, not on the concurrency pool the daemons under test share.
+  static func run(_ exe: String, _ args: [String]) async throws -> (Int32, String) {
+    try await withCheckedThrowingContinuation { c in
+      DispatchQueue.global().async {
+        do {
+          let p = Process()
+          p.executableURL = URL(fileURLWithPath: exe)
+          p.arguments = args
+          let pipe = Pipe()
+          p.standardOutput = pipe
+          p.standardError = pipe
+          try p.run()
+          let data = pipe.fileHandleForReading.readDataToEndOfFile()
+          p.waitUntilExit()
+          c.resume(returning: (p.terminationStatus, String(decoding: data, as: UTF8.self)))
+        } catch {
+          c.resume(throwing: error)
+        }
+      }
+    }
   }
 }

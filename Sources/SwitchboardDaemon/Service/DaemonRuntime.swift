@@ -43,7 +43,7 @@ public final class DaemonRuntime: Sendable {
     let clock = SystemClock()
     do {
       self.audit = try AuditStore(configuration: AuditStoreConfiguration(path: configuration.audit.path,
-                                                                         durableResponses: configuration.audit.durableResponses && !configuration.audit.path.isEmpty,
+                                                                         durableResponses: configuration.audit.durableResponses,
                                                                          batchMax: configuration.audit.batchMax),
                                   logger: logger)
     } catch {
