@@ -16,7 +16,8 @@ struct Bench: AsyncParsableCommand {
   @Option(help: "Calls in flight at once (closed loop).") var concurrency = 64
   @Option(help: "Open-loop rate in requests/s (0 = closed loop as fast as possible).") var rate = 0
   @Option(help: "Connections to spread calls over.") var connections = 4
-  @Flag(help: "Durable audit (group commit to SQLite in a temp dir) instead of in-memory.") var sqlite = false
+  @Flag(help: "Audit to SQLite in a temp dir instead of in memory.") var sqlite = false
+  @Flag(name: .customLong("no-durable"), help: "Answer without waiting for the audit commit (audit.durable_responses: false).") var noDurable = false
   @Flag(help: "Measure only the routing decision in process (plan + execute + event), no socket.") var routerOnly = false
 
   static let yaml = """
@@ -37,7 +38,8 @@ struct Bench: AsyncParsableCommand {
     if socket == nil {
       path = NSTemporaryDirectory() + "switchboard-bench-\(getpid()).sock"
       var yaml = Self.yaml
-      if sqlite { yaml = yaml.replacingOccurrences(of: "logging:", with: "audit: {path: \"\(NSTemporaryDirectory())switchboard-bench-\(getpid()).sqlite\"}\nlogging:") }
+      let auditPath = sqlite ? "\(NSTemporaryDirectory())switchboard-bench-\(getpid()).sqlite" : ""
+      yaml = yaml.replacingOccurrences(of: "logging:", with: "audit: {path: \"\(auditPath)\", durable_responses: \(!noDurable)}\nlogging:")
       daemon = try await InProcessDaemon.start(yaml: yaml, socketPath: path)
     }
     var clients: [SwitchboardClient] = []
@@ -88,7 +90,7 @@ struct Bench: AsyncParsableCommand {
     let rss = residentMB()
     let line = String(format: "requests=%d failures=%d elapsed_s=%.2f throughput_rps=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f rss_mb=%.1f mode=%@ audit=%@",
                       sorted.count, st.failures.load(ordering: .relaxed), elapsed, Double(sorted.count) / elapsed, pct(0.5), pct(0.9), pct(0.99),
-                      sorted.last ?? 0, rss, rate > 0 ? "open_loop_\(rate)rps" : "closed_loop_c\(concurrency)", sqlite ? "sqlite" : "memory")
+                      sorted.last ?? 0, rss, rate > 0 ? "open_loop_\(rate)rps" : "closed_loop_c\(concurrency)", socket != nil ? "external_daemon" : (sqlite ? "sqlite" : "memory") + (noDurable ? "_async" : "_durable"))
     print(line)
     for c in clients { await c.close() }
     await daemon?.stop()
