@@ -26,8 +26,7 @@ enum DecisionRowWriter {
   }
 
   static func encode(_ event: DecisionEvent, with encoder: JSONEncoder) throws -> EncodedDecision {
-    let data = try encoder.encode(event)
-    return EncodedDecision(event: event, json: String(decoding: data, as: UTF8.self))
+    EncodedDecision(event: event, json: DecisionEventJSON.encode(event))
   }
 
   /// UTC day (days since the epoch) of a wall time; the same rule as `InMemoryBudgetLedger`.
