@@ -102,8 +102,9 @@ let package = Package(
     .executableTarget(
       name: "switchboard",
       dependencies: [
-        "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
+        "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore", "SwitchboardAudit",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SwiftProtobuf
+import SwitchboardAudit
 import SwitchboardClient
 import SwitchboardCore
 import SwitchboardDaemon
@@ -135,8 +137,11 @@ struct Decisions: AsyncParsableCommand {
   @Option var provider: String?
   @Option var limit: UInt32 = 50
   @Flag(help: "One JSON object per line (JSON Lines).") var json = false
+  @Option(help: "Export from this SQLite audit file directly (no daemon needed) as JSON Lines, oldest first; --limit 0 = all.")
+  var db: String?
 
   func run() async throws {
+    if let db { return try await export(db) }
     var l = Switchboard_V1_ListDecisionsRequest()
     if let since { l.sinceMs = Int64(Date().timeIntervalSince1970 * 1000) - (try parseAge(since)) }
     if let route { l.route = route }
@@ -158,6 +163,25 @@ struct Decisions: AsyncParsableCommand {
       }
     } catch let e as SwitchboardStatusError { throw fail(e) }
     await client.close()
+  }
+}
+
+extension Decisions {
+  func export(_ path: String) async throws {
+    guard FileManager.default.fileExists(atPath: path) else { throw CLIError("no audit database at \(path)") }
+    let store = try AuditStore(path: path, durableResponses: false, logger: Logger(label: "switchboard.export"))
+    var filter = DecisionFilter(limit: limit == 0 ? nil : Int(limit), order: .oldestFirst)
+    if let since { filter.sinceMs = Int64(Date().timeIntervalSince1970 * 1000) - (try parseAge(since)) }
+    filter.route = route
+    filter.tenant = tenant
+    filter.provider = provider
+    if let outcome {
+      guard let o = DecisionEvent.Outcome(rawValue: outcome) else { throw CLIError("--outcome: success, failed or cancelled") }
+      filter.outcome = o
+    }
+    let n = try await store.exportJSONLines(filter: filter, to: FileHandle.standardOutput)
+    await store.close()
+    FileHandle.standardError.write(Data("exported \(n) decision(s)\n".utf8))
   }
 }
 

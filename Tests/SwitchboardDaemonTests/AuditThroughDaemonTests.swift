@@ -38,6 +38,30 @@ import Testing
     }
   }
 
+  @Test func decisionsExportReadsTheAuditFileWithoutADaemon() async throws {
+    let cli = TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboard").path
+    try #require(FileManager.default.isExecutableFile(atPath: cli))
+    let db = TestSupport.tempDir() + "/audit.sqlite"
+    let ids = try await TestSupport.withDaemon(auditPath: db) { _, socket in
+      let client = try await SwitchboardClient.connect(socketPath: socket)
+      var ids: [String] = []
+      for route in ["default", "failover", "default"] { ids.append(try await client.complete(TestSupport.request(route: route)).requestID) }
+      await client.close()
+      return ids
+    }
+    let (status, out) = try await TestSupport.run(cli, ["decisions", "--db", db, "--limit", "0"])
+    #expect(status == 0, "\(out)")
+    let lines = out.split(separator: "\n").filter { $0.hasPrefix("{") }
+    #expect(lines.count == 3)
+    let exported = try lines.map { line -> String in
+      let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      return try #require(obj["requestID"] as? String)
+    }
+    #expect(exported == ids, "oldest first, every decision")
+    let (_, filtered) = try await TestSupport.run(cli, ["decisions", "--db", db, "--limit", "0", "--route", "failover"])
+    #expect(filtered.split(separator: "\n").filter { $0.hasPrefix("{") }.count == 1)
+  }
+
   @Test func explainShowsTheFailureTheFallbackAndTheDelta() async throws {
     try await TestSupport.withDaemon { _, socket in
       let client = try await SwitchboardClient.connect(socketPath: socket)
