@@ -103,10 +103,20 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
 }
 
 /// Formats a USD amount with enough digits for per-request costs.
+/// Formats a USD amount to at most six decimals, trailing zeros dropped but one kept
+/// (`0.00066`, `-0.000012`, `2.0`). Integer arithmetic, not `String(format:)`: this
+/// runs for every request's summary line.
 public func formatUSD(_ v: Double) -> String {
-  var s = String(format: "%.6f", v)
-  while s.hasSuffix("0") && !s.hasSuffix(".0") { s.removeLast() }
-  return s
+  guard v.isFinite else { return v.isNaN ? "nan" : (v < 0 ? "-inf" : "inf") }
+  let scaled = (v * 1_000_000).rounded()
+  guard abs(scaled) < 9e18 else { return String(v) }
+  let micros = Int64(scaled)
+  let whole = abs(micros) / 1_000_000
+  var frac = abs(micros) % 1_000_000
+  var digits = 6
+  while digits > 1 && frac % 10 == 0 { frac /= 10; digits -= 1 }
+  let fracText = String(frac)
+  return (micros < 0 ? "-" : "") + String(whole) + "." + String(repeating: "0", count: digits - fracText.count) + fracText
 }
 
 /// Where decision events go. The daemon persists them (SQLite); tests keep them in memory.
