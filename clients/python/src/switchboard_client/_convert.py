@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 from ._pb.switchboard.v1 import switchboard_pb2 as pb
 from .errors import ProtocolError, error_from_status
-from .models import Delta, Response, Restart, ToolCall, ToolCallDelta, Usage
+from .models import Delta, Final, Response, Restart, ToolCall, ToolCallDelta, Usage
 
 #: A message: ``{"role": "user", "content": "..."}`` (also ``tool_calls``,
 #: ``tool_call_id``, ``name``), a ``(role, content)`` pair or a ``switchboard.v1.Message``.
@@ -267,6 +267,24 @@ def completion_result(frame: "pb.Frame") -> Response:
     if kind == "status":
         raise error_from_status(frame.status)
     raise ProtocolError(f"unexpected {kind or 'empty'} frame ends a completion call", reason_code="unexpected_frame")
+
+
+def stream_event(frame: "pb.Frame") -> Union[Delta, Restart, Final]:
+    """The event a frame of a streamed call carries (``Final`` ends the stream).
+
+    Raises the typed error of a terminal ``Status``, or ``ProtocolError`` for a
+    frame that has no place in a stream. Shared by the sync and async streams.
+    """
+    kind = frame.WhichOneof("body")
+    if kind == "completion_chunk":
+        return delta_from_pb(frame.completion_chunk)
+    if kind == "stream_restart":
+        return restart_from_pb(frame.stream_restart)
+    if kind == "completion_response":
+        return Final(response_from_pb(frame.completion_response))
+    if kind == "status":
+        raise error_from_status(frame.status)
+    raise ProtocolError(f"unexpected {kind or 'empty'} frame in a stream", reason_code="unexpected_frame")
 
 
 def admin_result(frame: "pb.Frame", kind: str) -> Any:

@@ -24,6 +24,12 @@ DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 TERMINAL_BODIES = frozenset({"completion_response", "admin_response", "status"})
 
 
+def ends_call(frame: "pb.Frame") -> bool:
+    """True for the frame that ends a call (``Welcome`` ends the ``Hello`` exchange on call 0)."""
+    kind = frame.WhichOneof("body")
+    return kind in TERMINAL_BODIES or (frame.call_id == 0 and kind == "welcome")
+
+
 def encode_payload(payload: bytes, flags: int = 0) -> bytes:
     """Prefix ``payload`` with the 5-byte frame header."""
     return HEADER.pack(flags, len(payload)) + payload

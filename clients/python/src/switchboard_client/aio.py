@@ -7,32 +7,14 @@ import os
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _convert as cv
-from ._framing import DEFAULT_MAX_FRAME_BYTES, TERMINAL_BODIES, FrameDecoder, encode_frame
+from ._framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_frame, ends_call
 from ._pb.switchboard.v1 import switchboard_pb2 as pb
-from .errors import ConnectionClosed, DeadlineExceeded, ProtocolError, SwitchboardError, error_from_status
+from .errors import ConnectionClosed, DeadlineExceeded, ProtocolError, SwitchboardError, copy_error, error_from_status
 from .models import Event, Final, Response, TextAccumulator
 
 __all__ = ["AsyncClient", "AsyncStream"]
 
 _UNSET: Any = object()
-
-
-def _clone(err: SwitchboardError) -> SwitchboardError:
-    return type(err)(
-        err.message,
-        code=err.code,
-        reason_code=err.reason_code,
-        retryable=err.retryable,
-        retry_after=err.retry_after,
-        request_id=err.request_id,
-        status=err.status,
-    )
-
-
-def _ends_call(frame: "pb.Frame") -> bool:
-    """True for the frame that ends a call (``Welcome`` ends the ``Hello`` exchange on call 0)."""
-    kind = frame.WhichOneof("body")
-    return kind in TERMINAL_BODIES or (frame.call_id == 0 and kind == "welcome")
 
 
 class _Timeout(Exception):
@@ -177,7 +159,7 @@ class AsyncClient:
             return
         if call is None:
             return
-        if _ends_call(frame):
+        if ends_call(frame):
             del self._calls[cid]
         if not call.abandoned:
             call.queue.put_nowait(frame)
@@ -197,7 +179,7 @@ class AsyncClient:
         calls = list(self._calls.values())
         self._calls.clear()
         for call in calls:
-            call.queue.put_nowait(_clone(err))
+            call.queue.put_nowait(copy_error(err))
 
     def _write(self, frame: "pb.Frame") -> None:
         """Queue a frame on the transport (whole frames never interleave)."""
@@ -217,7 +199,7 @@ class AsyncClient:
     async def _open(self, build: Any, call_id: Optional[int] = None) -> _CallState:
         await self.connect()
         if self._closed or self._closing:
-            raise _clone(self._close_error) if self._close_error else ConnectionClosed(
+            raise copy_error(self._close_error) if self._close_error else ConnectionClosed(
                 "the connection is closed", reason_code="client_closed"
             )
         if call_id is None:
@@ -246,7 +228,7 @@ class AsyncClient:
         if isinstance(item, BaseException):
             state.done = True
             raise item
-        if _ends_call(item):
+        if ends_call(item):
             state.done = True
         return item
 
@@ -476,22 +458,16 @@ class AsyncStream(AsyncIterator[Event]):
             self._finished = True
             self._client._abandon(self._state, "cancelled")
             raise
-        kind = frame.WhichOneof("body")
-        if kind == "completion_chunk":
-            event: Event = cv.delta_from_pb(frame.completion_chunk)
-        elif kind == "stream_restart":
-            event = cv.restart_from_pb(frame.stream_restart)
-        elif kind == "completion_response":
+        try:
+            event: Event = cv.stream_event(frame)
+        except SwitchboardError as e:
             self._finished = True
-            self.response = cv.response_from_pb(frame.completion_response)
-            event = Final(self.response)
-        elif kind == "status":
+            if isinstance(e, ProtocolError):
+                self._client._abandon(self._state, "protocol error")
+            raise
+        if isinstance(event, Final):
             self._finished = True
-            raise error_from_status(frame.status)
-        else:
-            self._finished = True
-            self._client._abandon(self._state, "protocol error")
-            raise ProtocolError(f"unexpected {kind or 'empty'} frame in a stream", reason_code="unexpected_frame")
+            self.response = event.response
         self._acc.add(event)
         return event
 

@@ -10,7 +10,7 @@ import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _convert as cv
-from ._framing import DEFAULT_MAX_FRAME_BYTES, TERMINAL_BODIES, FrameDecoder, encode_frame
+from ._framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_frame, ends_call
 from ._pb.switchboard.v1 import switchboard_pb2 as pb
 from .errors import (
     Cancelled,
@@ -18,6 +18,7 @@ from .errors import (
     DeadlineExceeded,
     ProtocolError,
     SwitchboardError,
+    copy_error,
     error_from_status,
 )
 from .models import Event, Final, Response, TextAccumulator
@@ -28,27 +29,8 @@ _UNSET: Any = object()
 _Item = Union["pb.Frame", SwitchboardError]
 
 
-def _ends_call(frame: "pb.Frame") -> bool:
-    """True for the frame that ends a call (``Welcome`` ends the ``Hello`` exchange on call 0)."""
-    kind = frame.WhichOneof("body")
-    return kind in TERMINAL_BODIES or (frame.call_id == 0 and kind == "welcome")
-
-
 class _Timeout(Exception):
     """Internal: the caller's deadline passed while waiting for a frame."""
-
-
-def _clone(err: SwitchboardError) -> SwitchboardError:
-    """A fresh copy of a connection-wide error, so each waiting thread raises its own."""
-    return type(err)(
-        err.message,
-        code=err.code,
-        reason_code=err.reason_code,
-        retryable=err.retryable,
-        retry_after=err.retry_after,
-        request_id=err.request_id,
-        status=err.status,
-    )
 
 
 class _CallState:
@@ -179,7 +161,7 @@ class Client:
                 return
             if call is None:
                 return  # a call we gave up on, or a connection-level frame nobody waits for
-            if _ends_call(frame):
+            if ends_call(frame):
                 del self._calls[cid]
         if not call.abandoned:
             call.queue.put(frame)
@@ -200,7 +182,7 @@ class Client:
             calls = list(self._calls.values())
             self._calls.clear()
         for call in calls:
-            call.queue.put(_clone(err))
+            call.queue.put(copy_error(err))
 
     def _send(self, frame: "pb.Frame") -> None:
         data = encode_frame(frame)
@@ -216,7 +198,7 @@ class Client:
         """Register a new call and send its first frame (``build(call_id) -> Frame``)."""
         with self._lock:
             if self._closed or self._closing:
-                raise _clone(self._close_error) if self._close_error else ConnectionClosed(
+                raise copy_error(self._close_error) if self._close_error else ConnectionClosed(
                     "the connection is closed", reason_code="client_closed"
                 )
             if call_id is None:
@@ -247,7 +229,7 @@ class Client:
         if isinstance(item, BaseException):
             state.done = True
             raise item
-        if _ends_call(item):
+        if ends_call(item):
             state.done = True
         return item
 
@@ -621,22 +603,16 @@ class Stream(Iterator[Event]):
             self._finished = True
             self._client._abandon(self._state, "interrupted")
             raise
-        kind = frame.WhichOneof("body")
-        if kind == "completion_chunk":
-            event: Event = cv.delta_from_pb(frame.completion_chunk)
-        elif kind == "stream_restart":
-            event = cv.restart_from_pb(frame.stream_restart)
-        elif kind == "completion_response":
+        try:
+            event: Event = cv.stream_event(frame)
+        except SwitchboardError as e:
             self._finished = True
-            self.response = cv.response_from_pb(frame.completion_response)
-            event = Final(self.response)
-        elif kind == "status":
+            if isinstance(e, ProtocolError):
+                self._client._abandon(self._state, "protocol error")
+            raise
+        if isinstance(event, Final):
             self._finished = True
-            raise error_from_status(frame.status)
-        else:
-            self._finished = True
-            self._client._abandon(self._state, "protocol error")
-            raise ProtocolError(f"unexpected {kind or 'empty'} frame in a stream", reason_code="unexpected_frame")
+            self.response = event.response
         self._acc.add(event)
         return event
 

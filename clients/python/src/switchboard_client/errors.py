@@ -212,3 +212,16 @@ def error_from_status(status: Any) -> SwitchboardError:
         request_id=status.request_id,
         status=status,
     )
+
+
+def copy_error(err: SwitchboardError) -> SwitchboardError:
+    """A fresh copy of a connection-wide error, so each waiting caller raises its own."""
+    return type(err)(
+        err.message,
+        code=err.code,
+        reason_code=err.reason_code,
+        retryable=err.retryable,
+        retry_after=err.retry_after,
+        request_id=err.request_id,
+        status=err.status,
+    )
