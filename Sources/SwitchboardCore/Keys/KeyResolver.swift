@@ -55,20 +55,21 @@ public struct ProviderKeySettings: Sendable, Hashable {
 public final class KeyResolver: Sendable {
   struct State: Sendable {
     var settings: [String: ProviderKeySettings]
-    var environment: [String: String]
-    var dotenv: [String: String]
+    /// `settings` resolved against the environment and `.env` (see `resolve`).
+    var resolved: [String: [ResolvedKey]]
     var store: [String: [Secret]] = [:]
   }
   private let state: Mutex<State>
 
   /// Creates a resolver. `environment` and `dotenv` are passed in (the core does no I/O).
   public init(settings: [String: ProviderKeySettings], environment: [String: String], dotenv: [String: String] = [:]) {
-    state = Mutex(State(settings: settings, environment: environment, dotenv: dotenv))
+    state = Mutex(State(settings: settings, resolved: Self.resolve(settings, environment: environment, dotenv: dotenv)))
   }
 
   /// Replaces the config-derived parts (reload); the in-memory store survives.
   public func reload(settings: [String: ProviderKeySettings], environment: [String: String], dotenv: [String: String]) {
-    state.withLock { s in s.settings = settings; s.environment = environment; s.dotenv = dotenv }
+    let resolved = Self.resolve(settings, environment: environment, dotenv: dotenv)
+    state.withLock { s in s.settings = settings; s.resolved = resolved }
   }
 
   /// The pool for `provider`, in the order to try, from the highest-precedence source that has one.
@@ -78,22 +79,31 @@ public final class KeyResolver: Sendable {
       if let stored = s.store[provider], !stored.isEmpty {
         return stored.map { ResolvedKey(secret: $0, source: .store) }
       }
-      let settings = s.settings[provider] ?? ProviderKeySettings()
+      return s.resolved[provider] ?? []
+    }
+  }
+
+  /// The config → environment → `.env` part of the chain, resolved once per
+  /// (re)load: the sources only change on reload, and hashing a key into its
+  /// fingerprint on every request would be wasted work on the hot path.
+  static func resolve(_ settings: [String: ProviderKeySettings], environment: [String: String],
+                      dotenv: [String: String]) -> [String: [ResolvedKey]] {
+    settings.mapValues { settings in
       if !settings.pool.isEmpty {
         var out: [ResolvedKey] = []
         for ref in settings.pool {
           switch ref {
           case .literal(let secret): out.append(ResolvedKey(secret: secret, source: .config))
           case .environment(let name):
-            if let v = s.environment[name], !v.isEmpty { out.append(ResolvedKey(secret: Secret(v), source: .env)) }
-            else if let v = s.dotenv[name], !v.isEmpty { out.append(ResolvedKey(secret: Secret(v), source: .dotenv)) }
+            if let v = environment[name], !v.isEmpty { out.append(ResolvedKey(secret: Secret(v), source: .env)) }
+            else if let v = dotenv[name], !v.isEmpty { out.append(ResolvedKey(secret: Secret(v), source: .dotenv)) }
           }
         }
         if !out.isEmpty { return out }
       }
       if let name = settings.environmentVariable {
-        if let v = s.environment[name], !v.isEmpty { return [ResolvedKey(secret: Secret(v), source: .env)] }
-        if let v = s.dotenv[name], !v.isEmpty { return [ResolvedKey(secret: Secret(v), source: .dotenv)] }
+        if let v = environment[name], !v.isEmpty { return [ResolvedKey(secret: Secret(v), source: .env)] }
+        if let v = dotenv[name], !v.isEmpty { return [ResolvedKey(secret: Secret(v), source: .dotenv)] }
       }
       return []
     }
