@@ -123,28 +123,6 @@ enum DecisionEventJSON {
       first = false
     }
 
-    mutating func string(_ s: String) {
-      out.append("\"")
-      var plain = true
-      for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C { plain = false; break }
-      if plain {
-        out.append(s)
-      } else {
-        for scalar in s.unicodeScalars {
-          switch scalar {
-          case "\"": out.append("\\\"")
-          case "\\": out.append("\\\\")
-          case "\n": out.append("\\n")
-          case "\r": out.append("\\r")
-          case "\t": out.append("\\t")
-          case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-          default: out.unicodeScalars.append(scalar)
-          }
-        }
-      }
-      out.append("\"")
-    }
+    mutating func string(_ s: String) { JSONText.appendQuoted(s, to: &out) }
   }
 }

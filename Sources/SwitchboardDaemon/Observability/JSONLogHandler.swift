@@ -1,4 +1,5 @@
 import Logging
+import SwitchboardCore
 
 /// A `LogHandler` writing one JSON object per line:
 /// `{"ts":"2026-11-22T14:00:00.123Z","level":"info","msg":"served request","label":"switchboard","request.id":"abc"}`.
@@ -71,26 +72,5 @@ public struct JSONLogHandler: LogHandler {
   }
 
   /// A JSON string literal (RFC 8259 escapes).
-  static func string(_ s: String) -> String {
-    var out = "\""
-    out.reserveCapacity(s.utf8.count + 2)
-    for ch in s.unicodeScalars {
-      switch ch {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if ch.value < 0x20 {
-          let hex = String(ch.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(ch)
-        }
-      }
-    }
-    out += "\""
-    return out
-  }
+  static func string(_ s: String) -> String { JSONText.quoted(s) }
 }
