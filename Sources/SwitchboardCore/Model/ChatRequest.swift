@@ -17,10 +17,29 @@ public struct ToolCall: Codable, Hashable, Sendable {
   }
 }
 
+/// An image given to a model with the `vision` capability.
+public struct ImageReference: Codable, Hashable, Sendable {
+  /// `https://…` or a `data:image/…;base64,…` URL.
+  public var url: String
+  /// "auto", "low" or "high"; nil = the provider's default.
+  public var detail: String?
+  /// Creates an image reference.
+  public init(url: String, detail: String? = nil) { self.url = url; self.detail = detail }
+}
+
+/// One part of a message's content, in order.
+public enum ContentPart: Codable, Hashable, Sendable {
+  case text(String)
+  case image(ImageReference)
+}
+
 /// One message of a conversation.
 public struct ChatMessage: Codable, Hashable, Sendable {
   public var role: ChatRole
+  /// The message's text (for a message with `parts`, its text parts joined).
   public var content: String
+  /// The content in order when it has more than text (images); empty = `content` alone.
+  public var parts: [ContentPart]
   /// Assistant messages: the tool calls the model made.
   public var toolCalls: [ToolCall]
   /// Tool messages: the call this answers.
@@ -28,8 +47,15 @@ public struct ChatMessage: Codable, Hashable, Sendable {
   /// Optional participant or tool name.
   public var name: String?
   /// Creates a message.
-  public init(role: ChatRole, content: String, toolCalls: [ToolCall] = [], toolCallID: String? = nil, name: String? = nil) {
-    self.role = role; self.content = content; self.toolCalls = toolCalls; self.toolCallID = toolCallID; self.name = name
+  public init(role: ChatRole, content: String, parts: [ContentPart] = [], toolCalls: [ToolCall] = [],
+              toolCallID: String? = nil, name: String? = nil) {
+    self.role = role; self.content = content; self.parts = parts; self.toolCalls = toolCalls
+    self.toolCallID = toolCallID; self.name = name
+  }
+
+  /// Whether any part is an image.
+  public var hasImages: Bool {
+    parts.contains { if case .image = $0 { true } else { false } }
   }
 }
 
@@ -94,6 +120,11 @@ public struct ChatRequest: Sendable {
   public var deadline: Duration?
   /// Client-chosen request id, or nil.
   public var requestID: String?
+  /// False for a client that cannot discard a partial answer (an OpenAI-style
+  /// stream): after a stream fails mid-answer the route's `restart` then behaves
+  /// as `continue` where the next candidate can prefill, and otherwise the
+  /// request ends with a clean error. Never a silently spliced answer.
+  public var streamRestartAllowed: Bool = true
 
   /// Creates a request.
   public init(
@@ -117,6 +148,7 @@ public struct ChatRequest: Sendable {
     if !tools.isEmpty { caps.insert(.tools) }
     if case .jsonSchema = responseFormat { caps.insert(.jsonSchema) }
     if stream { caps.insert(.streaming) }
+    if messages.contains(where: \.hasImages) { caps.insert(.vision) }
     return caps
   }
 }

@@ -115,8 +115,16 @@ struct RequestExecutor {
         // A stream the client saw part of restarts (or continues) here.
         var prefill: String?
         if let pending = run.pendingRestart {
-          if route.onStreamFailure == .continue, candidate.info.capabilities.contains(.prefill), !run.delivered.isEmpty {
+          let canPrefill = candidate.info.capabilities.contains(.prefill) && !run.delivered.isEmpty
+          if (route.onStreamFailure == .continue || !request.streamRestartAllowed), canPrefill {
             prefill = run.delivered
+          } else if !request.streamRestartAllowed {
+            // The client cannot discard what it holds: end cleanly rather than splice.
+            if isProbe { health.releaseProbe(circuit) }
+            ledger.settle(reservation, actual: 0)
+            run.terminal = RoutingError(.unavailable, pending.reason,
+                                        "stream failed after the answer began and cannot be continued on \(candidate.ref)", retryable: true)
+            break candidates
           } else {
             run.pendingRestart = nil
             run.delivered = ""
