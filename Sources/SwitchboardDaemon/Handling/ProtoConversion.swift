@@ -36,7 +36,8 @@ enum ProtoConversion {
       if role == .tool && m.toolCallID.isEmpty {
         throw RequestValidationError(message: "messages[\(i)]: a tool message needs tool_call_id")
       }
-      messages.append(ChatMessage(role: role, content: m.content,
+      let (content, parts) = try contentParts(m, index: i, role: role)
+      messages.append(ChatMessage(role: role, content: content, parts: parts,
                                   toolCalls: m.toolCalls.map { ToolCall(id: $0.id, name: $0.name, argumentsJSON: $0.argumentsJson) },
                                   toolCallID: m.toolCallID.isEmpty ? nil : m.toolCallID, name: m.name.isEmpty ? nil : m.name))
     }
@@ -98,6 +99,66 @@ enum ProtoConversion {
       tenant: r.tenant.isEmpty ? nil : r.tenant, tags: r.tags, keyOverrides: overrides,
       deadline: r.deadlineMs > 0 ? .milliseconds(Int64(r.deadlineMs)) : nil,
       requestID: r.requestID.isEmpty ? nil : String(r.requestID.prefix(128)))
+  }
+
+  /// The text and ordered parts of a wire message. Text-only parts collapse into
+  /// `content` (core `parts` is non-empty only when there is an image).
+  static func contentParts(_ m: Switchboard_V1_Message, index i: Int, role: ChatRole) throws -> (String, [ContentPart]) {
+    guard !m.parts.isEmpty else { return (m.content, []) }
+    guard m.content.isEmpty else {
+      throw RequestValidationError(message: "messages[\(i)]: set content or parts, not both")
+    }
+    var parts: [ContentPart] = []
+    var texts: [String] = []
+    var images = 0
+    for (j, p) in m.parts.enumerated() {
+      switch p.kind {
+      case .text(let t):
+        parts.append(.text(t)); texts.append(t)
+      case .image(let img):
+        guard role == .user else {
+          throw RequestValidationError(message: "messages[\(i)].parts[\(j)]: images are allowed in user messages only")
+        }
+        try validateImage(img, at: "messages[\(i)].parts[\(j)].image")
+        parts.append(.image(ImageReference(url: img.url, detail: img.detail.isEmpty ? nil : img.detail)))
+        images += 1
+      case nil:
+        throw RequestValidationError(message: "messages[\(i)].parts[\(j)] has neither text nor image")
+      }
+    }
+    return (texts.joined(separator: "\n"), images > 0 ? parts : [])
+  }
+
+  /// Media types an image data URL may carry (what both dialects accept).
+  static let imageMediaTypes: Set<String> = ["image/png", "image/jpeg", "image/gif", "image/webp"]
+
+  static func validateImage(_ img: Switchboard_V1_ImageUrl, at path: String) throws {
+    switch img.detail {
+    case "", "auto", "low", "high": break
+    default: throw RequestValidationError(message: "\(path).detail must be auto, low or high")
+    }
+    let url = img.url
+    if url.hasPrefix("https://") || url.hasPrefix("http://") {
+      guard url.utf8.count > 8, !url.contains(where: { $0.isWhitespace }) else {
+        throw RequestValidationError(message: "\(path).url is not a valid URL")
+      }
+      return
+    }
+    if url.hasPrefix("data:") {
+      guard case let (mediaType, payload)? = ImageReference(url: url).base64DataURL else {
+        throw RequestValidationError(message: "\(path).url: a data URL must be data:<image type>;base64,<data>")
+      }
+      guard imageMediaTypes.contains(mediaType) else {
+        throw RequestValidationError(message: "\(path).url: unsupported image type (png, jpeg, gif or webp)")
+      }
+      guard !payload.isEmpty, payload.utf8.allSatisfy({ b in
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F || b == 0x3D
+      }) else {
+        throw RequestValidationError(message: "\(path).url: the data URL's payload is not base64")
+      }
+      return
+    }
+    throw RequestValidationError(message: "\(path).url must be an https:// or data:image/...;base64 URL")
   }
 
   static func usage(_ u: Usage, estimated: Int) -> Switchboard_V1_Usage {

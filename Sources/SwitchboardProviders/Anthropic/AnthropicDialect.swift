@@ -73,7 +73,8 @@ public struct AnthropicDialect: ProviderDialect {
                                "content": .string(message.content)])
       case .user:
         flushResults()
-        messages.append(["role": "user", "content": .string(message.content)])
+        messages.append(["role": "user", "content": message.parts.isEmpty ? .string(message.content)
+                           : .array(try message.parts.map(Self.encode))])
       case .assistant:
         flushResults()
         if message.toolCalls.isEmpty {
@@ -126,6 +127,23 @@ public struct AnthropicDialect: ProviderDialect {
     var buffer = ByteBuffer()
     JSONValue.object(body).write(into: &buffer)
     return PreparedRequest(url: "\(baseURL)/messages", headers: headers, body: buffer)
+  }
+
+  /// A content part as an Anthropic `text` or `image` block: a base64 `data:`
+  /// URL becomes `source.type=base64`, an http(s) URL `source.type=url`.
+  /// (`detail` has no Anthropic equivalent and is dropped.)
+  static func encode(_ part: ContentPart) throws -> JSONValue {
+    switch part {
+    case .text(let t): return ["type": "text", "text": .string(t)]
+    case .image(let img):
+      if img.url.hasPrefix("data:") {
+        guard case let (mediaType, payload)? = img.base64DataURL else {
+          throw ProviderFailure(.invalidRequest, message: "an image data URL must be data:<type>;base64,<data>")
+        }
+        return ["type": "image", "source": ["type": "base64", "media_type": .string(mediaType), "data": .string(String(payload))]]
+      }
+      return ["type": "image", "source": ["type": "url", "url": .string(img.url)]]
+    }
   }
 
   public func decodeResponse(_ body: ByteBuffer, model: String) throws -> ProviderResponse {

@@ -146,10 +146,21 @@ public struct OpenAIDialect: ProviderDialect {
       m["content"] = .string(message.content)
       m["tool_call_id"] = .string(message.toolCallID ?? "")
     default:
-      m["content"] = .string(message.content)
+      m["content"] = message.parts.isEmpty ? .string(message.content) : .array(message.parts.map(encode))
     }
     if let name = message.name, message.role != .tool { m["name"] = .string(name) }
     return .object(m)
+  }
+
+  /// A content part as an OpenAI `text` or `image_url` part.
+  static func encode(_ part: ContentPart) -> JSONValue {
+    switch part {
+    case .text(let t): return ["type": "text", "text": .string(t)]
+    case .image(let img):
+      var u: [String: JSONValue] = ["url": .string(img.url)]
+      if let d = img.detail { u["detail"] = .string(d) }
+      return ["type": "image_url", "image_url": .object(u)]
+    }
   }
 
   public func decodeResponse(_ body: ByteBuffer, model: String) throws -> ProviderResponse {

@@ -240,12 +240,15 @@ public nonisolated struct Switchboard_V1_Frame: Sendable {
   public init() {}
 }
 
-/// Optional first frame from the client.
+/// Optional first frame from the client, on call_id 0.
 public nonisolated struct Switchboard_V1_Hello: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The protocol version the client speaks; 0 (unset) is taken as 1. The daemon
+  /// answers a version it does not speak with a connection-level
+  /// Status{FAILED_PRECONDITION, reason_code=unsupported_protocol_version}.
   public var protocolVersion: UInt32 = 0
 
   public var clientName: String = String()
@@ -291,6 +294,58 @@ public nonisolated struct Switchboard_V1_ToolCall: Sendable {
   public init() {}
 }
 
+/// An image for a model with the `vision` capability.
+public nonisolated struct Switchboard_V1_ImageUrl: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// `https://...` or `data:image/<type>;base64,<data>`.
+  public var url: String = String()
+
+  /// "auto", "low" or "high"; empty = the provider's default.
+  public var detail: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One part of a message's content.
+public nonisolated struct Switchboard_V1_ContentPart: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Switchboard_V1_ContentPart.OneOf_Kind? = nil
+
+  public var text: String {
+    get {
+      if case .text(let v)? = kind {return v}
+      return String()
+    }
+    set {kind = .text(newValue)}
+  }
+
+  public var image: Switchboard_V1_ImageUrl {
+    get {
+      if case .image(let v)? = kind {return v}
+      return Switchboard_V1_ImageUrl()
+    }
+    set {kind = .image(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case text(String)
+    case image(Switchboard_V1_ImageUrl)
+
+  }
+
+  public init() {}
+}
+
 public nonisolated struct Switchboard_V1_Message: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -298,6 +353,7 @@ public nonisolated struct Switchboard_V1_Message: Sendable {
 
   public var role: Switchboard_V1_Role = .unspecified
 
+  /// The text of the message. Leave empty when `parts` is set.
   public var content: String = String()
 
   /// Assistant messages: the tool calls the model made.
@@ -308,6 +364,11 @@ public nonisolated struct Switchboard_V1_Message: Sendable {
 
   /// Optional participant or tool name.
   public var name: String = String()
+
+  /// The content as ordered parts (text and images) instead of `content`. A
+  /// request with an image part is served only by candidates with the `vision`
+  /// capability; others are rejected as capability_missing.
+  public var parts: [Switchboard_V1_ContentPart] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2063,9 +2124,106 @@ nonisolated extension Switchboard_V1_ToolCall: SwiftProtobuf.Message, SwiftProto
   }
 }
 
+nonisolated extension Switchboard_V1_ImageUrl: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImageUrl"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}url\0\u{1}detail\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.detail) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 1)
+    }
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Switchboard_V1_ImageUrl, rhs: Switchboard_V1_ImageUrl) -> Bool {
+    if lhs.url != rhs.url {return false}
+    if lhs.detail != rhs.detail {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Switchboard_V1_ContentPart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContentPart"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}image\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .text(v)
+        }
+      }()
+      case 2: try {
+        var v: Switchboard_V1_ImageUrl?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .image(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .image(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .text?: try {
+      guard case .text(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    }()
+    case .image?: try {
+      guard case .image(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Switchboard_V1_ContentPart, rhs: Switchboard_V1_ContentPart) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Switchboard_V1_Message: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Message"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}content\0\u{3}tool_calls\0\u{3}tool_call_id\0\u{1}name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}content\0\u{3}tool_calls\0\u{3}tool_call_id\0\u{1}name\0\u{2}#parts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2078,6 +2236,7 @@ nonisolated extension Switchboard_V1_Message: SwiftProtobuf.Message, SwiftProtob
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.toolCalls) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.toolCallID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 40: try { try decoder.decodeRepeatedMessageField(value: &self.parts) }()
       default: break
       }
     }
@@ -2099,6 +2258,9 @@ nonisolated extension Switchboard_V1_Message: SwiftProtobuf.Message, SwiftProtob
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 5)
     }
+    if !self.parts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.parts, fieldNumber: 40)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2108,6 +2270,7 @@ nonisolated extension Switchboard_V1_Message: SwiftProtobuf.Message, SwiftProtob
     if lhs.toolCalls != rhs.toolCalls {return false}
     if lhs.toolCallID != rhs.toolCallID {return false}
     if lhs.name != rhs.name {return false}
+    if lhs.parts != rhs.parts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

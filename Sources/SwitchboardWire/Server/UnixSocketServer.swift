@@ -187,16 +187,14 @@ public final class UnixSocketServer: Sendable {
                         group: inout DiscardingTaskGroup) async {
     let id = frame.callID
     switch frame.body {
-    case .hello:
-      var w = Switchboard_V1_Welcome()
-      w.protocolVersion = FrameFormat.protocolVersion
-      w.serverVersion = SwitchboardVersion.current
-      w.maxFrameBytes = UInt32(configuration.maxFrameBytes)
-      w.maxConcurrentCallsPerConnection = UInt32(configuration.maxInFlightPerConnection)
-      var f = Switchboard_V1_Frame()
-      f.callID = id
-      f.body = .welcome(w)
-      try? await writer.write(f)
+    case .hello(let hello):
+      let verdict = ProtocolHandshake(configuration: configuration).answer(hello)
+      try? await writer.write(verdict.frame(callID: id))
+      if verdict.closesConnection {
+        logger.notice("protocol version refused; closing connection", metadata: ["peer": "\(peer)", "hello.protocol_version": "\(hello.protocolVersion)"])
+        conn.cancelAll()
+        conn.close()
+      }
     case .completionRequest(let request):
       admit(id, conn: conn, writer: writer, peer: peer, group: &group) { call in
         await self.handler.handleCompletion(request, call: call)

@@ -4,7 +4,7 @@ Talks to the daemon over its Unix socket with length-prefixed protobuf frames::
 
     from switchboard_client import Client
 
-    with Client("/run/switchboard/switchboard.sock") as sb:
+    with Client() as sb:  # $SWITCHBOARD_SOCKET or /run/switchboard/switchboard.sock
         r = sb.complete("Say hi", route="default", max_tokens=50)
         print(r.content, r.provider, r.model, r.cost_usd)
 
@@ -13,7 +13,7 @@ See :class:`Client` (threads) and :class:`AsyncClient` (asyncio).
 
 from ._framing import FrameDecoder, decode_frame, encode_frame
 from .aio import AsyncClient, AsyncStream
-from .client import Call, Client, Stream
+from .client import Call, Client, Stream, default_socket_path, new_request_id
 from .errors import (
     Cancelled,
     ConnectionClosed,
@@ -33,11 +33,45 @@ from .errors import (
     UpstreamRejected,
     error_from_status,
 )
-from .models import Delta, Event, Final, Response, Restart, TextAccumulator, ToolCall, ToolCallDelta, Usage
+from .models import (
+    AttemptRecord,
+    BudgetState,
+    CandidateEvaluation,
+    CircuitState,
+    Decision,
+    Delta,
+    Event,
+    Explanation,
+    Final,
+    Health,
+    ImagePart,
+    KeyInfo,
+    ReloadResult,
+    Response,
+    Restart,
+    TextAccumulator,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    Welcome,
+)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "AttemptRecord",
+    "BudgetState",
+    "CandidateEvaluation",
+    "CircuitState",
+    "Decision",
+    "Explanation",
+    "Health",
+    "ImagePart",
+    "KeyInfo",
+    "ReloadResult",
+    "Welcome",
+    "default_socket_path",
+    "new_request_id",
     "AsyncClient",
     "AsyncStream",
     "Call",

@@ -10,10 +10,33 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 from ._pb.switchboard.v1 import switchboard_pb2 as pb
 from .errors import ProtocolError, error_from_status
-from .models import Delta, Final, Response, Restart, ToolCall, ToolCallDelta, Usage
+from .errors import StatusCode
+from .models import (
+    AttemptRecord,
+    BudgetState,
+    CandidateEvaluation,
+    CircuitState,
+    Decision,
+    Delta,
+    Explanation,
+    Final,
+    Health,
+    ImagePart,
+    KeyInfo,
+    ReloadResult,
+    Response,
+    Restart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    Welcome,
+)
 
 #: A message: ``{"role": "user", "content": "..."}`` (also ``tool_calls``,
 #: ``tool_call_id``, ``name``), a ``(role, content)`` pair or a ``switchboard.v1.Message``.
+#: ``content`` may also be a list of parts, as in the OpenAI API: strings,
+#: ``{"type": "text", "text": ...}``, ``{"type": "image_url", "image_url": {"url": ..., "detail": ...}}``
+#: (or ``"image_url": "<url>"``) and :class:`ImagePart` objects.
 MessageLike = Union[Mapping[str, Any], Sequence[str], "pb.Message"]
 #: A prompt string (one user message) or a list of messages.
 MessagesArg = Union[str, Sequence[MessageLike]]
@@ -63,8 +86,10 @@ def _fill_message(msg: "pb.Message", item: MessageLike) -> None:
     if isinstance(item, Mapping):
         msg.role = _role(item.get("role", "user"))
         content = item.get("content")
-        if content is not None:
+        if isinstance(content, str):
             msg.content = content
+        elif content is not None:
+            _fill_parts(msg, content)
         for tc in item.get("tool_calls") or ():
             if isinstance(tc, pb.ToolCall):
                 msg.tool_calls.add().CopyFrom(tc)
@@ -82,9 +107,50 @@ def _fill_message(msg: "pb.Message", item: MessageLike) -> None:
         return
     if isinstance(item, (tuple, list)) and len(item) == 2:
         msg.role = _role(item[0])
-        msg.content = item[1]
+        if isinstance(item[1], str):
+            msg.content = item[1]
+        else:
+            _fill_parts(msg, item[1])
         return
     raise TypeError(f"cannot use {type(item).__name__} as a message")
+
+
+def _fill_parts(msg: "pb.Message", parts: Any) -> None:
+    """Content given as a list of parts (OpenAI style) -> ``Message.parts``."""
+    if isinstance(parts, (ImagePart, pb.ContentPart, Mapping)):
+        parts = [parts]
+    try:
+        items = list(parts)
+    except TypeError:
+        raise TypeError(f"message content must be a string or a list of parts, not {type(parts).__name__}") from None
+    for i, part in enumerate(items):
+        if isinstance(part, str):
+            msg.parts.add(text=part)
+        elif isinstance(part, ImagePart):
+            p = msg.parts.add()
+            p.image.url = part.url
+            p.image.detail = part.detail or ""
+        elif isinstance(part, pb.ContentPart):
+            msg.parts.add().CopyFrom(part)
+        elif isinstance(part, Mapping):
+            kind = part.get("type", "text" if "text" in part else "")
+            if kind == "text":
+                msg.parts.add(text=str(part.get("text", "")))
+            elif kind in ("image_url", "image"):
+                ref = part.get("image_url", part.get("url"))
+                if isinstance(ref, Mapping):
+                    url, detail = ref.get("url", ""), ref.get("detail") or ""
+                else:
+                    url, detail = ref or "", part.get("detail") or ""
+                if not url:
+                    raise ValueError(f"content part {i}: an image part needs a url")
+                p = msg.parts.add()
+                p.image.url = str(url)
+                p.image.detail = str(detail)
+            else:
+                raise ValueError(f"content part {i}: unknown type {kind!r} (text or image_url)")
+        else:
+            raise TypeError(f"content part {i}: cannot use {type(part).__name__} as a content part")
 
 
 def _fill_response_format(rf: "pb.ResponseFormat", value: ResponseFormatLike) -> None:
@@ -407,3 +473,130 @@ def hello_frame(client_name: str, protocol_version: int = 1) -> "pb.Frame":
     frame.hello.protocol_version = protocol_version
     frame.hello.client_name = client_name
     return frame
+
+
+# ---------------------------------------------------------------- admin results
+
+
+def welcome_from_pb(w: "pb.Welcome") -> Welcome:
+    return Welcome(
+        protocol_version=w.protocol_version,
+        server_version=w.server_version,
+        max_frame_bytes=w.max_frame_bytes,
+        max_concurrent_calls_per_connection=w.max_concurrent_calls_per_connection,
+        raw=w,
+    )
+
+
+def health_from_pb(h: "pb.HealthResponse") -> Health:
+    return Health(
+        serving=h.serving,
+        version=h.version,
+        uptime_ms=h.uptime_ms,
+        in_flight=h.in_flight,
+        circuits=tuple(
+            CircuitState(
+                provider=c.provider,
+                model=c.model,
+                key_fingerprint=c.key_fingerprint,
+                state=c.state,
+                consecutive_failures=c.consecutive_failures,
+                cooldown_remaining_ms=c.cooldown_remaining_ms,
+                cooldown_ms=c.cooldown_ms,
+            )
+            for c in h.circuits
+        ),
+        budgets=tuple(
+            BudgetState(
+                scope=b.scope,
+                window=b.window,
+                spent_usd=b.spent_usd,
+                reserved_usd=b.reserved_usd,
+                soft_limit_usd=_opt(b, "soft_limit_usd"),
+                hard_limit_usd=_opt(b, "hard_limit_usd"),
+            )
+            for b in h.budgets
+        ),
+        config_digest=h.config_digest,
+        raw=h,
+    )
+
+
+def _status_code(value: int) -> Any:
+    try:
+        return StatusCode(value)
+    except ValueError:
+        return value
+
+
+def decision_from_pb(e: "pb.DecisionEvent") -> Decision:
+    return Decision(
+        request_id=e.request_id,
+        timestamp_ms=e.timestamp_ms,
+        tenant=e.tenant,
+        route=e.route,
+        strategy=e.strategy,
+        stream=e.stream,
+        outcome=e.outcome,
+        status_code=_status_code(e.status_code),
+        reason_code=e.reason_code,
+        candidates=tuple(
+            CandidateEvaluation(
+                provider=c.provider,
+                model=c.model,
+                eligible=c.eligible,
+                rejection_reason=c.rejection_reason,
+                score=_opt(c, "score"),
+                worst_case_cost_usd=_opt(c, "worst_case_cost_usd"),
+                rank=c.rank,
+                detail=c.detail,
+            )
+            for c in e.candidates
+        ),
+        attempts=tuple(
+            AttemptRecord(
+                index=a.index,
+                provider=a.provider,
+                model=a.model,
+                key_source=a.key_source,
+                key_fingerprint=a.key_fingerprint,
+                started_offset_ms=a.started_offset_ms,
+                latency_ms=a.latency_ms,
+                first_token_ms=a.first_token_ms if a.HasField("first_token_ms") else None,
+                outcome=a.outcome,
+                failure_class=a.failure_class,
+                reason_code=a.reason_code,
+                http_status=a.http_status,
+                usage=usage_from_pb(a.usage),
+                cost_usd=_opt(a, "cost_usd"),
+                message=a.message,
+                same_candidate_retry=a.same_candidate_retry,
+            )
+            for a in e.attempts
+        ),
+        chosen_provider=e.chosen_provider,
+        chosen_model=e.chosen_model,
+        baseline_provider=e.baseline_provider,
+        baseline_model=e.baseline_model,
+        cost_usd=_opt(e, "cost_usd"),
+        baseline_cost_usd=_opt(e, "baseline_cost_usd"),
+        cost_delta_usd=_opt(e, "cost_delta_usd"),
+        total_latency_ms=e.total_latency_ms,
+        warnings=tuple(e.warnings),
+        peer_uid=e.peer_uid,
+        usage=usage_from_pb(e.usage),
+        raw=e,
+    )
+
+
+def explanation_from_pb(x: "pb.ExplainResponse") -> Explanation:
+    return Explanation(event=decision_from_pb(x.event), text=x.text)
+
+
+def key_info_from_pb(k: Any) -> KeyInfo:
+    fp = k.key_fingerprint if hasattr(k, "key_fingerprint") else k.active_key_fingerprint
+    return KeyInfo(provider=k.provider, key_fingerprint=fp, pool_size=k.pool_size)
+
+
+def reload_from_pb(r: "pb.ReloadConfigResponse") -> ReloadResult:
+    return ReloadResult(applied=r.applied, errors=tuple(r.errors), config_digest=r.config_digest)

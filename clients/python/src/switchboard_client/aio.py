@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _convert as cv
 from ._framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_frame, ends_call
 from ._pb.switchboard.v1 import switchboard_pb2 as pb
 from .errors import ConnectionClosed, DeadlineExceeded, ProtocolError, SwitchboardError, copy_error, error_from_status
-from .models import Event, Final, Response, TextAccumulator
+from .client import default_socket_path, new_request_id
+from .models import Decision, Event, Explanation, Final, Health, KeyInfo, ReloadResult, Response, TextAccumulator, Welcome
 
 __all__ = ["AsyncClient", "AsyncStream"]
 
@@ -22,10 +24,11 @@ class _Timeout(Exception):
 
 
 class _CallState:
-    __slots__ = ("call_id", "queue", "done", "abandoned")
+    __slots__ = ("call_id", "queue", "done", "abandoned", "request_id")
 
-    def __init__(self, call_id: int) -> None:
+    def __init__(self, call_id: int, request_id: str = "") -> None:
         self.call_id = call_id
+        self.request_id = request_id
         self.queue: "asyncio.Queue[Union[pb.Frame, SwitchboardError]]" = asyncio.Queue()
         self.done = False
         self.abandoned = False
@@ -47,19 +50,34 @@ class AsyncClient:
 
     Cancelling the awaiting task (``asyncio.CancelledError``) or a timeout sends a
     ``Cancel`` frame for the call.
+
+    After the daemon restarts, calls in flight fail with :class:`ConnectionClosed`
+    (retryable) and the next call reconnects with back-off, as :class:`Client` does.
+    ``socket_path`` defaults to ``$SWITCHBOARD_SOCKET``.
     """
 
     def __init__(
         self,
-        socket_path: Union[str, "os.PathLike[str]"],
+        socket_path: Optional[Union[str, "os.PathLike[str]"]] = None,
         *,
         timeout: Optional[float] = None,
         connect_timeout: float = 5.0,
+        reconnect_timeout: float = 10.0,
+        handshake: bool = True,
+        client_name: str = "switchboard-python-async",
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
-        self.socket_path = os.fspath(socket_path)
+        self.socket_path = os.fspath(socket_path) if socket_path is not None else default_socket_path()
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self.reconnect_timeout = reconnect_timeout
+        self.handshake = handshake
+        self.client_name = client_name
+        #: The daemon's ``Welcome`` on the current connection (when ``handshake``).
+        self.welcome: Optional[Welcome] = None
+        #: How many times the client has reconnected.
+        self.reconnects = 0
+        self._ever_connected = False
         self._max_frame_bytes = max_frame_bytes
         self._reader: Optional[asyncio.StreamReader] = None
         self._writer: Optional[asyncio.StreamWriter] = None
@@ -76,25 +94,80 @@ class AsyncClient:
     # ------------------------------------------------------------ lifecycle
 
     async def connect(self) -> "AsyncClient":
-        """Open the connection (idempotent)."""
+        """Open the connection (idempotent). After the connection was lost, reconnects
+        with exponential back-off for up to ``reconnect_timeout`` seconds."""
         if self._connect_lock is None:
             self._connect_lock = asyncio.Lock()
             self._drain_lock = asyncio.Lock()
         async with self._connect_lock:
-            if self._writer is not None:
-                return self
             if self._closing:
                 raise ConnectionClosed("the client is closed", reason_code="client_closed")
-            try:
-                self._reader, self._writer = await asyncio.wait_for(
-                    asyncio.open_unix_connection(self.socket_path), self.connect_timeout
-                )
-            except (OSError, asyncio.TimeoutError) as exc:
-                raise ConnectionClosed(
-                    f"cannot connect to {self.socket_path}: {exc!r}", reason_code="connect_failed", retryable=True
-                ) from exc
-            self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
-        return self
+            if self._writer is not None and not self._closed:
+                return self
+            if not self._ever_connected:
+                await self._connect_once()
+                self._ever_connected = True
+                return self
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + max(0.0, self.reconnect_timeout)
+            delay = 0.05
+            while True:
+                try:
+                    await self._connect_once()
+                    self.reconnects += 1
+                    return self
+                except (ConnectionClosed, DeadlineExceeded) as exc:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0 or self._closing:
+                        raise ConnectionClosed(
+                            f"cannot reconnect to {self.socket_path} within {self.reconnect_timeout:g}s: {exc.message}",
+                            reason_code="connect_failed",
+                            retryable=True,
+                        ) from exc
+                    await asyncio.sleep(min(remaining, delay * random.uniform(0.5, 1.0)))
+                    delay = min(delay * 2, 1.0)
+
+    async def _connect_once(self) -> None:
+        # A fresh connection: forget the dead one (its calls were already failed).
+        self._reader = self._writer = None
+        self._reader_task = None
+        self._calls = {}
+        self._closed = False
+        self._fatal = None
+        self._close_error = None
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(self.socket_path), self.connect_timeout
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
+            self._closed = True
+            detail = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ConnectionClosed(
+                f"cannot connect to {self.socket_path}: {detail} (is switchboardd running? "
+                f"set SWITCHBOARD_SOCKET or pass the socket path)",
+                reason_code="connect_failed",
+                retryable=True,
+            ) from exc
+        self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
+        if not self.handshake:
+            return
+        state = _CallState(0)
+        self._calls[0] = state
+        try:
+            self._write(cv.hello_frame(self.client_name))
+            frame = await self._unary(state, asyncio.get_running_loop().time() + self.connect_timeout)
+            kind = frame.WhichOneof("body")
+            if kind == "status":
+                raise error_from_status(frame.status)
+            if kind != "welcome":
+                raise ProtocolError(f"Hello answered with {kind}", reason_code="unexpected_frame")
+            self.welcome = cv.welcome_from_pb(frame.welcome)
+        except BaseException:
+            self._calls.pop(0, None)
+            if self._writer is not None:
+                self._writer.close()
+            self._closed = True
+            raise
 
     async def close(self) -> None:
         """Close the connection; calls in flight fail with :class:`ConnectionClosed`."""
@@ -131,11 +204,12 @@ class AsyncClient:
 
     async def _read_loop(self) -> None:
         assert self._reader is not None
+        reader, writer = self._reader, self._writer  # this connection's, even after a reconnect
         decoder = FrameDecoder(self._max_frame_bytes)
         err: Optional[SwitchboardError] = None
         try:
             while True:
-                data = await self._reader.read(65536)
+                data = await reader.read(65536)
                 if not data:
                     break
                 for frame in decoder.feed(data):
@@ -144,11 +218,14 @@ class AsyncClient:
             err = exc
         except OSError as exc:
             if not self._closing:
-                err = ConnectionClosed(f"connection to {self.socket_path} failed: {exc}", reason_code="connection_lost")
+                err = ConnectionClosed(
+                    f"connection to {self.socket_path} failed: {exc}", reason_code="connection_lost", retryable=True
+                )
         finally:
-            self._shutdown(err)
-            if err is not None and self._writer is not None:
-                self._writer.close()
+            if self._reader is reader:
+                self._shutdown(err)
+            if writer is not None:
+                writer.close()
 
     def _dispatch(self, frame: "pb.Frame") -> None:
         cid = frame.call_id
@@ -194,18 +271,20 @@ class AsyncClient:
             async with self._drain_lock:
                 await self._writer.drain()
         except OSError as exc:
-            raise ConnectionClosed(f"cannot send to {self.socket_path}: {exc}", reason_code="connection_lost") from exc
+            raise ConnectionClosed(
+                f"cannot send to {self.socket_path}: {exc}", reason_code="connection_lost", retryable=True
+            ) from exc
 
-    async def _open(self, build: Any, call_id: Optional[int] = None) -> _CallState:
+    async def _open(self, build: Any, call_id: Optional[int] = None, request_id: str = "") -> _CallState:
         await self.connect()
         if self._closed or self._closing:
             raise copy_error(self._close_error) if self._close_error else ConnectionClosed(
-                "the connection is closed", reason_code="client_closed"
+                "the connection is closed", reason_code="connection_closed", retryable=True
             )
         if call_id is None:
             call_id = self._next_id
             self._next_id += 1
-        state = _CallState(call_id)
+        state = _CallState(call_id, request_id)
         self._calls[call_id] = state
         try:
             await self._send(build(call_id))
@@ -227,6 +306,8 @@ class AsyncClient:
                 raise _Timeout() from None
         if isinstance(item, BaseException):
             state.done = True
+            if state.request_id and not item.request_id:
+                item.request_id = state.request_id
             raise item
         if ends_call(item):
             state.done = True
@@ -257,7 +338,9 @@ class AsyncClient:
         except _Timeout:
             self._abandon(state, "client timeout")
             raise DeadlineExceeded(
-                "the call did not finish within the client's timeout", reason_code="client_timeout"
+                "the call did not finish within the client's timeout",
+                reason_code="client_timeout",
+                request_id=state.request_id,
             ) from None
         except SwitchboardError:
             raise
@@ -302,11 +385,16 @@ class AsyncClient:
             temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
             response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
             require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
-            request_id=request_id, stream=False,
+            request_id=request_id or new_request_id(), stream=False,
         )  # fmt: skip
-        state = await self._open(lambda cid: cv.completion_frame(cid, req))
+        state = await self._open(lambda cid: cv.completion_frame(cid, req), request_id=req.request_id)
         deadline = self._deadline(timeout)
-        return cv.completion_result(await self._unary(state, deadline))
+        try:
+            return cv.completion_result(await self._unary(state, deadline))
+        except SwitchboardError as exc:
+            if not exc.request_id:
+                exc.request_id = req.request_id
+            raise
 
     def stream(
         self,
@@ -341,7 +429,7 @@ class AsyncClient:
             temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
             response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
             require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
-            request_id=request_id, stream=True,
+            request_id=request_id or new_request_id(), stream=True,
         )  # fmt: skip
         return AsyncStream(self, req, timeout)
 
@@ -351,24 +439,24 @@ class AsyncClient:
         state = await self._open(lambda cid: cv.admin_frame(cid, req))
         return cv.admin_result(await self._unary(state, self._deadline(timeout)), kind)
 
-    async def hello(self, client_name: str = "switchboard-python-async", *, timeout: Optional[float] = 5.0) -> "pb.Welcome":
-        """Send the optional ``Hello``; returns the daemon's ``Welcome``."""
-        state = await self._open(lambda _cid: cv.hello_frame(client_name), call_id=0)
+    async def hello(self, client_name: Optional[str] = None, *, timeout: Optional[float] = 5.0) -> Welcome:
+        """Send ``Hello``; returns the daemon's :class:`Welcome`."""
+        state = await self._open(lambda _cid: cv.hello_frame(client_name or self.client_name), call_id=0)
         frame = await self._unary(state, self._deadline(timeout))
         kind = frame.WhichOneof("body")
         if kind == "status":
             raise error_from_status(frame.status)
         if kind != "welcome":
             raise ProtocolError(f"Hello answered with {kind}", reason_code="unexpected_frame")
-        return frame.welcome
+        return cv.welcome_from_pb(frame.welcome)
 
-    async def health(self, *, timeout: Optional[float] = _UNSET) -> "pb.HealthResponse":
-        """The daemon's ``HealthResponse`` (``serving``, circuits, budgets...)."""
-        return await self._admin(cv.health_request(), "health", timeout)
+    async def health(self, *, timeout: Optional[float] = _UNSET) -> Health:
+        """The daemon's :class:`Health` (``serving``, circuits, budgets...)."""
+        return cv.health_from_pb(await self._admin(cv.health_request(), "health", timeout))
 
-    async def explain(self, request_id: str, *, timeout: Optional[float] = _UNSET) -> "pb.ExplainResponse":
-        """The ``ExplainResponse`` (``.event``, ``.text``) of one request."""
-        return await self._admin(cv.explain_request(request_id), "explain", timeout)
+    async def explain(self, request_id: str, *, timeout: Optional[float] = _UNSET) -> Explanation:
+        """The :class:`Explanation` (``.event``, ``.text``) of one request."""
+        return cv.explanation_from_pb(await self._admin(cv.explain_request(request_id), "explain", timeout))
 
     async def decisions(
         self,
@@ -381,26 +469,24 @@ class AsyncClient:
         provider: Optional[str] = None,
         limit: Optional[int] = None,
         timeout: Optional[float] = _UNSET,
-    ) -> List["pb.DecisionEvent"]:
-        """Recorded decision events; arguments as :meth:`switchboard_client.Client.decisions`."""
+    ) -> List[Decision]:
+        """Recorded :class:`Decision` events; arguments as :meth:`switchboard_client.Client.decisions`."""
         req = cv.list_decisions_request(
             since=since, until=until, route=route, tenant=tenant, outcome=outcome, provider=provider, limit=limit
         )
-        return list((await self._admin(req, "list_decisions", timeout)).events)
+        return [cv.decision_from_pb(e) for e in (await self._admin(req, "list_decisions", timeout)).events]
 
-    async def set_key(self, provider: str, api_key: str, *, timeout: Optional[float] = _UNSET) -> "pb.SetKeyResponse":
+    async def set_key(self, provider: str, api_key: str, *, timeout: Optional[float] = _UNSET) -> KeyInfo:
         """Store an API key for ``provider`` in the daemon's memory."""
-        return await self._admin(cv.set_key_request(provider, api_key), "set_key", timeout)
+        return cv.key_info_from_pb(await self._admin(cv.set_key_request(provider, api_key), "set_key", timeout))
 
-    async def rotate_key(
-        self, provider: str, api_key: str = "", *, timeout: Optional[float] = _UNSET
-    ) -> "pb.RotateKeyResponse":
+    async def rotate_key(self, provider: str, api_key: str = "", *, timeout: Optional[float] = _UNSET) -> KeyInfo:
         """Rotate ``provider``'s key (to ``api_key`` or the next one of its pool)."""
-        return await self._admin(cv.rotate_key_request(provider, api_key), "rotate_key", timeout)
+        return cv.key_info_from_pb(await self._admin(cv.rotate_key_request(provider, api_key), "rotate_key", timeout))
 
-    async def reload_config(self, path: str = "", *, timeout: Optional[float] = _UNSET) -> "pb.ReloadConfigResponse":
+    async def reload_config(self, path: str = "", *, timeout: Optional[float] = _UNSET) -> ReloadResult:
         """Ask the daemon to reload its config."""
-        return await self._admin(cv.reload_config_request(path), "reload_config", timeout)
+        return cv.reload_from_pb(await self._admin(cv.reload_config_request(path), "reload_config", timeout))
 
 
 class AsyncStream(AsyncIterator[Event]):
@@ -431,7 +517,9 @@ class AsyncStream(AsyncIterator[Event]):
     async def start(self) -> "AsyncStream":
         """Send the request now (iteration does it implicitly)."""
         if self._state is None:
-            self._state = await self._client._open(lambda cid: cv.completion_frame(cid, self._req))
+            self._state = await self._client._open(
+                lambda cid: cv.completion_frame(cid, self._req), request_id=self._req.request_id
+            )
             self._deadline = self._client._deadline(self._timeout)
         return self
 
@@ -449,7 +537,9 @@ class AsyncStream(AsyncIterator[Event]):
             self._finished = True
             self._client._abandon(self._state, "client timeout")
             raise DeadlineExceeded(
-                "the stream did not finish within the client's timeout", reason_code="client_timeout"
+                "the stream did not finish within the client's timeout",
+                reason_code="client_timeout",
+                request_id=self._req.request_id,
             ) from None
         except SwitchboardError:
             self._finished = True
@@ -462,6 +552,8 @@ class AsyncStream(AsyncIterator[Event]):
             event: Event = cv.stream_event(frame)
         except SwitchboardError as e:
             self._finished = True
+            if not e.request_id:
+                e.request_id = self._req.request_id
             if isinstance(e, ProtocolError):
                 self._client._abandon(self._state, "protocol error")
             raise

@@ -187,6 +187,96 @@ void   switchboard__v1__tool_call__free_unpacked
   assert(message->base.descriptor == &switchboard__v1__tool_call__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   switchboard__v1__image_url__init
+                     (Switchboard__V1__ImageUrl         *message)
+{
+  static const Switchboard__V1__ImageUrl init_value = SWITCHBOARD__V1__IMAGE_URL__INIT;
+  *message = init_value;
+}
+size_t switchboard__v1__image_url__get_packed_size
+                     (const Switchboard__V1__ImageUrl *message)
+{
+  assert(message->base.descriptor == &switchboard__v1__image_url__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t switchboard__v1__image_url__pack
+                     (const Switchboard__V1__ImageUrl *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &switchboard__v1__image_url__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t switchboard__v1__image_url__pack_to_buffer
+                     (const Switchboard__V1__ImageUrl *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &switchboard__v1__image_url__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Switchboard__V1__ImageUrl *
+       switchboard__v1__image_url__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Switchboard__V1__ImageUrl *)
+     protobuf_c_message_unpack (&switchboard__v1__image_url__descriptor,
+                                allocator, len, data);
+}
+void   switchboard__v1__image_url__free_unpacked
+                     (Switchboard__V1__ImageUrl *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &switchboard__v1__image_url__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   switchboard__v1__content_part__init
+                     (Switchboard__V1__ContentPart         *message)
+{
+  static const Switchboard__V1__ContentPart init_value = SWITCHBOARD__V1__CONTENT_PART__INIT;
+  *message = init_value;
+}
+size_t switchboard__v1__content_part__get_packed_size
+                     (const Switchboard__V1__ContentPart *message)
+{
+  assert(message->base.descriptor == &switchboard__v1__content_part__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t switchboard__v1__content_part__pack
+                     (const Switchboard__V1__ContentPart *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &switchboard__v1__content_part__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t switchboard__v1__content_part__pack_to_buffer
+                     (const Switchboard__V1__ContentPart *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &switchboard__v1__content_part__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Switchboard__V1__ContentPart *
+       switchboard__v1__content_part__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Switchboard__V1__ContentPart *)
+     protobuf_c_message_unpack (&switchboard__v1__content_part__descriptor,
+                                allocator, len, data);
+}
+void   switchboard__v1__content_part__free_unpacked
+                     (Switchboard__V1__ContentPart *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &switchboard__v1__content_part__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   switchboard__v1__message__init
                      (Switchboard__V1__Message         *message)
 {
@@ -1993,7 +2083,109 @@ const ProtobufCMessageDescriptor switchboard__v1__tool_call__descriptor =
   (ProtobufCMessageInit) switchboard__v1__tool_call__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__message__field_descriptors[5] =
+static const ProtobufCFieldDescriptor switchboard__v1__image_url__field_descriptors[2] =
+{
+  {
+    "url",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ImageUrl, url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "detail",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ImageUrl, detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__image_url__field_indices_by_name[] = {
+  1,   /* field[1] = detail */
+  0,   /* field[0] = url */
+};
+static const ProtobufCIntRange switchboard__v1__image_url__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__image_url__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.ImageUrl",
+  "ImageUrl",
+  "Switchboard__V1__ImageUrl",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__ImageUrl),
+  2,
+  switchboard__v1__image_url__field_descriptors,
+  switchboard__v1__image_url__field_indices_by_name,
+  1,  switchboard__v1__image_url__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__image_url__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__content_part__field_descriptors[2] =
+{
+  {
+    "text",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Switchboard__V1__ContentPart, kind_case),
+    offsetof(Switchboard__V1__ContentPart, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "image",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__ContentPart, kind_case),
+    offsetof(Switchboard__V1__ContentPart, image),
+    &switchboard__v1__image_url__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__content_part__field_indices_by_name[] = {
+  1,   /* field[1] = image */
+  0,   /* field[0] = text */
+};
+static const ProtobufCIntRange switchboard__v1__content_part__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__content_part__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.ContentPart",
+  "ContentPart",
+  "Switchboard__V1__ContentPart",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__ContentPart),
+  2,
+  switchboard__v1__content_part__field_descriptors,
+  switchboard__v1__content_part__field_indices_by_name,
+  1,  switchboard__v1__content_part__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__content_part__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__message__field_descriptors[6] =
 {
   {
     "role",
@@ -2055,18 +2247,32 @@ static const ProtobufCFieldDescriptor switchboard__v1__message__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "parts",
+    40,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__Message, n_parts),
+    offsetof(Switchboard__V1__Message, parts),
+    &switchboard__v1__content_part__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__message__field_indices_by_name[] = {
   1,   /* field[1] = content */
   4,   /* field[4] = name */
+  5,   /* field[5] = parts */
   0,   /* field[0] = role */
   3,   /* field[3] = tool_call_id */
   2,   /* field[2] = tool_calls */
 };
-static const ProtobufCIntRange switchboard__v1__message__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__message__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 40, 5 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__message__descriptor =
 {
@@ -2076,10 +2282,10 @@ const ProtobufCMessageDescriptor switchboard__v1__message__descriptor =
   "Switchboard__V1__Message",
   "switchboard.v1",
   sizeof(Switchboard__V1__Message),
-  5,
+  6,
   switchboard__v1__message__field_descriptors,
   switchboard__v1__message__field_indices_by_name,
-  1,  switchboard__v1__message__number_ranges,
+  2,  switchboard__v1__message__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__message__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5340,3 +5546,116 @@ const ProtobufCEnumDescriptor switchboard__v1__finish_reason__descriptor =
   switchboard__v1__finish_reason__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
+static const ProtobufCMethodDescriptor switchboard__v1__switchboard__method_descriptors[9] =
+{
+  { "Handshake", &switchboard__v1__hello__descriptor, &switchboard__v1__welcome__descriptor },
+  { "Complete", &switchboard__v1__completion_request__descriptor, &switchboard__v1__completion_response__descriptor },
+  { "StreamComplete", &switchboard__v1__completion_request__descriptor, &switchboard__v1__frame__descriptor },
+  { "Health", &switchboard__v1__health_request__descriptor, &switchboard__v1__health_response__descriptor },
+  { "Explain", &switchboard__v1__explain_request__descriptor, &switchboard__v1__explain_response__descriptor },
+  { "ListDecisions", &switchboard__v1__list_decisions_request__descriptor, &switchboard__v1__list_decisions_response__descriptor },
+  { "SetKey", &switchboard__v1__set_key_request__descriptor, &switchboard__v1__set_key_response__descriptor },
+  { "RotateKey", &switchboard__v1__rotate_key_request__descriptor, &switchboard__v1__rotate_key_response__descriptor },
+  { "ReloadConfig", &switchboard__v1__reload_config_request__descriptor, &switchboard__v1__reload_config_response__descriptor },
+};
+const unsigned switchboard__v1__switchboard__method_indices_by_name[] = {
+  1,        /* Complete */
+  4,        /* Explain */
+  0,        /* Handshake */
+  3,        /* Health */
+  5,        /* ListDecisions */
+  8,        /* ReloadConfig */
+  7,        /* RotateKey */
+  6,        /* SetKey */
+  2         /* StreamComplete */
+};
+const ProtobufCServiceDescriptor switchboard__v1__switchboard__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.Switchboard",
+  "Switchboard",
+  "Switchboard__V1__Switchboard",
+  "switchboard.v1",
+  9,
+  switchboard__v1__switchboard__method_descriptors,
+  switchboard__v1__switchboard__method_indices_by_name
+};
+void switchboard__v1__switchboard__handshake(ProtobufCService *service,
+                                             const Switchboard__V1__Hello *input,
+                                             Switchboard__V1__Welcome_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__complete(ProtobufCService *service,
+                                            const Switchboard__V1__CompletionRequest *input,
+                                            Switchboard__V1__CompletionResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__stream_complete(ProtobufCService *service,
+                                                   const Switchboard__V1__CompletionRequest *input,
+                                                   Switchboard__V1__Frame_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__health(ProtobufCService *service,
+                                          const Switchboard__V1__HealthRequest *input,
+                                          Switchboard__V1__HealthResponse_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__explain(ProtobufCService *service,
+                                           const Switchboard__V1__ExplainRequest *input,
+                                           Switchboard__V1__ExplainResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__list_decisions(ProtobufCService *service,
+                                                  const Switchboard__V1__ListDecisionsRequest *input,
+                                                  Switchboard__V1__ListDecisionsResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__set_key(ProtobufCService *service,
+                                           const Switchboard__V1__SetKeyRequest *input,
+                                           Switchboard__V1__SetKeyResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__rotate_key(ProtobufCService *service,
+                                              const Switchboard__V1__RotateKeyRequest *input,
+                                              Switchboard__V1__RotateKeyResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__reload_config(ProtobufCService *service,
+                                                 const Switchboard__V1__ReloadConfigRequest *input,
+                                                 Switchboard__V1__ReloadConfigResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &switchboard__v1__switchboard__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void switchboard__v1__switchboard__init (Switchboard__V1__Switchboard_Service *service,
+                                         Switchboard__V1__Switchboard_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &switchboard__v1__switchboard__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

@@ -19,6 +19,8 @@ typedef struct Switchboard__V1__Frame Switchboard__V1__Frame;
 typedef struct Switchboard__V1__Hello Switchboard__V1__Hello;
 typedef struct Switchboard__V1__Welcome Switchboard__V1__Welcome;
 typedef struct Switchboard__V1__ToolCall Switchboard__V1__ToolCall;
+typedef struct Switchboard__V1__ImageUrl Switchboard__V1__ImageUrl;
+typedef struct Switchboard__V1__ContentPart Switchboard__V1__ContentPart;
 typedef struct Switchboard__V1__Message Switchboard__V1__Message;
 typedef struct Switchboard__V1__Tool Switchboard__V1__Tool;
 typedef struct Switchboard__V1__ResponseFormat Switchboard__V1__ResponseFormat;
@@ -160,11 +162,16 @@ struct  Switchboard__V1__Frame
 
 
 /*
- * Optional first frame from the client.
+ * Optional first frame from the client, on call_id 0.
  */
 struct  Switchboard__V1__Hello
 {
   ProtobufCMessage base;
+  /*
+   * The protocol version the client speaks; 0 (unset) is taken as 1. The daemon
+   * answers a version it does not speak with a connection-level
+   * Status{FAILED_PRECONDITION, reason_code=unsupported_protocol_version}.
+   */
   uint32_t protocol_version;
   char *client_name;
 };
@@ -204,10 +211,57 @@ struct  Switchboard__V1__ToolCall
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * An image for a model with the `vision` capability.
+ */
+struct  Switchboard__V1__ImageUrl
+{
+  ProtobufCMessage base;
+  /*
+   * `https://...` or `data:image/<type>;base64,<data>`.
+   */
+  char *url;
+  /*
+   * "auto", "low" or "high"; empty = the provider's default.
+   */
+  char *detail;
+};
+#define SWITCHBOARD__V1__IMAGE_URL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__image_url__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+typedef enum {
+  SWITCHBOARD__V1__CONTENT_PART__KIND__NOT_SET = 0,
+  SWITCHBOARD__V1__CONTENT_PART__KIND_TEXT = 1,
+  SWITCHBOARD__V1__CONTENT_PART__KIND_IMAGE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__CONTENT_PART__KIND__CASE)
+} Switchboard__V1__ContentPart__KindCase;
+
+/*
+ * One part of a message's content.
+ */
+struct  Switchboard__V1__ContentPart
+{
+  ProtobufCMessage base;
+  Switchboard__V1__ContentPart__KindCase kind_case;
+  union {
+    char *text;
+    Switchboard__V1__ImageUrl *image;
+  };
+};
+#define SWITCHBOARD__V1__CONTENT_PART__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__content_part__descriptor) \
+    , SWITCHBOARD__V1__CONTENT_PART__KIND__NOT_SET, {0} }
+
+
 struct  Switchboard__V1__Message
 {
   ProtobufCMessage base;
   Switchboard__V1__Role role;
+  /*
+   * The text of the message. Leave empty when `parts` is set.
+   */
   char *content;
   /*
    * Assistant messages: the tool calls the model made.
@@ -222,10 +276,17 @@ struct  Switchboard__V1__Message
    * Optional participant or tool name.
    */
   char *name;
+  /*
+   * The content as ordered parts (text and images) instead of `content`. A
+   * request with an image part is served only by candidates with the `vision`
+   * capability; others are rejected as capability_missing.
+   */
+  size_t n_parts;
+  Switchboard__V1__ContentPart **parts;
 };
 #define SWITCHBOARD__V1__MESSAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__message__descriptor) \
-    , SWITCHBOARD__V1__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , SWITCHBOARD__V1__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Switchboard__V1__Tool
@@ -1064,6 +1125,44 @@ Switchboard__V1__ToolCall *
 void   switchboard__v1__tool_call__free_unpacked
                      (Switchboard__V1__ToolCall *message,
                       ProtobufCAllocator *allocator);
+/* Switchboard__V1__ImageUrl methods */
+void   switchboard__v1__image_url__init
+                     (Switchboard__V1__ImageUrl         *message);
+size_t switchboard__v1__image_url__get_packed_size
+                     (const Switchboard__V1__ImageUrl   *message);
+size_t switchboard__v1__image_url__pack
+                     (const Switchboard__V1__ImageUrl   *message,
+                      uint8_t             *out);
+size_t switchboard__v1__image_url__pack_to_buffer
+                     (const Switchboard__V1__ImageUrl   *message,
+                      ProtobufCBuffer     *buffer);
+Switchboard__V1__ImageUrl *
+       switchboard__v1__image_url__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   switchboard__v1__image_url__free_unpacked
+                     (Switchboard__V1__ImageUrl *message,
+                      ProtobufCAllocator *allocator);
+/* Switchboard__V1__ContentPart methods */
+void   switchboard__v1__content_part__init
+                     (Switchboard__V1__ContentPart         *message);
+size_t switchboard__v1__content_part__get_packed_size
+                     (const Switchboard__V1__ContentPart   *message);
+size_t switchboard__v1__content_part__pack
+                     (const Switchboard__V1__ContentPart   *message,
+                      uint8_t             *out);
+size_t switchboard__v1__content_part__pack_to_buffer
+                     (const Switchboard__V1__ContentPart   *message,
+                      ProtobufCBuffer     *buffer);
+Switchboard__V1__ContentPart *
+       switchboard__v1__content_part__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   switchboard__v1__content_part__free_unpacked
+                     (Switchboard__V1__ContentPart *message,
+                      ProtobufCAllocator *allocator);
 /* Switchboard__V1__Message methods */
 void   switchboard__v1__message__init
                      (Switchboard__V1__Message         *message);
@@ -1689,6 +1788,12 @@ typedef void (*Switchboard__V1__Welcome_Closure)
 typedef void (*Switchboard__V1__ToolCall_Closure)
                  (const Switchboard__V1__ToolCall *message,
                   void *closure_data);
+typedef void (*Switchboard__V1__ImageUrl_Closure)
+                 (const Switchboard__V1__ImageUrl *message,
+                  void *closure_data);
+typedef void (*Switchboard__V1__ContentPart_Closure)
+                 (const Switchboard__V1__ContentPart *message,
+                  void *closure_data);
 typedef void (*Switchboard__V1__Message_Closure)
                  (const Switchboard__V1__Message *message,
                   void *closure_data);
@@ -1791,6 +1896,99 @@ typedef void (*Switchboard__V1__ReloadConfigResponse_Closure)
 
 /* --- services --- */
 
+typedef struct Switchboard__V1__Switchboard_Service Switchboard__V1__Switchboard_Service;
+struct Switchboard__V1__Switchboard_Service
+{
+  ProtobufCService base;
+  void (*handshake)(Switchboard__V1__Switchboard_Service *service,
+                    const Switchboard__V1__Hello *input,
+                    Switchboard__V1__Welcome_Closure closure,
+                    void *closure_data);
+  void (*complete)(Switchboard__V1__Switchboard_Service *service,
+                   const Switchboard__V1__CompletionRequest *input,
+                   Switchboard__V1__CompletionResponse_Closure closure,
+                   void *closure_data);
+  void (*stream_complete)(Switchboard__V1__Switchboard_Service *service,
+                          const Switchboard__V1__CompletionRequest *input,
+                          Switchboard__V1__Frame_Closure closure,
+                          void *closure_data);
+  void (*health)(Switchboard__V1__Switchboard_Service *service,
+                 const Switchboard__V1__HealthRequest *input,
+                 Switchboard__V1__HealthResponse_Closure closure,
+                 void *closure_data);
+  void (*explain)(Switchboard__V1__Switchboard_Service *service,
+                  const Switchboard__V1__ExplainRequest *input,
+                  Switchboard__V1__ExplainResponse_Closure closure,
+                  void *closure_data);
+  void (*list_decisions)(Switchboard__V1__Switchboard_Service *service,
+                         const Switchboard__V1__ListDecisionsRequest *input,
+                         Switchboard__V1__ListDecisionsResponse_Closure closure,
+                         void *closure_data);
+  void (*set_key)(Switchboard__V1__Switchboard_Service *service,
+                  const Switchboard__V1__SetKeyRequest *input,
+                  Switchboard__V1__SetKeyResponse_Closure closure,
+                  void *closure_data);
+  void (*rotate_key)(Switchboard__V1__Switchboard_Service *service,
+                     const Switchboard__V1__RotateKeyRequest *input,
+                     Switchboard__V1__RotateKeyResponse_Closure closure,
+                     void *closure_data);
+  void (*reload_config)(Switchboard__V1__Switchboard_Service *service,
+                        const Switchboard__V1__ReloadConfigRequest *input,
+                        Switchboard__V1__ReloadConfigResponse_Closure closure,
+                        void *closure_data);
+};
+typedef void (*Switchboard__V1__Switchboard_ServiceDestroy)(Switchboard__V1__Switchboard_Service *);
+void switchboard__v1__switchboard__init (Switchboard__V1__Switchboard_Service *service,
+                                         Switchboard__V1__Switchboard_ServiceDestroy destroy);
+#define SWITCHBOARD__V1__SWITCHBOARD__BASE_INIT \
+    { &switchboard__v1__switchboard__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define SWITCHBOARD__V1__SWITCHBOARD__INIT(function_prefix__) \
+    { SWITCHBOARD__V1__SWITCHBOARD__BASE_INIT,\
+      function_prefix__ ## handshake,\
+      function_prefix__ ## complete,\
+      function_prefix__ ## stream_complete,\
+      function_prefix__ ## health,\
+      function_prefix__ ## explain,\
+      function_prefix__ ## list_decisions,\
+      function_prefix__ ## set_key,\
+      function_prefix__ ## rotate_key,\
+      function_prefix__ ## reload_config  }
+void switchboard__v1__switchboard__handshake(ProtobufCService *service,
+                                             const Switchboard__V1__Hello *input,
+                                             Switchboard__V1__Welcome_Closure closure,
+                                             void *closure_data);
+void switchboard__v1__switchboard__complete(ProtobufCService *service,
+                                            const Switchboard__V1__CompletionRequest *input,
+                                            Switchboard__V1__CompletionResponse_Closure closure,
+                                            void *closure_data);
+void switchboard__v1__switchboard__stream_complete(ProtobufCService *service,
+                                                   const Switchboard__V1__CompletionRequest *input,
+                                                   Switchboard__V1__Frame_Closure closure,
+                                                   void *closure_data);
+void switchboard__v1__switchboard__health(ProtobufCService *service,
+                                          const Switchboard__V1__HealthRequest *input,
+                                          Switchboard__V1__HealthResponse_Closure closure,
+                                          void *closure_data);
+void switchboard__v1__switchboard__explain(ProtobufCService *service,
+                                           const Switchboard__V1__ExplainRequest *input,
+                                           Switchboard__V1__ExplainResponse_Closure closure,
+                                           void *closure_data);
+void switchboard__v1__switchboard__list_decisions(ProtobufCService *service,
+                                                  const Switchboard__V1__ListDecisionsRequest *input,
+                                                  Switchboard__V1__ListDecisionsResponse_Closure closure,
+                                                  void *closure_data);
+void switchboard__v1__switchboard__set_key(ProtobufCService *service,
+                                           const Switchboard__V1__SetKeyRequest *input,
+                                           Switchboard__V1__SetKeyResponse_Closure closure,
+                                           void *closure_data);
+void switchboard__v1__switchboard__rotate_key(ProtobufCService *service,
+                                              const Switchboard__V1__RotateKeyRequest *input,
+                                              Switchboard__V1__RotateKeyResponse_Closure closure,
+                                              void *closure_data);
+void switchboard__v1__switchboard__reload_config(ProtobufCService *service,
+                                                 const Switchboard__V1__ReloadConfigRequest *input,
+                                                 Switchboard__V1__ReloadConfigResponse_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1800,6 +1998,8 @@ extern const ProtobufCMessageDescriptor switchboard__v1__frame__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__hello__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__welcome__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__tool_call__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__image_url__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__content_part__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__message__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__tool__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__response_format__descriptor;
@@ -1835,6 +2035,7 @@ extern const ProtobufCMessageDescriptor switchboard__v1__rotate_key_request__des
 extern const ProtobufCMessageDescriptor switchboard__v1__rotate_key_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__reload_config_request__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__reload_config_response__descriptor;
+extern const ProtobufCServiceDescriptor switchboard__v1__switchboard__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -251,6 +251,14 @@ class Constraints(_message.Message):
     required_capabilities: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, max_cost_usd: _Optional[float] = ..., latency_sla_ms: _Optional[int] = ..., required_capabilities: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ContentPart(_message.Message):
+    __slots__ = ["image", "text"]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    image: ImageUrl
+    text: str
+    def __init__(self, text: _Optional[str] = ..., image: _Optional[_Union[ImageUrl, _Mapping]] = ...) -> None: ...
+
 class DecisionEvent(_message.Message):
     __slots__ = ["attempts", "baseline_cost_usd", "baseline_model", "baseline_provider", "candidates", "chosen_model", "chosen_provider", "cost_delta_usd", "cost_usd", "outcome", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "tenant", "timestamp_ms", "total_latency_ms", "usage", "warnings"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
@@ -369,6 +377,14 @@ class Hello(_message.Message):
     protocol_version: int
     def __init__(self, protocol_version: _Optional[int] = ..., client_name: _Optional[str] = ...) -> None: ...
 
+class ImageUrl(_message.Message):
+    __slots__ = ["detail", "url"]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    detail: str
+    url: str
+    def __init__(self, url: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
 class KeyOverride(_message.Message):
     __slots__ = ["api_key", "provider"]
     API_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -402,18 +418,20 @@ class ListDecisionsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[DecisionEvent, _Mapping]]] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ["content", "name", "role", "tool_call_id", "tool_calls"]
+    __slots__ = ["content", "name", "parts", "role", "tool_call_id", "tool_calls"]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALL_ID_FIELD_NUMBER: _ClassVar[int]
     content: str
     name: str
+    parts: _containers.RepeatedCompositeFieldContainer[ContentPart]
     role: Role
     tool_call_id: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
-    def __init__(self, role: _Optional[_Union[Role, str]] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    def __init__(self, role: _Optional[_Union[Role, str]] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., name: _Optional[str] = ..., parts: _Optional[_Iterable[_Union[ContentPart, _Mapping]]] = ...) -> None: ...
 
 class ReloadConfigRequest(_message.Message):
     __slots__ = ["path"]
