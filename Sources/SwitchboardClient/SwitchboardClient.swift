@@ -9,8 +9,14 @@ public struct SwitchboardStatusError: Error, CustomStringConvertible, Sendable {
   public var status: Switchboard_V1_Status
   /// Creates an error.
   public init(_ status: Switchboard_V1_Status) { self.status = status }
+  /// `CODE (reason_code): message [request_id=…]`, as the shell and Python clients print it.
   public var description: String {
-    "\(status.code) reason=\(status.reasonCode): \(status.message)" + (status.requestID.isEmpty ? "" : " request_id=\(status.requestID)")
+    var text = status.code.protoName
+    if !status.reasonCode.isEmpty { text += " (\(status.reasonCode))" }
+    if !status.message.isEmpty { text += ": \(status.message)" }
+    if status.retryAfterMs > 0 { text += " (retry after \(status.retryAfterMs)ms)" }
+    if !status.requestID.isEmpty { text += " [request_id=\(status.requestID)]" }
+    return text
   }
 }
 
@@ -27,18 +33,23 @@ public final class SwitchboardClient: Sendable {
 
   private init(channel: any Channel, demux: Demultiplexer) { self.channel = channel; self.demux = demux }
 
-  /// Connects to the daemon's socket.
+  /// Connects to the daemon's socket; a failure is a ``SwitchboardConnectError``.
   public static func connect(socketPath: String, maxFrameBytes: Int = FrameFormat.defaultMaxFrameBytes,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> SwitchboardClient {
     let demux = Demultiplexer()
-    let channel = try await ClientBootstrap(group: group)
+    let bootstrap = ClientBootstrap(group: group)
       .channelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
           try channel.pipeline.syncOperations.addHandler(DemuxHandler(demux: demux))
         }
       }
-      .connect(unixDomainSocketPath: socketPath).get()
+    let channel: any Channel
+    do {
+      channel = try await bootstrap.connect(unixDomainSocketPath: socketPath).get()
+    } catch {
+      throw SwitchboardConnectError(socketPath: socketPath, underlying: error)
+    }
     return SwitchboardClient(channel: channel, demux: demux)
   }
 

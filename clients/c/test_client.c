@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,209 @@ static void test_daemon(const char *sock) {
   sb_close(c);
 }
 
+/* ------------------------------------------------------------------ threads */
+
+#define N_THREADS 8
+#define CALLS_PER_THREAD 24
+
+struct thread_result {
+  int id;
+  sb_client *client;
+  int ok, failed, stream_mismatch, id_mismatch;
+  int timeout_ok; /* thread 7: its slow call timed out with its own request id */
+  char first_error[640];
+};
+
+static void *thread_main(void *arg) {
+  struct thread_result *r = arg;
+  for (int i = 0; i < CALLS_PER_THREAD; i++) {
+    char rid[64], prompt[64];
+    snprintf(rid, sizeof rid, "c-thr-%d-%d", r->id, i);
+    snprintf(prompt, sizeof prompt, "thread %d call %d", r->id, i);
+    sb_request req;
+    sb_request_init(&req);
+    req.route = i % 5 == 4 ? "failover" : "default";
+    req.prompt = prompt;
+    req.request_id = rid;
+    Switchboard__V1__CompletionResponse *resp = NULL;
+    sb_error err;
+    int rc;
+    struct collected col;
+    memset(&col, 0, sizeof col);
+    if (i % 6 == 5) {
+      Switchboard__V1__HealthResponse *h = NULL;
+      rc = sb_health(r->client, &h, &err);
+      if (rc == 0) {
+        r->ok += h->serving ? 1 : 0;
+        sb_health_free(h);
+      }
+    } else if (i % 3 == 0) {
+      rc = sb_stream(r->client, &req, collect_delta, collect_restart, &col, &resp, &err);
+      if (rc == 0 && strcmp(col.text, resp->content) != 0) r->stream_mismatch++;
+    } else {
+      rc = sb_complete(r->client, &req, &resp, &err);
+    }
+    if (rc != 0) {
+      r->failed++;
+      if (r->first_error[0] == 0)
+        snprintf(r->first_error, sizeof r->first_error, "%s (%s): %s", sb_code_name(err.code), err.reason_code,
+                 err.message);
+      continue;
+    }
+    if (resp != NULL) {
+      /* Each answer reaches the thread that asked: the reader demultiplexes by call id. */
+      if (strcmp(resp->request_id, rid) != 0) r->id_mismatch++;
+      r->ok++;
+      sb_response_free(resp);
+    }
+  }
+  if (r->id == N_THREADS - 1) {
+    /* A per-call client timeout in one thread leaves the others alone. */
+    sb_request req;
+    sb_request_init(&req);
+    req.route = "slow";
+    req.prompt = "slow";
+    req.request_id = "c-thr-timeout";
+    req.timeout_ms = 300;
+    Switchboard__V1__CompletionResponse *resp = NULL;
+    sb_error err;
+    int rc = sb_complete(r->client, &req, &resp, &err);
+    r->timeout_ok = rc != 0 && err.code == SB_ERR_TIMEOUT && strcmp(err.request_id, "c-thr-timeout") == 0;
+  }
+  return NULL;
+}
+
+struct async_state {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int done, ok, id_mismatch, cancelled, closed_errors;
+  int slow_done; /* the slow call finished (must come after the fast ones) */
+  int fast_done_before_slow;
+};
+
+struct async_call {
+  struct async_state *st;
+  char rid[64];
+  int kind; /* 0 fast, 1 slow (cancelled), 2 slow (finished by sb_close) */
+};
+
+static void async_done(void *user, uint64_t call_id, Switchboard__V1__CompletionResponse *resp, const sb_error *err) {
+  struct async_call *a = user;
+  struct async_state *st = a->st;
+  (void)call_id;
+  pthread_mutex_lock(&st->mu);
+  if (resp != NULL) {
+    st->ok++;
+    if (strcmp(resp->request_id, a->rid) != 0) st->id_mismatch++;
+    if (a->kind == 0 && !st->slow_done) st->fast_done_before_slow++;
+    sb_response_free(resp);
+  } else if (a->kind == 1 && err->code == SWITCHBOARD__V1__STATUS__CODE__CANCELLED) {
+    st->cancelled++;
+    st->slow_done = 1;
+  } else if (a->kind == 2 && err->code == SB_ERR_IO && strcmp(err->reason_code, "client_closed") == 0 &&
+             strcmp(err->request_id, a->rid) == 0) {
+    st->closed_errors++;
+  }
+  st->done++;
+  pthread_cond_broadcast(&st->cond);
+  pthread_mutex_unlock(&st->mu);
+}
+
+static void test_threads(const char *sock) {
+  sb_error err;
+  sb_client *c = sb_connect(sock, &err);
+  CHECK(c != NULL, "connect: %s", err.message);
+  if (c == NULL) return;
+  sb_set_timeout(c, 60000);
+
+  /* Callback API: one slow call (cancelled later) and 64 fast ones, in flight at once. */
+  struct async_state st;
+  memset(&st, 0, sizeof st);
+  pthread_mutex_init(&st.mu, NULL);
+  pthread_cond_init(&st.cond, NULL);
+  enum { N_ASYNC = 64 };
+  static struct async_call calls[N_ASYNC + 2];
+  sb_request req;
+  sb_request_init(&req);
+  req.route = "slow";
+  req.prompt = "slow";
+  calls[0].st = &st;
+  calls[0].kind = 1;
+  snprintf(calls[0].rid, sizeof calls[0].rid, "c-async-slow");
+  req.request_id = calls[0].rid;
+  uint64_t slow_id = 0;
+  int rc = sb_complete_async(c, &req, 0, NULL, NULL, async_done, &calls[0], &slow_id, &err);
+  CHECK(rc == 0 && slow_id != 0, "async slow call: %s", err.message);
+  for (int i = 1; i <= N_ASYNC; i++) {
+    calls[i].st = &st;
+    calls[i].kind = 0;
+    snprintf(calls[i].rid, sizeof calls[i].rid, "c-async-%d", i);
+    sb_request_init(&req);
+    req.route = "default";
+    req.prompt = "async";
+    req.request_id = calls[i].rid;
+    rc = sb_complete_async(c, &req, i % 2, NULL, NULL, async_done, &calls[i], NULL, &err);
+    CHECK(rc == 0, "async call %d: %s", i, err.message);
+  }
+
+  /* Blocking API: 8 threads share the connection at the same time. */
+  pthread_t th[N_THREADS];
+  struct thread_result res[N_THREADS];
+  memset(res, 0, sizeof res);
+  for (int i = 0; i < N_THREADS; i++) {
+    res[i].id = i;
+    res[i].client = c;
+    CHECK(pthread_create(&th[i], NULL, thread_main, &res[i]) == 0, "pthread_create");
+  }
+  for (int i = 0; i < N_THREADS; i++) pthread_join(th[i], NULL);
+  int ok = 0, failed = 0, mism = 0, idm = 0;
+  for (int i = 0; i < N_THREADS; i++) {
+    ok += res[i].ok;
+    failed += res[i].failed;
+    mism += res[i].stream_mismatch;
+    idm += res[i].id_mismatch;
+    if (res[i].failed) fprintf(stderr, "thread %d: first error: %s\n", i, res[i].first_error);
+  }
+  CHECK(failed == 0 && ok == N_THREADS * CALLS_PER_THREAD, "%d threads x %d calls: %d ok, %d failed", N_THREADS,
+        CALLS_PER_THREAD, ok, failed);
+  CHECK(idm == 0, "every answer reached the thread that asked (%d mismatches)", idm);
+  CHECK(mism == 0, "streamed text == final content in every thread (%d mismatches)", mism);
+  CHECK(res[N_THREADS - 1].timeout_ok, "a per-call timeout: SB_ERR_TIMEOUT with the call's request id");
+  if (failed == 0 && idm == 0) printf("ok   %d threads x %d calls on one connection\n", N_THREADS, CALLS_PER_THREAD);
+
+  /* The fast async calls finish while the slow one is still open; then cancel it. */
+  pthread_mutex_lock(&st.mu);
+  while (st.done < N_ASYNC) pthread_cond_wait(&st.cond, &st.mu);
+  pthread_mutex_unlock(&st.mu);
+  CHECK(sb_cancel(c, slow_id) == 0, "sb_cancel of the open slow call");
+  pthread_mutex_lock(&st.mu);
+  while (st.done < N_ASYNC + 1) pthread_cond_wait(&st.cond, &st.mu);
+  pthread_mutex_unlock(&st.mu);
+  CHECK(st.ok == N_ASYNC && st.id_mismatch == 0, "callback API: %d/%d ok, %d id mismatches", st.ok, N_ASYNC,
+        st.id_mismatch);
+  CHECK(st.fast_done_before_slow == N_ASYNC, "fast calls were not held up by the slow one (%d/%d)",
+        st.fast_done_before_slow, N_ASYNC);
+  CHECK(st.cancelled == 1, "the slow call ended CANCELLED after sb_cancel");
+  CHECK(sb_cancel(c, slow_id) == -1, "sb_cancel of an ended call returns -1");
+  if (st.ok == N_ASYNC && st.cancelled == 1) printf("ok   callback API: %d concurrent calls, sb_cancel\n", N_ASYNC);
+
+  /* sb_close with a call in flight: its on_done runs with client_closed. */
+  calls[N_ASYNC + 1].st = &st;
+  calls[N_ASYNC + 1].kind = 2;
+  snprintf(calls[N_ASYNC + 1].rid, sizeof calls[N_ASYNC + 1].rid, "c-async-close");
+  sb_request_init(&req);
+  req.route = "slow";
+  req.prompt = "slow";
+  req.request_id = calls[N_ASYNC + 1].rid;
+  rc = sb_complete_async(c, &req, 0, NULL, NULL, async_done, &calls[N_ASYNC + 1], NULL, &err);
+  CHECK(rc == 0, "async call before close: %s", err.message);
+  sb_close(c);
+  CHECK(st.closed_errors == 1, "sb_close failed the open call with SB_ERR_IO client_closed and its request id");
+  if (st.closed_errors == 1) printf("ok   sb_close ends open calls\n");
+  pthread_cond_destroy(&st.cond);
+  pthread_mutex_destroy(&st.mu);
+}
+
 int main(int argc, char **argv) {
   const char *golden = NULL, *sock = NULL;
   for (int i = 1; i < argc; i++) {
@@ -353,7 +557,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (golden != NULL) test_golden(golden);
-  if (sock != NULL) test_daemon(sock);
+  if (sock != NULL) {
+    test_daemon(sock);
+    test_threads(sock);
+  }
   printf("c client: %d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -24,7 +24,7 @@ EXIT_CLIENT=3   # cannot connect, connection lost, protocol error, missing tool
 
 usage() {
   cat <<'EOF'
-Usage: switchboard.sh COMMAND [OPTIONS] [ARG]
+Usage: switchboard.sh [OPTIONS] COMMAND [OPTIONS] [ARG]   (options go before or after the command)
 
 Commands:
   complete PROMPT      run a completion, print the answer
@@ -47,7 +47,9 @@ Options:
   --request-id ID      client-chosen request id
   --timeout SECONDS    overall deadline (sent to the daemon; the client gives up 2s later)
   --json               complete/health/explain: print the response as one JSON object;
-                       stream: print one JSON object per event (delta/restart/response)
+                       stream: print one JSON object per event (delta/restart/response).
+                       Proto3 JSON conventions, as `switchboard --json`: proto field
+                       names, enum names, 64-bit integers as strings
   -h, --help           this help
 
 Errors: the daemon's Status is printed to stderr as
@@ -147,8 +149,10 @@ frame_kind() {
 # (matched on "name {" lines) and scalar ones (matched on "name: value" lines).
 # CompletionResponse.attempts is a number while DecisionEvent.attempts is a list of
 # messages, hence the split.
-SB_REPEATED_MSG=" messages tool_calls tools tool_call_deltas circuits budgets candidates attempts events key_overrides "
+SB_REPEATED_MSG=" messages tool_calls tools tool_call_deltas circuits budgets candidates attempts events key_overrides parts "
 SB_REPEATED_SCALAR=" stop warnings errors required_capabilities "
+# 64-bit integer fields: printed as JSON strings, as proto3 JSON (and the CLI) does.
+SB_INT64_FIELDS=" call_id seed cooldown_remaining_ms cooldown_ms uptime_ms started_offset_ms timestamp_ms since_ms until_ms "
 
 json_str() { # json_str STRING: a JSON string literal
   local s=$1 i c
@@ -166,13 +170,16 @@ json_str() { # json_str STRING: a JSON string literal
   printf '"%s"' "$s"
 }
 
-json_scalar() { # json_scalar RAW_TEXT_FORMAT_VALUE
+json_scalar() { # json_scalar RAW_TEXT_FORMAT_VALUE [FIELD_NAME]
   local v=$1 s
   case $v in
     \"*) printf -v s -- "$(tp_raw_printf_arg "$v")"; json_str "$s" ;;
     true | false) printf '%s' "$v" ;;
-    inf | -inf | nan | -nan) printf '"%s"' "$v" ;;
-    -[0-9]* | [0-9]*) printf '%s' "$v" ;;
+    inf) printf '"Infinity"' ;;
+    -inf) printf '"-Infinity"' ;;
+    nan | -nan) printf '"NaN"' ;;
+    -[0-9]* | [0-9]*)
+      if [[ $SB_INT64_FIELDS == *" ${2:-} "* ]]; then printf '"%s"' "$v"; else printf '%s' "$v"; fi ;;
     *) printf '"%s"' "$v" ;; # enum value name
   esac
 }
@@ -230,7 +237,7 @@ tp_to_json() {
       first[depth]=1
       arr[depth]=""
     else
-      json_scalar "$value"
+      json_scalar "$value" "$name"
     fi
   done
   [ -n "${arr[depth]}" ] && printf ']'
@@ -273,7 +280,7 @@ frame_file() {
 
 connect() { # connect SOCKET: socat in the background, fd 3 = to the daemon, fd 4 = from it
   local sock=$1
-  [ -S "$sock" ] || die $EXIT_CLIENT "no socket at $sock (is switchboardd running? use --socket)"
+  [ -S "$sock" ] || die $EXIT_CLIENT "cannot connect to $sock: no such socket (is switchboardd running? pass --socket PATH or set SWITCHBOARD_SOCKET)"
   SB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-sh.XXXXXX") || die $EXIT_CLIENT "mktemp failed"
   trap cleanup EXIT
   mkfifo "$SB_TMP/in" "$SB_TMP/out" || die $EXIT_CLIENT "mkfifo failed"
@@ -631,13 +638,14 @@ cmd_encode_frame() {
 
 main() {
   [ $# -ge 1 ] || { usage >&2; exit $EXIT_USAGE; }
-  local cmd=$1
-  shift
-  case $cmd in
-    -h | --help | help) usage; exit 0 ;;
-  esac
+  [ "$1" = help ] && { usage; exit 0; }
+  # Options may come before or after the command: the first positional is the command.
   parse_args "$@"
+  [ ${#ARGS[@]} -ge 1 ] || { usage >&2; die $EXIT_USAGE "no command given"; }
+  local cmd=${ARGS[0]}
+  ARGS=("${ARGS[@]:1}")
   case $cmd in
+    help) usage; exit 0 ;;
     complete) cmd_complete ;;
     stream) cmd_stream ;;
     health) cmd_health ;;

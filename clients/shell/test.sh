@@ -157,7 +157,80 @@ else
   fi
 
   run "$SB" complete --socket "$SB_TMPDIR/missing.sock" "Hi"
-  [ $RC = 3 ] && ok "missing socket: exit 3" || not_ok "missing socket: exit 3" "rc=$RC err=$ERR"
+  if [ $RC = 3 ] && [[ $ERR == *"is switchboardd running?"*"SWITCHBOARD_SOCKET"* ]]; then
+    ok "missing socket: exit 3 with a hint"
+  else
+    not_ok "missing socket: exit 3 with a hint" "rc=$RC err=$ERR"
+  fi
+
+  # Global options before the command, as after it.
+  run "$SB" --socket "$SB_SOCKET" --route default complete "Options first"
+  [ $RC = 0 ] && [ -n "$OUT" ] && ok "options before the command" || not_ok "options before the command" "rc=$RC out=$OUT err=$ERR"
+  run "$SB" --socket="$SB_SOCKET" --json health
+  [ $RC = 0 ] && [[ $OUT == *'"serving":true'* ]] && ok "--socket=PATH --json before health" || not_ok "--socket=PATH --json before health" "rc=$RC out=$OUT err=$ERR"
+  run "$SB" --socket "$SB_SOCKET"
+  [ $RC = 2 ] && ok "options without a command: usage error" || not_ok "options without a command: usage error" "rc=$RC err=$ERR"
+
+  # JSON conventions of the CLI: 64-bit integers are strings, 32-bit ones numbers.
+  run "$SB" health "${S[@]}" --json
+  if [ $RC = 0 ] && [[ $OUT =~ \"uptime_ms\":\"[0-9]+\" ]] && [[ $OUT =~ \"consecutive_failures\":[0-9]+ || $OUT != *consecutive_failures* ]]; then
+    ok "health --json: uint64 uptime_ms as a string"
+  else
+    not_ok "health --json: uint64 uptime_ms as a string" "rc=$RC out=$OUT err=$ERR"
+  fi
+  run "$SB" explain "${S[@]}" --json sh-req-1
+  if [ $RC = 0 ] && [[ $OUT =~ \"timestamp_ms\":\"[0-9]+\" ]] && [[ $OUT =~ \"total_latency_ms\":[0-9]+ ]]; then
+    ok "explain --json: int64 timestamp_ms as a string, uint32 as a number"
+  else
+    not_ok "explain --json: int64 timestamp_ms as a string, uint32 as a number" "rc=$RC out=$OUT err=$ERR"
+  fi
+  CLI=$REPO/.build/debug/switchboard
+  if [ -x "$CLI" ]; then
+    # The same decision printed by the CLI and the shell client: the same keys and value types.
+    cli_json=$("$CLI" explain --socket "$SB_SOCKET" --json sh-req-1 2>&1)
+    sh_json=$("$SB" explain --socket "$SB_SOCKET" --json sh-req-1 2>&1)
+    if command -v python3 >/dev/null; then
+      cmp_out=$(python3 - "$cli_json" "$sh_json" <<'PY'
+import json, sys
+cli = json.loads(sys.argv[1]); sh = json.loads(sys.argv[2])
+sh = sh.get("event", sh)
+def shape(v):
+    if isinstance(v, dict): return {k: shape(x) for k, x in v.items()}
+    if isinstance(v, list): return [shape(x) for x in v]
+    return type(v).__name__ if not isinstance(v, float) else "int" if v == int(v) else "float"
+a, b = shape(cli), shape(sh)
+print("same" if a == b else f"cli={a}\nsh={b}")
+PY
+)
+      [ "$cmp_out" = same ] && ok "CLI and shell client print the same JSON shape" || not_ok "CLI and shell client print the same JSON shape" "$cmp_out"
+    fi
+    run "$CLI" complete --socket "$SB_TMPDIR/missing.sock" "Hi"
+    if [ $RC != 0 ] && [[ $ERR == *"is switchboardd running?"* ]] && [[ $ERR != *"connect(descriptor"* ]]; then
+      ok "CLI: missing socket gets a human error with a hint"
+    else
+      not_ok "CLI: missing socket gets a human error with a hint" "rc=$RC err=$ERR"
+    fi
+    run "$CLI" complete --socket "$SB_SOCKET" --route no-such-route "Hi"
+    if [ $RC = 1 ] && [[ $ERR == *"NOT_FOUND (unknown_route)"* ]]; then
+      ok "CLI: status names as in the proto (NOT_FOUND)"
+    else
+      not_ok "CLI: status names as in the proto (NOT_FOUND)" "rc=$RC err=$ERR"
+    fi
+    run "$CLI" complete --socket "$SB_SOCKET" --route default --tag suite=cli --request-id cli-req-1 --timeout 10 --json "Hi"
+    if [ $RC = 0 ] && [[ $OUT == *'"request_id":"cli-req-1"'* ]]; then
+      ok "CLI: complete --tag --request-id --timeout"
+    else
+      not_ok "CLI: complete --tag --request-id --timeout" "rc=$RC out=$OUT err=$ERR"
+    fi
+    run "$CLI" complete --socket "$SB_SOCKET" --route slow --timeout 0.3 "slow"
+    if [ $RC = 1 ] && [[ $ERR == *"DEADLINE_EXCEEDED"* ]] && [[ $ERR == *"request_id="* ]]; then
+      ok "CLI: --timeout ends a slow call with DEADLINE_EXCEEDED and its request id"
+    else
+      not_ok "CLI: --timeout ends a slow call with DEADLINE_EXCEEDED and its request id" "rc=$RC out=$OUT err=$ERR"
+    fi
+  else
+    not_ok "CLI binary exists at $CLI (build it with swift build)"
+  fi
 
   if [ $failed -gt 0 ]; then
     echo "--- daemon output ---"

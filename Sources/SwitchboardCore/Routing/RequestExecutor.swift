@@ -285,6 +285,12 @@ struct RequestExecutor {
       if reasons == [.circuitOpen] {
         return RoutingError(.unavailable, .circuitOpen, "every candidate's circuit is open", retryable: true)
       }
+      if reasons == [.capabilityMissing] {
+        // e.g. an image sent to a route without a vision model: say which capability.
+        let detail = plan.evaluations.map { "\($0.provider)/\($0.model) \($0.detail)" }.joined(separator: "; ")
+        return RoutingError(.unavailable, .capabilityMissing,
+                            "no candidate of the route has the capabilities this request needs (\(detail))")
+      }
       let detail = plan.evaluations.map { "\($0.provider)/\($0.model): \($0.rejection?.rawValue ?? "?")" }.joined(separator: "; ")
       return RoutingError(.unavailable, .noEligibleCandidate, "no candidate passes the route's caps (\(detail))")
     }

@@ -92,3 +92,69 @@ def client(daemon: str):
 
     with Client(daemon, timeout=30) as c:
         yield c
+
+
+class DaemonProcess:
+    """A switchboardd of one test, on its own socket, that the test may stop,
+    kill and start again on the same path (a sidecar restart)."""
+
+    def __init__(self, binary: pathlib.Path, config: pathlib.Path = CONFIG) -> None:
+        self.binary = binary
+        self.config = config
+        self.tmp = tempfile.mkdtemp(prefix="sbrs.", dir="/tmp")
+        self.socket = os.path.join(self.tmp, "switchboard.sock")
+        self.proc: "subprocess.Popen[bytes] | None" = None
+        self.starts = 0
+
+    def _log_path(self) -> str:
+        return os.path.join(self.tmp, f"daemon-{self.starts}.log")
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self._log_path(), "wb")
+        self.proc = subprocess.Popen(
+            [str(self.binary), "--config", str(self.config), "--socket", self.socket],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail(f"switchboardd exited with {self.proc.returncode}:\n{self.output()}")
+            if os.path.exists(self.socket) and _can_connect(self.socket):
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"switchboardd did not open {self.socket} within 30s:\n{self.output()}")
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        with open(self._log_path(), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def own_daemon() -> Iterator[DaemonProcess]:
+    """A daemon only this test talks to, which it may restart."""
+    binary = daemon_binary()
+    if not binary.exists():
+        pytest.skip(f"switchboardd not found at {binary} (build it with `swift build` or set SWITCHBOARDD)")
+    d = DaemonProcess(binary)
+    d.start()
+    try:
+        yield d
+    finally:
+        d.cleanup()
