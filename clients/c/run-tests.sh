@@ -30,6 +30,22 @@ else
   else
     echo "ok   example program"
   fi
+  if ! timeout 60 "$HERE/build/example_cpp" "$SB_SOCKET" default >/dev/null; then
+    echo "FAIL: C++ example program (threads + callback API)" >&2
+    status=1
+  else
+    echo "ok   C++ example program (threads + callback API)"
+  fi
+  # The concurrency tests again under ThreadSanitizer, where the toolchain has it.
+  if [ -x "$HERE/build/test_client_tsan" ]; then
+    if ! TSAN_OPTIONS="halt_on_error=1" timeout 300 "$HERE/build/test_client_tsan" --socket "$SB_SOCKET" >"$HERE/build/tsan.log" 2>&1; then
+      echo "FAIL: test_client under ThreadSanitizer:" >&2
+      tail -n 60 "$HERE/build/tsan.log" >&2
+      status=1
+    else
+      echo "ok   test_client under ThreadSanitizer ($(tail -n 1 "$HERE/build/tsan.log"))"
+    fi
+  fi
   sb_daemon_stop
 fi
 exit $status
