@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every client's tests: golden-frame freshness, Python, shell, C.
+# Runs every client's tests: golden-frame freshness, Python, shell, C, the
+# protocol doc's worked example, Go.
 # The end-to-end parts start the real daemon ($SWITCHBOARDD, default
 # <repo>/.build/debug/switchboardd) and are skipped only when that binary does not
 # exist, so build it first (swift build). Exit status: non-zero if anything failed.
@@ -37,6 +38,12 @@ section "shell client"
 
 section "c client"
 make -C "$HERE/c" test || failed+=("c")
+
+section "docs/protocol.md worked example is up to date"
+"$PY" "$REPO/scripts/protocol-example.py" --check || failed+=("protocol-doc")
+
+section "go client (written from docs/protocol.md alone)"
+"$HERE/go/run-tests.sh" || failed+=("go")
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

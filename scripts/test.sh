@@ -12,12 +12,16 @@ command -v protoc-c >/dev/null || need+=(protobuf-c-compiler)
 command -v socat    >/dev/null || need+=(socat)
 [ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v cc       >/dev/null || need+=(gcc make)
+command -v c++      >/dev/null || need+=(g++)
+command -v go       >/dev/null || need+=(golang-go)
+command -v protoc-gen-go >/dev/null || need+=(protoc-gen-go)
+[ -d /usr/share/gocode/src/google.golang.org/protobuf ] || need+=(golang-google-protobuf-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-python3 -c 'import google.protobuf, pytest, yaml' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'protobuf>=4.21' pytest pyyaml
+python3 -c 'import google.protobuf, pytest, yaml, build, setuptools, wheel' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'protobuf>=4.21' pytest pyyaml build setuptools wheel
 
 failed=()
 step() { printf '\n=== %s ===\n' "$1"; }
@@ -31,7 +35,7 @@ swift test --skip-build --parallel --num-workers 2 || failed+=("swift-test")
 step "generated protobuf code is up to date"
 scripts/generate-protos.sh --check || failed+=("generated-code")
 
-step "clients (python, shell, c) against the real daemon"
+step "clients (python, shell, c, go) against the real daemon"
 SWITCHBOARDD="$PWD/.build/debug/switchboardd" clients/run-tests.sh || failed+=("clients")
 
 step "chaos drills from the CLI"
