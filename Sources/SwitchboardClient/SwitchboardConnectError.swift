@@ -11,18 +11,18 @@ public struct SwitchboardConnectError: Error, CustomStringConvertible, Sendable 
   /// The socket path that was tried.
   public var socketPath: String
   /// The OS error number, when the failure had one.
-  public var errno: CInt?
+  public var errnoCode: CInt?
   /// Creates the error for a failed connect to `socketPath`.
   public init(socketPath: String, underlying: any Error) {
     self.socketPath = socketPath
-    self.errno = (underlying as? IOError)?.errnoCode
+    self.errnoCode = (underlying as? IOError)?.errnoCode
   }
 
   static let hint = "is switchboardd running? pass --socket PATH or set SWITCHBOARD_SOCKET to its listen.socket"
 
   public var description: String {
     let why: String
-    switch errno {
+    switch errnoCode {
     case ENOENT?: why = "no such socket (\(Self.hint))"
     case ECONNREFUSED?: why = "nothing is listening there, a stale socket file? (\(Self.hint))"
     case EACCES?, EPERM?:

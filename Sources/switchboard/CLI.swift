@@ -94,13 +94,13 @@ struct Complete: AsyncParsableCommand {
     }
     let client = try await socket.connect()
     defer { Task { await client.close() } }
-    let requestID = req.requestID
+    let rid = req.requestID
     if let giveUpAfter {
       // The daemon ends the call with DEADLINE_EXCEEDED at the deadline; this is
       // the backstop when it does not answer at all.
       Task {
         try await Task.sleep(for: giveUpAfter)
-        FileHandle.standardError.write(Data("error: DEADLINE_EXCEEDED (client_timeout): no answer within the timeout [request_id=\(requestID)]\n".utf8))
+        FileHandle.standardError.write(Data("error: DEADLINE_EXCEEDED (client_timeout): no answer within the timeout [request_id=\(rid)]\n".utf8))
         exit(1)
       }
     }

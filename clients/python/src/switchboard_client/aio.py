@@ -116,7 +116,11 @@ class AsyncClient:
                     await self._connect_once()
                     self.reconnects += 1
                     return self
-                except (ConnectionClosed, DeadlineExceeded) as exc:
+                except SwitchboardError as exc:
+                    # Not there yet (no socket, refused, draining, slow handshake): retry.
+                    # A refusal that retrying cannot fix (permission, version) is raised.
+                    if not (exc.retryable or isinstance(exc, (ConnectionClosed, DeadlineExceeded))):
+                        raise
                     remaining = deadline - loop.time()
                     if remaining <= 0 or self._closing:
                         raise ConnectionClosed(

@@ -335,7 +335,11 @@ class Client:
                     self._conn = self._connect_once()
                     self.reconnects += 1
                     return self._conn
-                except (ConnectionClosed, DeadlineExceeded) as exc:
+                except SwitchboardError as exc:
+                    # Not there yet (no socket, refused, draining, slow handshake): retry.
+                    # A refusal that retrying cannot fix (permission, version) is raised.
+                    if not (exc.retryable or isinstance(exc, (ConnectionClosed, DeadlineExceeded))):
+                        raise
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or self._closing:
                         raise ConnectionClosed(
