@@ -101,7 +101,7 @@ struct Complete: AsyncParsableCommand {
       Task {
         try await Task.sleep(for: giveUpAfter)
         FileHandle.standardError.write(Data("error: DEADLINE_EXCEEDED (client_timeout): no answer within the timeout [request_id=\(rid)]\n".utf8))
-        exit(1)
+        Foundation.exit(1)
       }
     }
     do {
