@@ -16,6 +16,11 @@ public struct ModelInfo: Codable, Hashable, Sendable {
   public var capabilities: Set<Capability>
   /// Reasoning models take `max_completion_tokens` and no temperature.
   public var reasoning: Bool
+  /// USD per one million input tokens to budget with when the real price is unknown
+  /// (config `assumed_price`); never shown as the real cost.
+  public var assumedInputPerMillion: Double? = nil
+  /// USD per one million output tokens to budget with when the real price is unknown.
+  public var assumedOutputPerMillion: Double? = nil
 
   /// Creates a catalog entry.
   public init(
@@ -32,6 +37,21 @@ public struct ModelInfo: Codable, Hashable, Sendable {
     self.maxOutputTokens = maxOutputTokens
     self.capabilities = capabilities
     self.reasoning = reasoning
+  }
+
+  /// Exact integer prices (pico-USD per token) the ledger charges with: the real
+  /// prices, else the assumed ones; nil when neither is known.
+  public var budgetPrices: BudgetPrices? {
+    if let i = inputPerMillion, let o = outputPerMillion {
+      return BudgetPrices(input: MicroUSD.picoPerToken(usdPerMillion: i), output: MicroUSD.picoPerToken(usdPerMillion: o),
+                          cachedInput: MicroUSD.picoPerToken(usdPerMillion: cachedInputPerMillion ?? i),
+                          cacheWrite: MicroUSD.picoPerToken(usdPerMillion: cacheWritePerMillion ?? i), assumed: false)
+    }
+    if let i = assumedInputPerMillion, let o = assumedOutputPerMillion {
+      let pi = MicroUSD.picoPerToken(usdPerMillion: i)
+      return BudgetPrices(input: pi, output: MicroUSD.picoPerToken(usdPerMillion: o), cachedInput: pi, cacheWrite: pi, assumed: true)
+    }
+    return nil
   }
 
   /// Whether both input and output prices are known.
@@ -55,6 +75,41 @@ public struct ModelInfo: Codable, Hashable, Sendable {
   public func worstCaseCost(estimatedInputTokens: Int, maxTokens: Int) -> Double? {
     guard let inP = inputPerMillion, let outP = outputPerMillion else { return nil }
     return Double(estimatedInputTokens) * inP / 1_000_000 + Double(maxTokens) * outP / 1_000_000
+  }
+}
+
+/// A model's prices as exact integers (pico-USD per token = micro-USD per million tokens).
+public struct BudgetPrices: Sendable, Hashable {
+  public var input: Int64
+  public var output: Int64
+  public var cachedInput: Int64
+  public var cacheWrite: Int64
+  /// Whether these are the config's `assumed_price`, not the real prices.
+  public var assumed: Bool
+
+  /// The cost of `usage`, rounded up once to whole micro-USD.
+  public func cost(of usage: Usage) -> MicroUSD {
+    let cached = max(0, usage.cachedInputTokens), writes = max(0, usage.cacheWriteTokens)
+    let plain = max(0, usage.inputTokens - cached - writes)
+    return Self.sum([(plain, input), (cached, cachedInput), (writes, cacheWrite), (max(0, usage.outputTokens), output)])
+  }
+
+  /// The most `inputTokens` in and `outputTokens` out can cost, whatever part of the
+  /// input is cached or written to the cache. Never below ``cost(of:)`` of a usage
+  /// within those counts.
+  public func worstCase(inputTokens: Int, outputTokens: Int) -> MicroUSD {
+    Self.sum([(max(0, inputTokens), max(input, cachedInput, cacheWrite)), (max(0, outputTokens), output)])
+  }
+
+  static func sum(_ parts: [(Int, Int64)]) -> MicroUSD {
+    var pico: Int64 = 0
+    for (tokens, price) in parts where tokens > 0 && price > 0 {
+      let (p, o1) = Int64(tokens).multipliedReportingOverflow(by: price)
+      let (t, o2) = pico.addingReportingOverflow(p)
+      if o1 || o2 { return MicroUSD(.max) }
+      pico = t
+    }
+    return MicroUSD(pico / 1_000_000 + (pico % 1_000_000 == 0 ? 0 : 1))
   }
 }
 
