@@ -49,9 +49,9 @@ struct CandidatePlannerTests {
   }
 
   @Test func worstCaseCostAgainstRequestAndRouteCaps() {
-    // a: 1$/M in, 2$/M out. 100 max tokens → 0.0002 out + input.
+    // a: 1$/M in, 2$/M out. 100 max tokens → 0.0002 out + the input bound (UTF-8 bytes + overheads).
     let req = Fixture.request(maxTokens: 100)
-    let worstA = Fixture.info().worstCaseCost(estimatedInputTokens: TokenEstimator.estimateInputTokens(req), maxTokens: 100)!
+    let worstA = ReservationEstimator.worstCase(req, info: Fixture.info(), inputTokens: ReservationEstimator.inputTokenBound(req))!.usd
     var capped = req
     capped.constraints.maxCostUSD = worstA  // exactly at the cap passes
     #expect(rejection(plan(Fixture.route(), capped, catalog: Fixture.catalog), Fixture.a) == nil)
