@@ -251,7 +251,20 @@ private func promtoolCheck(_ path: String, _ text: String) throws -> (Int32, Str
     "switchboard_upstream_latency_seconds": "histogram", "switchboard_overhead_seconds": "histogram",
     "switchboard_in_flight": "gauge", "switchboard_frames_rejected_total": "counter",
     "switchboard_audit_write_failures_total": "counter",
+    "switchboard_budget_overage_total": "counter", "switchboard_budget_overage_usd_total": "counter",
   ]
+
+  @Test func anOverageIsCountedPerScope() throws {
+    let metrics = SwitchboardMetrics()
+    var e = try failedOverEvent()
+    e.attempts[e.attempts.count - 1].overageMicroUSD = 604_600
+    e.attempts[e.attempts.count - 1].chargedScopes = ["route:r@daily", "daemon@monthly"]
+    metrics.record(e, overhead: .zero)
+    metrics.record(e, overhead: .zero)
+    let p = try parseExposition(metrics.render(circuits: [], budgets: []))
+    #expect(p.value("switchboard_budget_overage_total", ["scope": "route:r@daily"]) == 2)
+    #expect(p.value("switchboard_budget_overage_usd_total", ["scope": "daemon@monthly"]) == 1.2092)
+  }
 
   @Test func emptyRegistryRendersEveryFamily() throws {
     let text = SwitchboardMetrics().render(circuits: [], budgets: [])
