@@ -94,7 +94,10 @@ else
     not_ok "complete --json output is valid JSON" "$OUT"
   fi
 
-  run "$SB" explain "${S[@]}" sh-req-1
+  # The daemon issues request ids (the client's sh-req-1 is only a correlation id).
+  RID=""
+  [[ $OUT =~ \"request_id\":\"([^\"]+)\" ]] && RID=${BASH_REMATCH[1]}
+  run "$SB" explain "${S[@]}" "$RID"
   [ $RC = 0 ] && [ -n "$OUT" ] && ok "explain prints the decision" || not_ok "explain prints the decision" "rc=$RC out=$OUT err=$ERR"
 
   run "$SB" stream "${S[@]}" --route default "Tell me a story"
