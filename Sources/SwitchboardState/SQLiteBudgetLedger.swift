@@ -44,7 +44,10 @@ public final class SQLiteBudgetLedger: BudgetLedger {
   /// Opens (creating and migrating if needed) the ledger at `path` (empty: in memory),
   /// releases dead reservations and loads the spend of the periods containing `wallMillis`.
   /// - Throws: ``LedgerStoreError`` naming the file and the cause.
-  public init(path: String, calendar: BudgetCalendar = .utc, wallMillis: Int64, logger: Logger) throws {
+  /// - Parameter fullSync: `PRAGMA synchronous = FULL` (default): a committed settle
+  ///   survives a power loss. False: NORMAL — survives a process crash (kill -9), may
+  ///   lose the last settles on a power loss; fewer fsyncs.
+  public init(path: String, calendar: BudgetCalendar = .utc, wallMillis: Int64, fullSync: Bool = true, logger: Logger) throws {
     self.logger = logger
     self.memory = InMemoryBudgetLedger(calendar: calendar)
     var config = Configuration()
@@ -55,7 +58,7 @@ public final class SQLiteBudgetLedger: BudgetLedger {
         db = try DatabaseQueue(configuration: config)
       } else {
         let pool = try DatabasePool(path: path, configuration: config)
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(fullSync ? "FULL" : "NORMAL")") }
         db = pool
       }
       try LedgerSchema.migrator.migrate(db)

@@ -72,7 +72,7 @@ extension DaemonConfiguration {
       c.budgets.tenants.tenants[name] = p
     }
 
-    let b = r.dict(top["budgets"], "budgets", allowed: ["time_zone", "estimator", "daemon", "unmapped_tenant", "ledger_path"])
+    let b = r.dict(top["budgets"], "budgets", allowed: ["time_zone", "estimator", "daemon", "unmapped_tenant", "ledger_path", "ledger_sync"])
     if let tz = r.string(b["time_zone"], "budgets.time_zone") {
       if BudgetCalendar(timeZone: tz) == nil { r.issue("budgets.time_zone", b["time_zone"], "unknown time zone (use an IANA name such as UTC or Europe/Berlin)") }
       else { c.budgets.timeZone = tz }
@@ -84,6 +84,9 @@ extension DaemonConfiguration {
                                                   monthly: limit(r, unmapped["monthly_usd"], "budgets.unmapped_tenant.monthly_usd"))
     if let v = r.bool(unmapped["allow_asserted"], "budgets.unmapped_tenant.allow_asserted") { c.budgets.tenants.unmappedAllowAsserted = v }
     if let v = r.string(b["ledger_path"], "budgets.ledger_path") { c.ledgerPath = v }
+    if let v = r.string(b["ledger_sync"], "budgets.ledger_sync") {
+      if ["full", "normal"].contains(v) { c.ledgerFullSync = v == "full" } else { r.issue("budgets.ledger_sync", b["ledger_sync"], "must be full or normal") }
+    }
 
     let d = r.dict(top["direct"], "direct", allowed: ["enabled", "retry", "timeouts", "budget", "on_soft_cap"])
     if let v = r.bool(d["enabled"], "direct.enabled") { c.budgets.direct.enabled = v }

@@ -51,6 +51,9 @@ public struct DaemonConfiguration: Sendable {
   /// The ledger's SQLite file; nil = beside the audit database (`<audit.path>.ledger`),
   /// in memory when the audit store is. Default: nil.
   public var ledgerPath: String?
+  /// `budgets.ledger_sync: full` (default) fsyncs every ledger commit; `normal` survives
+  /// a process crash but may lose the last settles on a power loss.
+  public var ledgerFullSync = true
   /// SHA-256 prefix of the file's text.
   public var digest = ""
 

@@ -56,7 +56,8 @@ public final class DaemonRuntime: Sendable {
     let now = clock.wallMillis()
     do {
       let calendar = BudgetCalendar(timeZone: configuration.budgets.timeZone) ?? .utc
-      self.ledger = try SQLiteBudgetLedger(path: configuration.resolvedLedgerPath, calendar: calendar, wallMillis: now, logger: logger)
+      self.ledger = try SQLiteBudgetLedger(path: configuration.resolvedLedgerPath, calendar: calendar, wallMillis: now,
+                                        fullSync: configuration.ledgerFullSync, logger: logger)
     } catch {
       logger.critical("cannot start: budget ledger unavailable", metadata: ["error": "\(error)"])
       await audit.close()
