@@ -66,28 +66,6 @@ public struct AttemptRecord: Codable, Hashable, Sendable {
   public var chargedScopes: [String]? = nil
 }
 
-/// A cap that applied to a request, and its headroom when the request was planned.
-public struct BudgetCapRecord: Codable, Hashable, Sendable {
-  /// Scope key, e.g. `tenant:acme`.
-  public var scope: String
-  /// `daily` or `monthly`.
-  public var window: String
-  /// Period label, e.g. `2026-12-01`.
-  public var period: String
-  public var softMicroUSD: Int64?
-  public var hardMicroUSD: Int64?
-  public var spentMicroUSD: Int64
-  public var reservedMicroUSD: Int64
-  /// What was left under the hard cap (nil without one).
-  public var headroomMicroUSD: Int64?
-  /// Creates a record from a ledger snapshot entry.
-  public init(_ s: BudgetSnapshot) {
-    scope = s.scope; window = s.window; period = s.period
-    softMicroUSD = s.limit.soft?.value; hardMicroUSD = s.limit.hard?.value
-    spentMicroUSD = s.spent.value; reservedMicroUSD = s.reserved.value; headroomMicroUSD = s.remaining?.value
-  }
-}
-
 /// The one explainable record of a request, success or failure.
 public struct DecisionEvent: Codable, Hashable, Sendable {
   /// success | failed | cancelled

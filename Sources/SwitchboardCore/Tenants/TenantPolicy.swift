@@ -22,35 +22,3 @@ public struct TenantPolicy: Sendable, Hashable {
   /// Creates a tenant.
   public init(name: String) { self.name = name }
 }
-
-/// The `tenants:` block.
-public struct TenantConfiguration: Sendable, Hashable {
-  /// Configured tenants by name.
-  public var tenants: [String: TenantPolicy] = [:]
-  /// Caps of a peer that maps to no tenant (tenant `uid:N`), each uid on its own.
-  public var unmappedBudget = BudgetCaps()
-  /// Whether an unmapped peer may name any sub-tenant (a label charged to its `uid:N`).
-  public var unmappedAllowAsserted = false
-  /// Creates an empty configuration: every peer is `uid:N`.
-  public init(tenants: [String: TenantPolicy] = [:]) { self.tenants = tenants }
-}
-
-/// The tenant a request is charged to.
-public struct ResolvedTenant: Sendable, Hashable {
-  /// The caller's tenant (`acme`, or `uid:1000` when unmapped).
-  public var name: String
-  /// The sub-tenant the request named, when allowed.
-  public var subTenant: String?
-  /// Whether the sub-tenant is a listed one (with its own scopes) rather than asserted.
-  public var subTenantListed: Bool
-  /// The tenant's caps.
-  public var budget: BudgetCaps
-  /// The listed sub-tenant's caps.
-  public var subTenantBudget: BudgetCaps
-  /// Creates a resolved tenant.
-  public init(name: String, subTenant: String? = nil, subTenantListed: Bool = false,
-              budget: BudgetCaps = .init(), subTenantBudget: BudgetCaps = .init()) {
-    self.name = name; self.subTenant = subTenant; self.subTenantListed = subTenantListed
-    self.budget = budget; self.subTenantBudget = subTenantBudget
-  }
-}
