@@ -26,9 +26,13 @@ public final class InMemoryBudgetLedger: BudgetLedger {
 
   /// One account's spend to seed, from a persistent store.
   public struct SeedAccount: Sendable, Hashable {
+    /// Scope key.
     public var key: String
+    /// Window of the account.
     public var window: BudgetWindow
+    /// Period label the spend belongs to.
     public var period: String
+    /// Settled spend.
     public var spent: MicroUSD
     /// Creates a seed entry.
     public init(key: String, window: BudgetWindow, period: String, spent: MicroUSD) {

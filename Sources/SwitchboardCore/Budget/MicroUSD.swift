@@ -26,15 +26,19 @@ public struct MicroUSD: Hashable, Comparable, Sendable, Codable, CustomStringCon
   public var usd: Double { Double(value) / 1_000_000 }
 
   public static func < (a: MicroUSD, b: MicroUSD) -> Bool { a.value < b.value }
+  /// Sum, saturating at the `Int64` bounds.
   public static func + (a: MicroUSD, b: MicroUSD) -> MicroUSD {
     let (r, o) = a.value.addingReportingOverflow(b.value)
     return MicroUSD(o ? (b.value > 0 ? .max : .min) : r)
   }
+  /// Difference, saturating at the `Int64` bounds.
   public static func - (a: MicroUSD, b: MicroUSD) -> MicroUSD {
     let (r, o) = a.value.subtractingReportingOverflow(b.value)
     return MicroUSD(o ? (b.value < 0 ? .max : .min) : r)
   }
+  /// Adds in place, saturating.
   public static func += (a: inout MicroUSD, b: MicroUSD) { a = a + b }
+  /// Subtracts in place, saturating.
   public static func -= (a: inout MicroUSD, b: MicroUSD) { a = a - b }
 
   /// The cost of `tokens` at `price` (micro-USD per token, i.e. USD per million

@@ -6,9 +6,13 @@ public struct BudgetCapRecord: Codable, Hashable, Sendable {
   public var window: String
   /// Period label, e.g. `2026-12-01`.
   public var period: String
+  /// The soft cap, when set.
   public var softMicroUSD: Int64?
+  /// The hard cap, when set.
   public var hardMicroUSD: Int64?
+  /// Settled spend in the period.
   public var spentMicroUSD: Int64
+  /// Open reservations.
   public var reservedMicroUSD: Int64
   /// What was left under the hard cap (nil without one).
   public var headroomMicroUSD: Int64?

@@ -1,8 +1,12 @@
 /// A model's prices as exact integers (pico-USD per token = micro-USD per million tokens).
 public struct BudgetPrices: Sendable, Hashable {
+  /// Uncached input, pico-USD per token.
   public var input: Int64
+  /// Output, pico-USD per token.
   public var output: Int64
+  /// Cached input, pico-USD per token.
   public var cachedInput: Int64
+  /// Cache-write input, pico-USD per token.
   public var cacheWrite: Int64
   /// Whether these are the config's `assumed_price`, not the real prices.
   public var assumed: Bool

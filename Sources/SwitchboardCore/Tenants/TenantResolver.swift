@@ -15,6 +15,7 @@ public struct TenantResolver: Sendable {
   /// Longest tenant or sub-tenant name accepted.
   public static let maxNameLength = 128
 
+  /// The `tenants:` block it resolves with.
   public let configuration: TenantConfiguration
   private let byUID: [UInt32: String]
   private let byGID: [UInt32: String]
