@@ -77,11 +77,21 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The spend ledger's own store (SQLite by default; PostgreSQL for a fleet later).
+    .target(
+      name: "SwitchboardState",
+      dependencies: [
+        "SwitchboardCore",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The daemon as a library: config, service wiring, request handling, metrics.
     .target(
       name: "SwitchboardDaemon",
       dependencies: [
-        "SwitchboardCore", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit",
+        "SwitchboardCore", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit", "SwitchboardState",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -149,6 +159,11 @@ let package = Package(
     .testTarget(
       name: "SwitchboardAuditTests",
       dependencies: ["SwitchboardAudit", "SwitchboardCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardStateTests",
+      dependencies: ["SwitchboardState", "SwitchboardCore"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -58,6 +58,7 @@ extension AuditStore {
     if let v = f.route { clauses.append("route = ?"); args += [v] }
     if let v = f.tenant { clauses.append("tenant = ?"); args += [v] }
     if let v = f.outcome { clauses.append("outcome = ?"); args += [v.rawValue] }
+    if let v = f.correlationID { clauses.append("correlation_id = ?"); args += [v] }
     if let v = f.provider {
       clauses.append("(chosen_provider = ? OR request_id IN (SELECT request_id FROM decision_attempt WHERE provider = ?))")
       args += [v, v]

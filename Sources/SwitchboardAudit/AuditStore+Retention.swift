@@ -70,18 +70,4 @@ extension AuditStore {
     }
     return result
   }
-
-  /// Spend per budget scope recorded on the UTC day of `wallMillis`, for
-  /// `InMemoryBudgetLedger.load(spent:day:)` after a restart:
-  /// `ledger.load(spent: try await store.spentToday(wallMillis: now), day: AuditStore.day(ofWallMillis: now))`.
-  public func spentToday(wallMillis: Int64) async throws -> [String: Double] {
-    let day = Self.day(ofWallMillis: wallMillis)
-    return try await db.read { db in
-      var out: [String: Double] = [:]
-      let rows = try Row.fetchCursor(db, sql: "SELECT scope, SUM(amount_usd) FROM ledger WHERE day = ? GROUP BY scope",
-                                     arguments: [day])
-      while let row = try rows.next() { out[row[0]] = row[1] }
-      return out
-    }
-  }
 }

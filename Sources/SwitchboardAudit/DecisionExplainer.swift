@@ -9,7 +9,8 @@ public enum DecisionExplainer {
     let e = event
     out.append("Decision \(e.requestID)")
     out.append("  time      \(iso8601(e.timestampMs))")
-    out.append("  tenant    \(e.tenant)")
+    out.append("  tenant    \(e.tenant)" + (e.subTenant.map { "   sub-tenant \($0)" } ?? ""))
+    if let c = e.correlationID { out.append("  client id \(c)") }
     out.append("  route     \(e.route.isEmpty ? "(none)" : e.route)")
     out.append("  strategy  \(e.strategy.isEmpty ? "(none)" : e.strategy)")
     out.append("  stream    \(e.stream ? "yes" : "no")" + (e.peerUID.map { "   peer uid \($0)" } ?? ""))
@@ -69,6 +70,12 @@ public enum DecisionExplainer {
       detail += "  cost \(a.costUSD.map { "$" + formatUSD($0) } ?? "unknown")"
       if a.usage != .zero { detail += "  tokens \(a.usage.inputTokens) in / \(a.usage.outputTokens) out" }
       out.append(detail)
+      if a.reservedMicroUSD != nil || a.chargedMicroUSD != nil {
+        var b = "               budget reserved \(micro(a.reservedMicroUSD))  charged \(micro(a.chargedMicroUSD))"
+        if let o = a.overageMicroUSD { b += "  OVERAGE \(micro(o))" }
+        if let s = a.chargedScopes, !s.isEmpty { b += "  to \(s.joined(separator: ", "))" }
+        out.append(b)
+      }
       if !a.message.isEmpty { out.append("               \(a.message)") }
     }
     let failedBeforeServe = e.attempts.prefix(servedIndex ?? 0).filter { $0.outcome == .failed }
@@ -98,9 +105,22 @@ public enum DecisionExplainer {
       if d < 0 { delta += " (cheaper than baseline)" } else if d > 0 { delta += " (dearer than baseline)" } else { delta += " (same as baseline)" }
     }
     out.append(delta)
-    out.append("  total spend   $\(formatUSD(e.totalSpendUSD)) (all attempts; charged to \(e.budgetScopes.isEmpty ? "no budget scope" : e.budgetScopes.joined(separator: ", ")))")
+    out.append("  total spend   $\(e.totalSpendMicroUSD.map { MicroUSD($0).description } ?? formatUSD(e.totalSpendUSD)) (all attempts; charged to \(e.budgetScopes.isEmpty ? "no budget scope" : e.budgetScopes.joined(separator: ", ")))")
     out.append("  usage         \(e.usage.inputTokens) in / \(e.usage.outputTokens) out"
                + " (cached \(e.usage.cachedInputTokens), cache write \(e.usage.cacheWriteTokens))")
+
+    out.append("")
+    out.append("Budget caps (at planning time)")
+    if (e.caps ?? []).isEmpty { out.append("  (no capped scope)") }
+    else {
+      var rows = [["SCOPE", "WINDOW", "PERIOD", "SOFT", "HARD", "SPENT", "RESERVED", "HEADROOM"]]
+      for c in e.caps ?? [] {
+        rows.append([c.scope, c.window, c.period, micro(c.softMicroUSD), micro(c.hardMicroUSD), micro(c.spentMicroUSD),
+                     micro(c.reservedMicroUSD), micro(c.headroomMicroUSD)])
+      }
+      out.append(contentsOf: table(rows))
+    }
+    if let o = e.overageMicroUSD { out.append("  overage       \(micro(o)) over the reservations (provider reported more than the worst case)") }
 
     out.append("")
     out.append("Warnings")
@@ -123,6 +143,8 @@ public enum DecisionExplainer {
     if signed { return (v < 0 ? "-$" : "+$") + formatUSD(abs(v)) }
     return "$" + formatUSD(v)
   }
+
+  static func micro(_ v: Int64?) -> String { v.map { "$" + MicroUSD($0).description } ?? "-" }
 
   static func table(_ rows: [[String]]) -> [String] {
     let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }

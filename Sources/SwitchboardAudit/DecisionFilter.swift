@@ -20,6 +20,8 @@ public struct DecisionFilter: Sendable, Hashable {
   public var tenant: String?
   /// Only this outcome.
   public var outcome: DecisionEvent.Outcome?
+  /// Only decisions whose client-supplied request id (correlation id) is this.
+  public var correlationID: String?
   /// Only decisions that served from this provider or attempted it (any attempt, skipped ones included).
   public var provider: String?
   /// At most this many decisions; `nil` for all. Default 100.
@@ -30,7 +32,8 @@ public struct DecisionFilter: Sendable, Hashable {
   /// Creates a filter; with no arguments it matches the 100 newest decisions.
   public init(sinceMs: Int64? = nil, untilMs: Int64? = nil, route: String? = nil, tenant: String? = nil,
               outcome: DecisionEvent.Outcome? = nil, provider: String? = nil, limit: Int? = 100,
-              order: Order = .newestFirst) {
+              order: Order = .newestFirst, correlationID: String? = nil) {
+    self.correlationID = correlationID
     self.sinceMs = sinceMs; self.untilMs = untilMs; self.route = route; self.tenant = tenant
     self.outcome = outcome; self.provider = provider; self.limit = limit; self.order = order
   }

@@ -13,7 +13,7 @@ struct FakeAnswer {
   init(format: FakeProvider.WireFormat, model: String, request: FakeJSON, bodyBytes: Int,
        configuration: FakeProvider.Configuration) {
     self.format = format; self.model = model; self.request = request; self.configuration = configuration
-    promptTokens = max(1, bodyBytes / 4)
+    promptTokens = configuration.reportedInputTokens ?? max(1, bodyBytes / 4)
     pieces = ["fake", " answer", " from", " \(model)"]
     let messages = request["messages"]?.array ?? []
     let last = messages.last
@@ -32,7 +32,7 @@ struct FakeAnswer {
 
   var endsWithAssistant: Bool { request["messages"]?.array?.last?["role"]?.string == "assistant" }
   var text: String { pieces.joined() }
-  var completionTokens: Int { tool == nil ? pieces.count : 9 }
+  var completionTokens: Int { configuration.reportedOutputTokens ?? (tool == nil ? pieces.count : 9) }
   static let argumentPieces = ["{\"query\":", " \"fake\"}"]
 
   private func obj(_ pairs: (String, FakeJSON)...) -> FakeJSON {

@@ -20,6 +20,11 @@ public final class FakeProvider: Sendable {
     public var cachedInputTokens = 0
     /// Cache-write input tokens reported per answer (Anthropic); default 0.
     public var cacheWriteTokens = 0
+    /// Input tokens to report instead of the body size / 4 (e.g. more than was sent,
+    /// like a provider whose usage exceeds any estimate). Default: nil.
+    public var reportedInputTokens: Int? = nil
+    /// Output tokens to report instead of the pieces actually sent. Default: nil.
+    public var reportedOutputTokens: Int? = nil
     /// Pause between streamed events; default none.
     public var chunkInterval: Duration = .zero
     /// Creates the default settings.

@@ -110,7 +110,7 @@ struct Bench: AsyncParsableCommand {
     for p in ["a", "b", "c"] { catalog.instanceEntries[CandidateRef(provider: p, model: "m")] = info }
     var route = RoutePolicy(name: "r", candidates: ["a", "b", "c"].map { CandidateSpec(CandidateRef(provider: $0, model: "m")) })
     route.strategy = .score
-    route.budget.perTenantDaily = BudgetLimit(soft: 1e9, hard: 2e9)
+    route.budget.perTenantDaily = BudgetLimit(softUSD: 1e9, hardUSD: 2e9)
     let router = Router(configuration: RouterConfiguration(routes: ["r": route], adapters: adapters, catalog: catalog),
                         keys: KeyResolver(settings: [:], environment: [:]), audit: DiscardingSink())
     let request = ChatRequest(route: "r", messages: [ChatMessage(role: .user, content: "ping")], tenant: "bench")

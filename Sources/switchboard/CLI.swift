@@ -162,6 +162,7 @@ struct Decisions: AsyncParsableCommand {
   @Option var tenant: String?
   @Option(help: "success | failed | cancelled") var outcome: String?
   @Option var provider: String?
+  @Option(help: "Only decisions whose client-supplied request id is this.") var correlationId: String?
   @Option var limit: UInt32 = 50
   @Flag(help: "One JSON object per line (JSON Lines).") var json = false
   @Option(help: "Export from this SQLite audit file directly (no daemon needed) as JSON Lines, oldest first; --limit 0 = all.")
@@ -175,6 +176,7 @@ struct Decisions: AsyncParsableCommand {
     if let tenant { l.tenant = tenant }
     if let outcome { l.outcome = outcome }
     if let provider { l.provider = provider }
+    if let correlationId { l.correlationID = correlationId }
     l.limit = limit
     var a = Switchboard_V1_AdminRequest(); a.kind = .listDecisions(l)
     let client = try await socket.connect()
@@ -232,9 +234,9 @@ struct Health: AsyncParsableCommand {
           print("circuit \(c.provider)/\(c.model) key=\(c.keyFingerprint) state=\(c.state) failures=\(c.consecutiveFailures) cooldown_remaining_ms=\(c.cooldownRemainingMs)")
         }
         for b in h.budgets {
-          var line = "budget \(b.scope) window=\(b.window) spent_usd=\(formatUSD(b.spentUsd)) reserved_usd=\(formatUSD(b.reservedUsd))"
-          if case .hardLimitUsd(let v)? = b.optHardLimitUsd { line += " hard_usd=\(formatUSD(v))" }
-          if case .softLimitUsd(let v)? = b.optSoftLimitUsd { line += " soft_usd=\(formatUSD(v))" }
+          var line = "budget \(b.scope) window=\(b.window) period=\(b.period) spent_usd=\(MicroUSD(b.spentMicroUsd)) reserved_usd=\(MicroUSD(b.reservedMicroUsd))"
+          if case .hardLimitMicroUsd(let v)? = b.optHardLimitMicroUsd { line += " hard_usd=\(MicroUSD(v))" }
+          if case .softLimitMicroUsd(let v)? = b.optSoftLimitMicroUsd { line += " soft_usd=\(MicroUSD(v))" }
           print(line)
         }
       }

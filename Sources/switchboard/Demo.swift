@@ -13,7 +13,8 @@ struct Demo: AsyncParsableCommand {
 
   func run() async throws {
     let path = socket ?? (NSTemporaryDirectory() + "switchboard-demo-\(getpid()).sock")
-    let daemon = try await InProcessDaemon.start(yaml: DemoConfiguration.yaml, socketPath: path)
+    // This process is the demo's only caller: its uid is tenant `demo`.
+    let daemon = try await InProcessDaemon.start(yaml: DemoConfiguration.yaml + "\ntenants:\n  demo: {uids: [\(getuid())]}\n", socketPath: path)
     var ok = true
     do {
       ok = try await golden(path)
@@ -33,7 +34,6 @@ struct Demo: AsyncParsableCommand {
 
     var req = Switchboard_V1_CompletionRequest()
     req.route = "payments-assist"
-    req.tenant = "demo"
     req.optMaxTokens = .maxTokens(400)
     var m = Switchboard_V1_Message(); m.role = .user; m.content = "Summarise the refund policy for order 1234."
     req.messages = [m]

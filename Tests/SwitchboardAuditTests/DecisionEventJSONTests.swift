@@ -22,6 +22,20 @@ import Testing
     e.baselineCostUSD = .nan
     e.totalLatencyMs = 123456789.125
     e.warnings = ["a", "b\"c"]
+    e.correlationID = "client \"id\""
+    e.subTenant = "team-a"
+    e.totalSpendMicroUSD = 3_100
+    e.costMicroUSD = 3_000
+    e.overageMicroUSD = 12
+    e.attempts[0].reservedMicroUSD = 5_000
+    e.attempts[0].chargedMicroUSD = 100
+    e.attempts[0].overageMicroUSD = 12
+    e.attempts[0].chargedScopes = ["route:chat@daily", "tenant:acme@monthly"]
+    e.candidates[0].worstCaseMicroUSD = 5_000
+    e.caps = [BudgetCapRecord(BudgetSnapshot(scope: "tenant:acme", window: "monthly", period: "2026-01", spent: MicroUSD(10),
+                                             reserved: MicroUSD(5), limit: BudgetLimit(soft: MicroUSD(20), hard: MicroUSD(30)))),
+              BudgetCapRecord(BudgetSnapshot(scope: "route:chat", window: "daily", period: "2026-01-01", spent: .zero,
+                                             reserved: .zero, limit: BudgetLimit()))]
     return e
   }
 

@@ -51,4 +51,24 @@ struct DecisionExplainerTests {
     #expect(text.contains("delta         unknown"))
     #expect(!text.contains("fallback:"))
   }
+
+  @Test func budgetSideOfEveryAttemptAndTheCapsWithTheirHeadroom() {
+    var e = EventFactory.failedOver()
+    e.correlationID = "order-42"
+    e.subTenant = "team-a"
+    e.attempts[0].reservedMicroUSD = 21_000
+    e.attempts[0].chargedMicroUSD = 604_600
+    e.attempts[0].overageMicroUSD = 583_600
+    e.attempts[0].chargedScopes = ["route:r@daily", "tenant:acme@monthly"]
+    e.overageMicroUSD = 583_600
+    e.caps = [BudgetCapRecord(BudgetSnapshot(scope: "tenant:acme", window: "monthly", period: "2026-01", spent: MicroUSD(250_000),
+                                             reserved: MicroUSD(50_000), limit: BudgetLimit(soft: nil, hard: MicroUSD(1_000_000))))]
+    let text = DecisionExplainer.render(e)
+    #expect(text.contains("client id order-42"))
+    #expect(text.contains("sub-tenant team-a"))
+    #expect(text.contains("budget reserved $0.021  charged $0.6046  OVERAGE $0.5836  to route:r@daily, tenant:acme@monthly"))
+    #expect(text.contains("Budget caps (at planning time)"))
+    let capLine = text.split(separator: "\n").first { $0.contains("tenant:acme") && $0.contains("monthly") && $0.contains("2026-01") }
+    #expect(capLine.map { $0.contains("$1.0") && $0.contains("$0.25") && $0.contains("$0.05") && $0.contains("$0.7") } == true, "\(text)")
+  }
 }

@@ -63,12 +63,12 @@ private func circuits() -> [CircuitSnapshot] {
 
 private func budgets() -> [BudgetSnapshot] {
   let ledger = InMemoryBudgetLedger()
-  let capped = BudgetScope(key: "tenant:acme@payments", limit: BudgetLimit(soft: 0.5, hard: 1.0))
+  let capped = BudgetScope(key: "tenant:acme@payments", limit: BudgetLimit(softUSD: 0.5, hardUSD: 1.0))
   let uncapped = BudgetScope(key: "route:payments", limit: BudgetLimit())
-  if case .reserved(let r, _) = ledger.reserve(0.4, scopes: [capped, uncapped], wallMillis: 1_767_225_600_000) {
-    ledger.settle(r, actual: 0.25)
+  if case .reserved(let r, _) = ledger.reserveNow(MicroUSD(usd: 0.4), scopes: [capped, uncapped], requestID: "r", wallMillis: 1_767_225_600_000) {
+    _ = ledger.settleNow(r, actual: MicroUSD(usd: 0.25), wallMillis: 1_767_225_600_000)
   }
-  return ledger.snapshot(wallMillis: 1_767_225_600_000)
+  return ledger.snapshotNow(wallMillis: 1_767_225_600_000)
 }
 
 // MARK: - A strict parser of the Prometheus text format 0.0.4
@@ -251,7 +251,20 @@ private func promtoolCheck(_ path: String, _ text: String) throws -> (Int32, Str
     "switchboard_upstream_latency_seconds": "histogram", "switchboard_overhead_seconds": "histogram",
     "switchboard_in_flight": "gauge", "switchboard_frames_rejected_total": "counter",
     "switchboard_audit_write_failures_total": "counter",
+    "switchboard_budget_overage_total": "counter", "switchboard_budget_overage_usd_total": "counter",
   ]
+
+  @Test func anOverageIsCountedPerScope() throws {
+    let metrics = SwitchboardMetrics()
+    var e = try failedOverEvent()
+    e.attempts[e.attempts.count - 1].overageMicroUSD = 604_600
+    e.attempts[e.attempts.count - 1].chargedScopes = ["route:r@daily", "daemon@monthly"]
+    metrics.record(e, overhead: .zero)
+    metrics.record(e, overhead: .zero)
+    let p = try parseExposition(metrics.render(circuits: [], budgets: []))
+    #expect(p.value("switchboard_budget_overage_total", ["scope": "route:r@daily"]) == 2)
+    #expect(p.value("switchboard_budget_overage_usd_total", ["scope": "daemon@monthly"]) == 1.2092)
+  }
 
   @Test func emptyRegistryRendersEveryFamily() throws {
     let text = SwitchboardMetrics().render(circuits: [], budgets: [])
@@ -302,10 +315,10 @@ private func promtoolCheck(_ path: String, _ text: String) throws -> (Int32, Str
 
     #expect(p.value("switchboard_budget_soft_exceeded_total", ["scope": "tenant:acme@payments"]) == 1)
     #expect(p.samples.filter { $0.name == "switchboard_budget_soft_exceeded_total" }.count == 1)
-    #expect(p.value("switchboard_budget_spent_usd", ["scope": "tenant:acme@payments"]) == 0.25)
-    #expect(p.value("switchboard_budget_spent_usd", ["scope": "route:payments"]) == 0.25)
-    #expect(p.value("switchboard_budget_remaining_usd", ["scope": "tenant:acme@payments"]) == 0.75)
-    #expect(p.value("switchboard_budget_remaining_usd", ["scope": "route:payments"]) == nil)
+    #expect(p.value("switchboard_budget_spent_usd", ["scope": "tenant:acme@payments", "window": "daily"]) == 0.25)
+    #expect(p.value("switchboard_budget_spent_usd", ["scope": "route:payments", "window": "daily"]) == 0.25)
+    #expect(p.value("switchboard_budget_remaining_usd", ["scope": "tenant:acme@payments", "window": "daily"]) == 0.75)
+    #expect(p.value("switchboard_budget_remaining_usd", ["scope": "route:payments", "window": "daily"]) == nil)
 
     #expect(p.value("switchboard_circuit_state", ["provider": "openai", "model": "gpt-4o", "key": "fp0"]) == 2)
     #expect(p.value("switchboard_circuit_state", ["provider": "mistral", "model": "large", "key": "fp1"]) == 1)

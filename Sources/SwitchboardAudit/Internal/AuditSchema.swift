@@ -55,6 +55,17 @@ enum AuditSchema {
         CREATE INDEX ledger_day_scope ON ledger(day, scope);
         """)
     }
+    // Request ids are issued by the daemon; the client's id is a correlation id.
+    // Money in integer micro-USD. The old `ledger` table is no longer written: spend
+    // lives in the ledger's own store (SwitchboardState).
+    m.registerMigration("v2-correlation-micro-usd") { db in
+      try db.execute(sql: """
+        ALTER TABLE decision ADD COLUMN correlation_id TEXT;
+        ALTER TABLE decision ADD COLUMN total_spend_micro_usd INTEGER;
+        ALTER TABLE decision ADD COLUMN cost_micro_usd INTEGER;
+        CREATE INDEX decision_correlation ON decision(correlation_id) WHERE correlation_id IS NOT NULL;
+        """)
+    }
     return m
   }
 }

@@ -32,6 +32,7 @@ enum DecisionEventJSON {
       if let v = c.rejection { w.field("rejection", string: v.rawValue) }
       if let v = c.score { w.field("score", double: v) }
       if let v = c.worstCaseCostUSD { w.field("worstCaseCostUSD", double: v) }
+      if let v = c.worstCaseMicroUSD { w.field("worstCaseMicroUSD", int: v) }
       w.field("rank", int: Int64(c.rank))
       w.field("detail", string: c.detail)
       w.close()
@@ -58,6 +59,10 @@ enum DecisionEventJSON {
       w.field("sameCandidateRetry", bool: a.sameCandidateRetry)
       w.field("probe", bool: a.probe)
       if let v = a.retryAfterMs { w.field("retryAfterMs", double: v) }
+      if let v = a.reservedMicroUSD { w.field("reservedMicroUSD", int: v) }
+      if let v = a.chargedMicroUSD { w.field("chargedMicroUSD", int: v) }
+      if let v = a.overageMicroUSD { w.field("overageMicroUSD", int: v) }
+      if let v = a.chargedScopes { w.key("chargedScopes"); w.array(v) { w, s in w.string(s) } }
       w.close()
     }
     if let v = e.chosenProvider { w.field("chosenProvider", string: v) }
@@ -72,6 +77,26 @@ enum DecisionEventJSON {
     w.key("usage"); w.usage(e.usage)
     w.field("totalLatencyMs", double: e.totalLatencyMs)
     w.key("warnings"); w.array(e.warnings) { w, s in w.string(s) }
+    if let v = e.correlationID { w.field("correlationID", string: v) }
+    if let v = e.subTenant { w.field("subTenant", string: v) }
+    if let v = e.totalSpendMicroUSD { w.field("totalSpendMicroUSD", int: v) }
+    if let v = e.costMicroUSD { w.field("costMicroUSD", int: v) }
+    if let caps = e.caps {
+      w.key("caps")
+      w.array(caps) { w, c in
+        w.open()
+        w.field("scope", string: c.scope)
+        w.field("window", string: c.window)
+        w.field("period", string: c.period)
+        if let v = c.softMicroUSD { w.field("softMicroUSD", int: v) }
+        if let v = c.hardMicroUSD { w.field("hardMicroUSD", int: v) }
+        w.field("spentMicroUSD", int: c.spentMicroUSD)
+        w.field("reservedMicroUSD", int: c.reservedMicroUSD)
+        if let v = c.headroomMicroUSD { w.field("headroomMicroUSD", int: v) }
+        w.close()
+      }
+    }
+    if let v = e.overageMicroUSD { w.field("overageMicroUSD", int: v) }
     w.close()
     return w.out
   }

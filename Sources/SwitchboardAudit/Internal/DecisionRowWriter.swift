@@ -32,10 +32,11 @@ enum DecisionRowWriter {
   /// UTC day (days since the epoch) of a wall time; the same rule as `InMemoryBudgetLedger`.
   static func day(of wallMillis: Int64) -> Int64 { wallMillis >= 0 ? wallMillis / 86_400_000 : -1 }
 
-  /// Writes one decision, its attempt rows and its ledger rows. Call inside a transaction.
+  /// Writes one decision and its attempt rows. Call inside a transaction.
   ///
-  /// A request id seen before replaces the earlier decision (and its attempt rows);
-  /// ledger rows are only ever added, because both requests really spent.
+  /// The request id is the daemon's own (never a client's), so a second row with the
+  /// same id is an error and never replaces the first: no caller can overwrite
+  /// another's decision. The client's id is stored as `correlation_id`.
   static func insert(_ d: EncodedDecision, _ db: Database) throws {
     let e = d.event
     let made = e.attempts.lazy.filter { $0.outcome != .skipped }.count
@@ -43,36 +44,21 @@ enum DecisionRowWriter {
       e.requestID, e.timestampMs, e.tenant, e.route, e.strategy, e.outcome.rawValue, e.statusCode?.rawValue,
       e.reason?.rawValue, e.chosenProvider, e.chosenModel, e.baselineProvider, e.baselineModel, e.costUSD,
       e.baselineCostUSD, e.costDeltaUSD, e.totalSpendUSD, e.totalLatencyMs, made, d.json,
+      e.correlationID, e.totalSpendMicroUSD, e.costMicroUSD,
     ]
     let insert = try db.cachedStatement(sql: """
       INSERT INTO decision (request_id, ts_ms, tenant, route, strategy, outcome, status_code, reason,
         chosen_provider, chosen_model, baseline_provider, baseline_model, cost_usd, baseline_cost_usd, cost_delta_usd,
-        total_spend_usd, latency_ms, attempts, event_json)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        total_spend_usd, latency_ms, attempts, event_json, correlation_id, total_spend_micro_usd, cost_micro_usd)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       """)
-    do {
-      try insert.execute(arguments: arguments)
-    } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
-      // Rare: a client reused a request id. Only the failed statement was rolled back.
-      try db.execute(sql: "DELETE FROM decision_attempt WHERE request_id = ?", arguments: [e.requestID])
-      try db.execute(sql: "DELETE FROM decision WHERE request_id = ?", arguments: [e.requestID])
-      try db.execute(sql: insert.sql, arguments: arguments)
-    }
+    try insert.execute(arguments: arguments)
     if !e.attempts.isEmpty {
       let stmt = try db.cachedStatement(sql: """
         INSERT INTO decision_attempt (request_id, attempt_index, provider, model, outcome, reason) VALUES (?, ?, ?, ?, ?, ?)
         """)
       for (i, a) in e.attempts.enumerated() {
         try stmt.execute(arguments: [e.requestID, i, a.provider, a.model, a.outcome.rawValue, a.reason?.rawValue])
-      }
-    }
-    if e.totalSpendUSD > 0, e.totalSpendUSD.isFinite {
-      let stmt = try db.cachedStatement(sql: """
-        INSERT INTO ledger (ts_ms, day, scope, amount_usd, request_id) VALUES (?, ?, ?, ?, ?)
-        """)
-      let day = day(of: e.timestampMs)
-      for scope in Set(e.budgetScopes).sorted() {
-        try stmt.execute(arguments: [e.timestampMs, day, scope, e.totalSpendUSD, e.requestID])
       }
     }
   }

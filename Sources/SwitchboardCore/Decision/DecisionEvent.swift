@@ -11,15 +11,20 @@ public struct CandidateEvaluation: Codable, Hashable, Sendable {
   /// The strategy's score, when it computes one.
   public var score: Double?
   public var worstCaseCostUSD: Double?
+  /// The worst case (the reservation an attempt would make) in micro-USD.
+  public var worstCaseMicroUSD: Int64? = nil
   /// 1-based rank among eligible candidates (0 when rejected).
   public var rank: Int
   /// Human detail, e.g. "needs 9000 tokens, window 8192".
   public var detail: String
   /// Creates an evaluation.
   public init(provider: String, model: String, eligible: Bool, rejection: ReasonCode? = nil, score: Double? = nil,
-              worstCaseCostUSD: Double? = nil, rank: Int = 0, detail: String = "") {
+              worstCaseCostUSD: Double? = nil, rank: Int = 0, detail: String = "", worstCase: MicroUSD? = nil) {
     self.provider = provider; self.model = model; self.eligible = eligible; self.rejection = rejection
-    self.score = score; self.worstCaseCostUSD = worstCaseCostUSD; self.rank = rank; self.detail = detail
+    self.score = score; self.rank = rank; self.detail = detail
+    let w = worstCase ?? worstCaseCostUSD.map { MicroUSD(usd: $0) }
+    self.worstCaseMicroUSD = w?.value
+    self.worstCaseCostUSD = w?.usd ?? worstCaseCostUSD
   }
 }
 
@@ -51,6 +56,14 @@ public struct AttemptRecord: Codable, Hashable, Sendable {
   public var probe: Bool
   /// The Retry-After the provider sent with a failure, in milliseconds.
   public var retryAfterMs: Double? = nil
+  /// What the attempt reserved before it started (micro-USD).
+  public var reservedMicroUSD: Int64? = nil
+  /// What the ledger charged for it when it settled (micro-USD); failed and cut attempts included.
+  public var chargedMicroUSD: Int64? = nil
+  /// How far the charge went over the reservation (micro-USD), when it did.
+  public var overageMicroUSD: Int64? = nil
+  /// The ledger accounts (`scope@window`) the charge went to.
+  public var chargedScopes: [String]? = nil
 }
 
 /// The one explainable record of a request, success or failure.
@@ -88,6 +101,18 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   public var usage: Usage
   public var totalLatencyMs: Double
   public var warnings: [String]
+  /// The id the client sent, kept for correlation (searchable); never the row key.
+  public var correlationID: String? = nil
+  /// The sub-tenant the client named, when its tenant allows it (charged to both).
+  public var subTenant: String? = nil
+  /// Everything spent on this request, in micro-USD (the exact ledger figure).
+  public var totalSpendMicroUSD: Int64? = nil
+  /// Cost of the answer that was served, in micro-USD.
+  public var costMicroUSD: Int64? = nil
+  /// The caps that applied and their headroom at planning time.
+  public var caps: [BudgetCapRecord]? = nil
+  /// Sum of the attempts' overages (micro-USD), when any attempt cost more than it reserved.
+  public var overageMicroUSD: Int64? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {

@@ -5,13 +5,13 @@ extension Drills {
   @Sendable static func budgetExhausted(_ options: DrillOptions) async throws -> DrillReport {
     var route = DrillWorld.route()
     route.candidates = [CandidateSpec(DrillWorld.fallback)]  // the dear one: the cap bites sooner
-    route.budget.perTenantDaily = BudgetLimit(soft: 0.02, hard: 0.03)
+    route.budget.perTenantDaily = BudgetLimit(softUSD: 0.02, hardUSD: 0.03)
     let world = DrillWorld(
       route: route,
       providers: [DrillWorld.provider("sim-b", seed: options.seed, p50: 400, p99: 900)],
       circuit: options.circuit ?? DrillWorld.defaultCircuit)
     let hard = route.budget.perTenantDaily.hard!
-    let scopeKey = Router.budgetScopes(route: route, tenant: DrillWorld.tenant)[0].key
+    let scopeKey = "route:\(route.name)/tenant:\(DrillWorld.tenant)"
     let watch = LedgerWatch()
     let ledger = world.ledger, clock = world.clock
     let waves = 6, perWave = 100
@@ -21,27 +21,27 @@ extension Drills {
     let results: [RoutedOutcome?] = try await world.driver.run(waves * perWave + 1) { i in
       if i == waves * perWave {
         while clock.now() < Instant(nanoseconds: 0).advanced(by: horizon) {
-          watch.sample(ledger.snapshot(wallMillis: clock.wallMillis()).first { $0.scope == scopeKey })
+          watch.sample(ledger.snapshotNow(wallMillis: clock.wallMillis()).first { $0.scope == scopeKey })
           try await clock.sleep(for: .milliseconds(5))
         }
         return nil
       }
       try await clock.sleep(until: Instant(nanoseconds: 0).advanced(by: .milliseconds(2000 * (i / perWave))))
       let outcome = await router.complete(DrillWorld.request(i))
-      watch.sample(ledger.snapshot(wallMillis: clock.wallMillis()).first { $0.scope == scopeKey })
+      watch.sample(ledger.snapshotNow(wallMillis: clock.wallMillis()).first { $0.scope == scopeKey })
       return outcome
     }
     let outcomes = results.compactMap { $0 }
     var checks = DrillChecks()
-    let final = ledger.snapshot(wallMillis: clock.wallMillis()).first { $0.scope == scopeKey }
-    let spent = final?.spent ?? 0
-    checks.expect(watch.maxCommitted <= hard + 1e-9,
-                  "spent + reserved never exceeds the hard cap (\(formatUSD(hard)))", "peak \(formatUSD(watch.maxCommitted))")
-    checks.expect(spent <= hard + 1e-9, "settled spend <= the hard cap", formatUSD(spent))
-    checks.expect((final?.reserved ?? 1) < 1e-12, "every reservation is settled", formatUSD(final?.reserved ?? -1))
-    let eventSpend = outcomes.reduce(0) { $0 + $1.event.totalSpendUSD }
-    checks.expect(abs(eventSpend - spent) < 1e-9, "decision events account for the ledger's spend",
-                  "events \(formatUSD(eventSpend)) vs ledger \(formatUSD(spent))")
+    let final = ledger.snapshotNow(wallMillis: clock.wallMillis()).first { $0.scope == scopeKey }
+    let spent = final?.spent ?? .zero
+    checks.expect(watch.maxCommitted <= hard,
+                  "spent + reserved never exceeds the hard cap (\(hard))", "peak \(watch.maxCommitted)")
+    checks.expect(spent <= hard, "settled spend <= the hard cap", "\(spent)")
+    checks.expect(final?.reserved == .zero, "every reservation is settled", "\(final?.reserved ?? MicroUSD(-1))")
+    let eventSpend = outcomes.reduce(MicroUSD.zero) { $0 + MicroUSD($1.event.totalSpendMicroUSD ?? 0) }
+    checks.expect(eventSpend == spent, "decision events account for the ledger's spend exactly",
+                  "events \(eventSpend) vs ledger \(spent)")
     let refused = outcomes.filter {
       if case .failure(let e) = $0.result { return [.budgetViolation, .budgetExhausted].contains(e.reason) } else { return false }
     }
@@ -64,7 +64,7 @@ extension Drills {
       }
       if shown.insert(tag).inserted { timeline += world.lines(o) }
     }
-    timeline.append("budget scope=\(scopeKey) hard=\(formatUSD(hard)) soft=\(formatUSD(0.02)) spent=\(formatUSD(spent)) peak_committed=\(formatUSD(watch.maxCommitted))")
+    timeline.append("budget scope=\(scopeKey) hard=\(hard) soft=\(route.budget.perTenantDaily.soft ?? .zero) spent=\(spent) peak_committed=\(watch.maxCommitted)")
     timeline.append(summaryLine(world, outcomes))
     return DrillReport(name: "budget-exhausted", timeline: timeline, violations: checks.violations, checks: checks.checks)
   }
@@ -72,10 +72,10 @@ extension Drills {
 
 /// The highest spent + reserved seen in a scope.
 final class LedgerWatch: Sendable {
-  private let peak = Mutex(0.0)
+  private let peak = Mutex(MicroUSD.zero)
   func sample(_ s: BudgetSnapshot?) {
     guard let s else { return }
     peak.withLock { $0 = max($0, s.spent + s.reserved) }
   }
-  var maxCommitted: Double { peak.withLock { $0 } }
+  var maxCommitted: MicroUSD { peak.withLock { $0 } }
 }

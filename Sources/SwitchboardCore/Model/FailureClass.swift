@@ -93,6 +93,9 @@ public struct ProviderFailure: Error, Hashable, Sendable, CustomStringConvertibl
   public var afterHeaders: Bool
   /// Whether the attempt was silent (no byte at all before it timed out).
   public var silent: Bool
+  /// Token usage the provider reported before the attempt failed (e.g. a usage
+  /// frame before a stream was cut); what the ledger charges when present.
+  public var usage: Usage? = nil
 
   /// Creates a failure.
   public init(_ reason: ReasonCode, httpStatus: Int? = nil, retryAfter: Duration? = nil, message: String = "",

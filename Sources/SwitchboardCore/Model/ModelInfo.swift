@@ -16,6 +16,11 @@ public struct ModelInfo: Codable, Hashable, Sendable {
   public var capabilities: Set<Capability>
   /// Reasoning models take `max_completion_tokens` and no temperature.
   public var reasoning: Bool
+  /// USD per one million input tokens to budget with when the real price is unknown
+  /// (config `assumed_price`); never shown as the real cost.
+  public var assumedInputPerMillion: Double? = nil
+  /// USD per one million output tokens to budget with when the real price is unknown.
+  public var assumedOutputPerMillion: Double? = nil
 
   /// Creates a catalog entry.
   public init(
@@ -32,6 +37,21 @@ public struct ModelInfo: Codable, Hashable, Sendable {
     self.maxOutputTokens = maxOutputTokens
     self.capabilities = capabilities
     self.reasoning = reasoning
+  }
+
+  /// Exact integer prices (pico-USD per token) the ledger charges with: the real
+  /// prices, else the assumed ones; nil when neither is known.
+  public var budgetPrices: BudgetPrices? {
+    if let i = inputPerMillion, let o = outputPerMillion {
+      return BudgetPrices(input: MicroUSD.picoPerToken(usdPerMillion: i), output: MicroUSD.picoPerToken(usdPerMillion: o),
+                          cachedInput: MicroUSD.picoPerToken(usdPerMillion: cachedInputPerMillion ?? i),
+                          cacheWrite: MicroUSD.picoPerToken(usdPerMillion: cacheWritePerMillion ?? i), assumed: false)
+    }
+    if let i = assumedInputPerMillion, let o = assumedOutputPerMillion {
+      let pi = MicroUSD.picoPerToken(usdPerMillion: i)
+      return BudgetPrices(input: pi, output: MicroUSD.picoPerToken(usdPerMillion: o), cachedInput: pi, cacheWrite: pi, assumed: true)
+    }
+    return nil
   }
 
   /// Whether both input and output prices are known.

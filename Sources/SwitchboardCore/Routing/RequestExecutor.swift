@@ -24,7 +24,8 @@ struct RequestExecutor {
     var attempts: [AttemptRecord] = []
     var attemptCount = 0
     var lastFailure: ProviderFailure?
-    var totalSpend = 0.0
+    var totalSpend = MicroUSD.zero
+    var overage = MicroUSD.zero
     var warnings: [String] = []
     /// The stream text the client holds right now (for `continue`).
     var delivered = ""
@@ -37,7 +38,7 @@ struct RequestExecutor {
 
   /// Streamed state of one attempt, shared with the delta callback.
   final class AttemptStream: Sendable {
-    struct S { var firstTokenAt: Instant?; var text = ""; var deliveredAny = false }
+    struct S { var firstTokenAt: Instant?; var text = ""; var deliveredAny = false; var deltas = 0 }
     let state = Mutex(S())
   }
 
@@ -96,15 +97,21 @@ struct RequestExecutor {
           break candidates
         }
         // Reserve the worst case before anything goes out.
-        let worst = candidate.worstCaseCost ?? 0
+        let worst = ReservationEstimator.attemptAmount(candidate, delivered: run.pendingRestart != nil ? run.delivered : "")
         let reservation: BudgetReservation
-        switch ledger.reserve(worst, scopes: scopes, wallMillis: clock.wallMillis()) {
+        switch await ledger.reserve(worst, scopes: scopes, requestID: requestID, wallMillis: clock.wallMillis()) {
         case .denied(let scope, let remaining):
           if isProbe { health.releaseProbe(circuit) }
-          let f = ProviderFailure(.budgetViolation, message: "\(scope): worst case \(formatUSD(worst)) > remaining \(formatUSD(remaining))")
+          let f = ProviderFailure(.budgetViolation, message: "\(scope): worst case \(worst) > remaining \(remaining)")
           run.attempts.append(skipped(candidate.ref, .budgetViolation, f.message, run: run, start: start, key: key, failureClass: .semantic))
           run.lastFailure = f
           continue candidates
+        case .unavailable(let why):
+          if isProbe { health.releaseProbe(circuit) }
+          let f = ProviderFailure(.budgetViolation, message: "the budget ledger is unavailable: \(why)")
+          run.attempts.append(skipped(candidate.ref, .budgetViolation, f.message, run: run, start: start, key: key, failureClass: .semantic))
+          run.lastFailure = f
+          break candidates
         case .reserved(let r, let soft):
           reservation = r
           for s in soft where !run.warnings.contains(where: { $0.hasPrefix("soft_budget_exceeded:\(s)") }) {
@@ -121,7 +128,7 @@ struct RequestExecutor {
           } else if !request.streamRestartAllowed {
             // The client cannot discard what it holds: end cleanly rather than splice.
             if isProbe { health.releaseProbe(circuit) }
-            ledger.settle(reservation, actual: 0)
+            await ledger.release(reservation)
             run.terminal = RoutingError(.unavailable, pending.reason,
                                         "stream failed after the answer began and cannot be continued on \(candidate.ref)", retryable: true)
             break candidates
@@ -151,6 +158,7 @@ struct RequestExecutor {
               if s.firstTokenAt == nil { s.firstTokenAt = clock.now() }
               if case .text(let t) = delta { s.text += t }
               s.deliveredAny = true
+              s.deltas += 1
             }
             if let sink { try await sink.onDelta(delta, attemptNumber, ref) }
           }
@@ -170,8 +178,6 @@ struct RequestExecutor {
             run.warnings.append("usage_estimated:\(candidate.ref)")
           }
           let cost = candidate.info.cost(of: response.usage)
-          ledger.settle(reservation, actual: cost?.total ?? 0)
-          run.totalSpend += cost?.total ?? 0
           if cost == nil { run.warnings.append("price_unknown:\(candidate.ref)") }
           health.recordSuccess(circuit)
           stats.end(candidate.ref, success: true, latency: latency)
@@ -185,6 +191,7 @@ struct RequestExecutor {
             outcome: .success, failureClass: nil, reason: nil, httpStatus: nil, usage: response.usage,
             estimatedInputTokens: plan.estimatedInputTokens, costUSD: cost?.total, message: "",
             sameCandidateRetry: retryingSame, probe: isProbe))
+          await settle(reservation, AttemptCharge.success(usage: response.usage, info: candidate.info), &run)
           run.warnings.append(contentsOf: response.warnings)
           return (.success((response, candidate, response.usage, cost)), run)
         } catch {
@@ -194,22 +201,22 @@ struct RequestExecutor {
           if let f = error as? ProviderFailure {
             failure = f
           } else if error is CancellationError || Task.isCancelled {
-            ledger.settle(reservation, actual: 0)
             if isProbe { health.releaseProbe(circuit) }
             stats.end(candidate.ref, success: false, latency: nil)
             run.attempts.append(failedRecord(attemptNumber, candidate, key, ProviderFailure(.cancelled, message: "cancelled by the client"),
                                              attemptStart: attemptStart, start: start, latency: latency, stream: s, retry: retryingSame, probe: isProbe))
+            await settleFailed(reservation, candidate, nil, s, &run)
             run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
             break candidates
           } else {
             failure = ProviderFailure(.invalidResponse, message: "\(type(of: error)): \(error)")
           }
-          ledger.settle(reservation, actual: 0)
           health.recordFailure(circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: isProbe)
           stats.end(candidate.ref, success: false, latency: failure.failureClass == .transient ? latency : nil)
           if strategy.onFailure(candidate.ref, failure: failure) == .block { health.trip(circuit, now: clock.now()) }
           run.attempts.append(failedRecord(attemptNumber, candidate, key, failure, attemptStart: attemptStart, start: start,
                                            latency: latency, stream: s, retry: retryingSame, probe: isProbe))
+          await settleFailed(reservation, candidate, failure, s, &run)
           run.lastFailure = failure
           retryingSame = false
 

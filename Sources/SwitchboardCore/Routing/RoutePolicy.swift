@@ -65,24 +65,18 @@ public struct TimeoutPolicy: Sendable, Hashable {
   public init() {}
 }
 
-/// A soft and a hard cap in USD (either may be absent).
-public struct BudgetLimit: Sendable, Hashable, Codable {
-  public var soft: Double?
-  public var hard: Double?
-  /// Creates a limit.
-  public init(soft: Double? = nil, hard: Double? = nil) { self.soft = soft; self.hard = hard }
-  /// Whether neither cap is set.
-  public var isUnlimited: Bool { soft == nil && hard == nil }
-}
-
 /// Budgets of a route.
 public struct BudgetPolicy: Sendable, Hashable {
-  /// Daily cap per tenant on this route.
-  public var perTenantDaily = BudgetLimit()
-  /// Daily cap for the whole route.
-  public var perRouteDaily = BudgetLimit()
+  /// Caps per tenant on this route (scope `route:R/tenant:T`).
+  public var perTenant = BudgetCaps()
+  /// Caps for the whole route (scope `route:R`).
+  public var perRoute = BudgetCaps()
   /// Creates an unlimited policy.
   public init() {}
+  /// Daily cap per tenant on this route.
+  public var perTenantDaily: BudgetLimit { get { perTenant.daily } set { perTenant.daily = newValue } }
+  /// Daily cap for the whole route.
+  public var perRouteDaily: BudgetLimit { get { perRoute.daily } set { perRoute.daily = newValue } }
 }
 
 /// Weights of the `score` strategy (normalised internally).
@@ -122,6 +116,10 @@ public struct RoutePolicy: Sendable {
   /// Fail over on a content-policy rejection instead of propagating it.
   public var contentPolicyFallback = false
   public var budget = BudgetPolicy()
+  /// What crossing a soft cap does on this route.
+  public var onSoftCap: SoftCapAction = .warn
+  /// The name budget scopes use (`route:NAME`); `direct` for explicit provider/model requests.
+  public var budgetName: String?
 
   /// Creates a route.
   public init(name: String, candidates: [CandidateSpec]) { self.name = name; self.candidates = candidates }

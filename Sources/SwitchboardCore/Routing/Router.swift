@@ -10,6 +10,7 @@ public final class Router: Sendable {
     var configuration: RouterConfiguration
     var strategies: [String: any RoutingStrategy]
     var knownProviders: Set<String>
+    var tenants: TenantResolver
   }
   private let snapshot: Mutex<Snapshot>
   /// Circuits per (provider, model, key).
@@ -38,7 +39,8 @@ public final class Router: Sendable {
     self.clock = clock
     self.audit = audit
     var rng = SystemRandomNumberGenerator()
-    self.idPrefix = idPrefix ?? String(rng.next() & 0xFFFFFF, radix: 16)
+    // 48 random bits: ids of two daemon runs sharing one audit store do not collide.
+    self.idPrefix = idPrefix ?? (String(rng.next() & 0xFFFF_FFFF_FFFF | 0x1000_0000_0000, radix: 16) + "-")
   }
 
   private static func makeSnapshot(_ c: RouterConfiguration) -> Snapshot {
@@ -46,7 +48,8 @@ public final class Router: Sendable {
     for (name, route) in c.routes {
       strategies[name] = route.customStrategy ?? BuiltinStrategy.make(route.strategy, seed: route.seed, weights: route.scoreWeights)
     }
-    return Snapshot(configuration: c, strategies: strategies, knownProviders: Set(c.adapters.keys))
+    return Snapshot(configuration: c, strategies: strategies, knownProviders: Set(c.adapters.keys),
+                    tenants: TenantResolver(c.budgets.tenants))
   }
 
   /// Swaps in a new configuration; circuits, stats and spend carry over.
@@ -59,16 +62,16 @@ public final class Router: Sendable {
   /// The configuration in force.
   public var configuration: RouterConfiguration { snapshot.withLock { $0.configuration } }
 
-  /// A fresh request id: a per-process prefix and a counter, cheap and unique.
+  /// A fresh request id: a per-process random prefix and a counter, cheap and unique.
+  /// Every request gets one; a client-supplied id is only a correlation id.
   public func nextRequestID() -> String {
     let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
     return idPrefix + String(n, radix: 16)
   }
 
-  /// Budget scopes a request on `route` by `tenant` draws on.
-  public static func budgetScopes(route: RoutePolicy, tenant: String) -> [BudgetScope] {
-    [BudgetScope(key: "route:\(route.name)/tenant:\(tenant)", limit: route.budget.perTenantDaily),
-     BudgetScope(key: "route:\(route.name)", limit: route.budget.perRouteDaily)]
+  /// Budget scopes a request on `route` by `tenant` draws on (see ``BudgetConfiguration/scopes(route:tenant:)``).
+  public func budgetScopes(route: RoutePolicy, tenant: ResolvedTenant) -> [BudgetScope] {
+    configuration.budgets.scopes(route: route, tenant: tenant)
   }
 
   /// Routes one request. Never throws: failures come back as `RoutingError` in
@@ -78,13 +81,29 @@ public final class Router: Sendable {
     let wallStart = clock.wallMillis()
     let snap = snapshot.withLock { $0 }
     let config = snap.configuration
-    let requestID = (request.requestID?.isEmpty == false ? request.requestID! : nextRequestID())
-    let tenant = request.tenant?.isEmpty == false ? request.tenant! : context.peerUID.map { "uid:\($0)" } ?? "default"
+    let requestID = nextRequestID()
+    let correlationID = request.requestID?.isEmpty == false ? request.requestID : nil
+    let resolved = context.tenant.map { Result<ResolvedTenant, RoutingError>.success($0) } ?? snap.tenants.resolve(context.caller, asserted: request.tenant)
+    let tenantInfo: ResolvedTenant
+    switch resolved {
+    case .success(let t): tenantInfo = t
+    case .failure(let err):
+      // Recorded under the caller's own tenant; the name it asserted is not a scope.
+      return await refuse(err, requestID: requestID, correlationID: correlationID, wallStart: wallStart,
+                          tenant: snap.tenants.tenant(of: context.caller).name, route: request.route ?? request.explicitTarget?.description ?? "",
+                          request: request, context: context)
+    }
+    let tenant = tenantInfo.name
 
     var route: RoutePolicy
     let strategy: any RoutingStrategy
     if let target = request.explicitTarget {
-      route = RoutePolicy(name: target.description, candidates: [CandidateSpec(target)])
+      guard config.budgets.direct.enabled else {
+        return await refuse(RoutingError(.permissionDenied, "direct_disabled", "explicit provider/model requests are disabled (config direct.enabled)"),
+                            requestID: requestID, correlationID: correlationID, wallStart: wallStart, tenant: tenant,
+                            route: target.description, request: request, context: context)
+      }
+      route = config.budgets.direct.route(for: target)
       if let deadline = request.deadline { route.retry.deadline = deadline }
       strategy = PriorityStrategy()
     } else if let name = request.route, let r = config.routes[name], let st = snap.strategies[name] {
@@ -95,18 +114,16 @@ public final class Router: Sendable {
       let err = name.isEmpty
         ? RoutingError(.invalidArgument, .invalidRequest, "the request names neither a route nor a provider/model")
         : RoutingError(.notFound, .unknownRoute, "unknown route '\(name)'")
-      var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: name, strategy: "",
-                            request: request, context: context)
-      event.outcome = .failed; event.statusCode = err.code; event.reason = err.reason; event.message = err.message
-      await audit.record(event)
-      return RoutedOutcome(result: .failure(err), event: event)
+      return await refuse(err, requestID: requestID, correlationID: correlationID, wallStart: wallStart, tenant: tenant,
+                          route: name, request: request, context: context)
     }
 
-    let scopes = Self.budgetScopes(route: route, tenant: tenant)
+    let scopes = config.budgets.scopes(route: route, tenant: tenantInfo)
+    let budgetState = scopes.isEmpty ? [] : await ledger.snapshot(scopes: scopes, wallMillis: wallStart)
     let keys = self.keys
     let inputs = PlanningInputs(
-      route: route, request: request, catalog: config.catalog, health: health, stats: stats, ledger: ledger,
-      budgetScopes: scopes,
+      route: route, request: request, catalog: config.catalog, health: health, stats: stats,
+      budgetScopes: scopes, budgetState: budgetState, estimator: config.budgets.estimator,
       keyFingerprints: { provider in keys.keys(for: provider, override: request.keyOverrides[provider]).map(\.fingerprint) },
       knownProviders: snap.knownProviders, now: start, wallMillis: wallStart)
     let plan = CandidatePlanner.plan(inputs, strategy: strategy)
@@ -119,13 +136,19 @@ public final class Router: Sendable {
 
     var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: route.name,
                           strategy: strategy.name, request: request, context: context)
+    event.correlationID = correlationID
+    event.subTenant = tenantInfo.subTenant
     event.candidates = plan.evaluations
     event.attempts = run.attempts
     event.baselineProvider = route.baseline?.provider
     event.baselineModel = route.baseline?.model
-    event.totalSpendUSD = run.totalSpend
-    event.budgetScopes = scopes.map(\.key)
+    event.totalSpendUSD = run.totalSpend.usd
+    event.totalSpendMicroUSD = run.totalSpend.value
+    event.overageMicroUSD = run.overage > .zero ? run.overage.value : nil
+    event.budgetScopes = scopes.map(\.account)
+    event.caps = budgetState.map(BudgetCapRecord.init)
     event.warnings = run.warnings
+    if plan.rerankedCheapest { event.warnings.append("soft_cap_cheapest") }
     let latency = clock.now().duration(since: start)
     event.totalLatencyMs = latency.milliseconds
 
@@ -138,14 +161,16 @@ public final class Router: Sendable {
       event.chosenProvider = served.ref.provider
       event.chosenModel = served.ref.model
       event.costUSD = cost?.total
+      event.costMicroUSD = cost == nil ? nil : served.info.budgetPrices?.cost(of: usage).value
       event.baselineCostUSD = baselineCost
       event.costDeltaUSD = delta
       event.usage = usage
       await audit.record(event)
       let completion = CompletionResult(
         requestID: requestID, route: route.name, response: response, served: served.ref,
-        attempts: run.attemptCount, costUSD: cost?.total, baselineCostUSD: baselineCost, costDeltaUSD: delta,
-        estimatedInputTokens: plan.estimatedInputTokens, latency: latency, summary: event.summary, warnings: run.warnings)
+        attempts: run.attemptCount, costUSD: cost?.total, costMicroUSD: event.costMicroUSD, totalSpendMicroUSD: run.totalSpend.value,
+        baselineCostUSD: baselineCost, costDeltaUSD: delta,
+        estimatedInputTokens: plan.estimatedInputTokens, latency: latency, summary: event.summary, warnings: event.warnings)
       return RoutedOutcome(result: .success(completion), event: event)
     case .failure(let error):
       event.outcome = error.code == .cancelled ? .cancelled : .failed
@@ -155,6 +180,17 @@ public final class Router: Sendable {
       await audit.record(event)
       return RoutedOutcome(result: .failure(error), event: event)
     }
+  }
+
+  /// Records and returns a request refused before planning.
+  private func refuse(_ err: RoutingError, requestID: String, correlationID: String?, wallStart: Int64, tenant: String,
+                      route: String, request: ChatRequest, context: RequestContext) async -> RoutedOutcome {
+    var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: route, strategy: "",
+                          request: request, context: context)
+    event.correlationID = correlationID
+    event.outcome = .failed; event.statusCode = err.code; event.reason = err.reason; event.message = err.message
+    await audit.record(event)
+    return RoutedOutcome(result: .failure(err), event: event)
   }
 
   private func baseEvent(requestID: String, wallStart: Int64, tenant: String, route: String, strategy: String,

@@ -10,20 +10,35 @@ public struct RouterConfiguration: Sendable {
   public var circuit: CircuitPolicy
   /// Digest of the config file this came from (shown by health).
   public var digest: String
+  /// Budgets, tenants, the direct policy and the estimator.
+  public var budgets: BudgetConfiguration
 
   /// Creates a configuration.
   public init(routes: [String: RoutePolicy], adapters: [String: any ProviderAdapter], catalog: ModelCatalog,
-              circuit: CircuitPolicy = .init(), digest: String = "") {
+              circuit: CircuitPolicy = .init(), digest: String = "", budgets: BudgetConfiguration = .init()) {
     self.routes = routes; self.adapters = adapters; self.catalog = catalog; self.circuit = circuit; self.digest = digest
+    self.budgets = budgets
   }
 }
 
-/// Who sent a request.
+/// Who sent a request, as the transport proved it.
 public struct RequestContext: Sendable {
-  /// The peer's uid from SO_PEERCRED, when known.
-  public var peerUID: UInt32?
-  /// Creates a context.
-  public init(peerUID: UInt32? = nil) { self.peerUID = peerUID }
+  /// Who is calling (socket peer, HTTP token, in-process code).
+  public var caller: CallerIdentity
+  /// The tenant, when the transport already resolved it; nil = the router resolves
+  /// `caller` and the request's tenant with its ``TenantResolver``.
+  public var tenant: ResolvedTenant?
+  /// The peer's uid from SO_PEERCRED, when the caller is a socket peer.
+  public var peerUID: UInt32? {
+    if case .peer(let uid, _) = caller { return uid }
+    return nil
+  }
+  /// Creates a context for `caller`.
+  public init(caller: CallerIdentity, tenant: ResolvedTenant? = nil) { self.caller = caller; self.tenant = tenant }
+  /// Creates a context for a socket peer with `peerUID`, or an in-process caller when nil.
+  public init(peerUID: UInt32? = nil, gids: [UInt32] = []) {
+    self.caller = peerUID.map { .peer(uid: $0, gids: gids) } ?? .inProcess
+  }
 }
 
 /// What the client sees while a request runs.
@@ -56,6 +71,10 @@ public struct CompletionResult: Sendable {
   public var served: CandidateRef
   public var attempts: Int
   public var costUSD: Double?
+  /// Cost of the served answer in micro-USD (the exact figure; `costUSD` is derived).
+  public var costMicroUSD: Int64? = nil
+  /// Everything the request spent, failed attempts included (micro-USD).
+  public var totalSpendMicroUSD: Int64 = 0
   public var baselineCostUSD: Double?
   public var costDeltaUSD: Double?
   public var estimatedInputTokens: Int

@@ -6,13 +6,16 @@ public struct PlannedCandidate: Sendable, Hashable {
   public var info: ModelInfo
   /// Worst-case cost of this request on it (nil when a price is unknown).
   public var worstCaseCost: Double?
+  /// The same worst case in micro-USD: what an attempt on it reserves.
+  public var worstCase: MicroUSD?
   /// The strategy's score, when it computes one.
   public var score: Double?
   /// Shorthand for `spec.ref`.
   public var ref: CandidateRef { spec.ref }
   /// Creates a planned candidate.
-  public init(spec: CandidateSpec, info: ModelInfo, worstCaseCost: Double?, score: Double? = nil) {
+  public init(spec: CandidateSpec, info: ModelInfo, worstCaseCost: Double?, score: Double? = nil, worstCase: MicroUSD? = nil) {
     self.spec = spec; self.info = info; self.worstCaseCost = worstCaseCost; self.score = score
+    self.worstCase = worstCase ?? worstCaseCost.map { MicroUSD(usd: $0) }
   }
 }
 

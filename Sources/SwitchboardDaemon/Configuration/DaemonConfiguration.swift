@@ -46,6 +46,14 @@ public struct DaemonConfiguration: Sendable {
   /// Catalog overrides keyed by "provider/model".
   public var models: [CandidateRef: ModelInfo] = [:]
   public var routes: [String: RoutePolicy] = [:]
+  /// Tenants, daemon-wide budgets, the direct policy, estimator and time zone.
+  public var budgets = BudgetConfiguration()
+  /// The ledger's SQLite file; nil = beside the audit database (`<audit.path>.ledger`),
+  /// in memory when the audit store is. Default: nil.
+  public var ledgerPath: String?
+  /// `budgets.ledger_sync: full` (default) fsyncs every ledger commit; `normal` survives
+  /// a process crash but may lose the last settles on a power loss.
+  public var ledgerFullSync = true
   /// SHA-256 prefix of the file's text.
   public var digest = ""
 
@@ -67,7 +75,8 @@ public struct DaemonConfiguration: Sendable {
     let r = ConfigReader()
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
-    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "providers", "models", "routes"])
+    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "providers", "models", "routes",
+                                                 "tenants", "budgets", "direct"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -188,7 +197,8 @@ public struct DaemonConfiguration: Sendable {
       let path = "models.\(key)"
       guard let ref = CandidateRef(parsing: key) else { r.issue(path, node, "expected provider/model"); continue }
       if c.providers[ref.provider] == nil { r.issue(path, node, "unknown provider '\(ref.provider)'") }
-      let m = r.dict(node, path, allowed: ["input", "output", "cached_input", "cache_write", "context", "max_output", "capabilities", "reasoning"])
+      let m = r.dict(node, path, allowed: ["input", "output", "cached_input", "cache_write", "context", "max_output", "capabilities", "reasoning",
+                                           "assumed_price"])
       var info = ModelInfo()
       info.inputPerMillion = r.double(m["input"], "\(path).input", min: 0)
       info.outputPerMillion = r.double(m["output"], "\(path).output", min: 0)
@@ -200,6 +210,14 @@ public struct DaemonConfiguration: Sendable {
         info.capabilities = Set(r.list(m["capabilities"], "\(path).capabilities").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       }
       if let v = r.bool(m["reasoning"], "\(path).reasoning") { info.reasoning = v }
+      let ap = r.dict(m["assumed_price"], "\(path).assumed_price", allowed: ["input", "output"])
+      if m["assumed_price"] != nil {
+        info.assumedInputPerMillion = r.double(ap["input"], "\(path).assumed_price.input", min: 0)
+        info.assumedOutputPerMillion = r.double(ap["output"], "\(path).assumed_price.output", min: 0)
+        if info.assumedInputPerMillion == nil || info.assumedOutputPerMillion == nil {
+          r.issue("\(path).assumed_price", m["assumed_price"], "needs both input and output (USD per million tokens)")
+        }
+      }
       c.models[ref] = info
     }
 
@@ -207,7 +225,7 @@ public struct DaemonConfiguration: Sendable {
     for (name, node) in r.mapping(top["routes"], "routes") {
       let path = "routes.\(name)"
       let rt = r.dict(node, path, allowed: ["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
-                                            "on_stream_failure", "content_policy_fallback", "budget"])
+                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap"])
       var specs: [CandidateSpec] = []
       for (cp, cn) in r.list(rt["candidates"], "\(path).candidates") {
         var target: String?
@@ -242,23 +260,16 @@ public struct DaemonConfiguration: Sendable {
       route.constraints.latencySLA = r.millis(cons["latency_sla_ms"], "\(path).constraints.latency_sla_ms")
       route.constraints.required = Set(r.list(cons["require"], "\(path).constraints.require").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       if let v = r.bool(cons["require_known_prices"], "\(path).constraints.require_known_prices") { route.constraints.requireKnownPrices = v }
-      let retry = r.dict(rt["retry"], "\(path).retry", allowed: ["max_attempts", "deadline_ms", "same_candidate_retries", "retry_after_max_ms"])
-      if let v = r.int(retry["max_attempts"], "\(path).retry.max_attempts", min: 1) { route.retry.maxAttempts = v }
-      if let v = r.millis(retry["deadline_ms"], "\(path).retry.deadline_ms") { route.retry.deadline = v }
-      if let v = r.int(retry["same_candidate_retries"], "\(path).retry.same_candidate_retries", min: 0) { route.retry.sameCandidateRetries = v }
-      if let v = r.millis(retry["retry_after_max_ms"], "\(path).retry.retry_after_max_ms") { route.retry.retryAfterMax = v }
-      let to = r.dict(rt["timeouts"], "\(path).timeouts", allowed: ["connect_ms", "first_token_ms", "idle_ms", "attempt_ms"])
-      if let v = r.millis(to["connect_ms"], "\(path).timeouts.connect_ms") { route.timeouts.connect = v }
-      if let v = r.millis(to["first_token_ms"], "\(path).timeouts.first_token_ms") { route.timeouts.firstToken = v }
-      if let v = r.millis(to["idle_ms"], "\(path).timeouts.idle_ms") { route.timeouts.idle = v }
-      if let v = r.millis(to["attempt_ms"], "\(path).timeouts.attempt_ms") { route.timeouts.attempt = v }
+      retryPolicy(r, rt["retry"], "\(path).retry", &route.retry)
+      timeoutPolicy(r, rt["timeouts"], "\(path).timeouts", &route.timeouts)
       if let v = r.oneOf(rt["on_stream_failure"], "\(path).on_stream_failure", StreamFailurePolicy.self) { route.onStreamFailure = v }
       if let v = r.bool(rt["content_policy_fallback"], "\(path).content_policy_fallback") { route.contentPolicyFallback = v }
-      let budget = r.dict(rt["budget"], "\(path).budget", allowed: ["per_tenant_daily_usd", "per_route_daily_usd"])
-      route.budget.perTenantDaily = limit(r, budget["per_tenant_daily_usd"], "\(path).budget.per_tenant_daily_usd")
-      route.budget.perRouteDaily = limit(r, budget["per_route_daily_usd"], "\(path).budget.per_route_daily_usd")
+      route.budget = budgetPolicy(r, rt["budget"], "\(path).budget")
+      if let v = r.oneOf(rt["on_soft_cap"], "\(path).on_soft_cap", SoftCapAction.self) { route.onSoftCap = v }
       c.routes[name] = route
     }
+
+    parseBudgets(r, top, &c)
 
     if !r.issues.isEmpty { throw ConfigError(issues: r.issues) }
     return c
@@ -295,9 +306,9 @@ public struct DaemonConfiguration: Sendable {
     return out
   }
 
-  private static func limit(_ r: ConfigReader, _ node: Node?, _ path: String) -> BudgetLimit {
+  static func limit(_ r: ConfigReader, _ node: Node?, _ path: String) -> BudgetLimit {
     let m = r.dict(node, path, allowed: ["soft", "hard"])
-    let l = BudgetLimit(soft: r.double(m["soft"], "\(path).soft", min: 0), hard: r.double(m["hard"], "\(path).hard", min: 0))
+    let l = BudgetLimit(softUSD: r.double(m["soft"], "\(path).soft", min: 0), hardUSD: r.double(m["hard"], "\(path).hard", min: 0))
     if let s = l.soft, let h = l.hard, s > h { r.issue("\(path).soft", m["soft"], "soft cap above the hard cap") }
     return l
   }

@@ -56,7 +56,9 @@ final class DaemonHandler: CallHandler {
           try await call.send(.streamRestart(r))
         })
     }
-    let outcome = await router.complete(chat, context: RequestContext(peerUID: call.peer?.uid), sink: sink)
+    // The tenant comes from who is calling (SO_PEERCRED), never from the request alone.
+    let caller: CallerIdentity = call.peer.map { .peer(uid: $0.uid, gids: [$0.gid]) } ?? .token("unidentified-peer")
+    let outcome = await router.complete(chat, context: RequestContext(caller: caller), sink: sink)
     let event = outcome.event
 
     switch outcome.result {
@@ -122,13 +124,7 @@ final class DaemonHandler: CallHandler {
         c.cooldownRemainingMs = UInt64(max(0, s.cooldownRemaining.milliseconds)); c.cooldownMs = UInt64(max(0, s.cooldown.milliseconds))
         return c
       }
-      h.budgets = router.ledger.snapshot(wallMillis: router.clock.wallMillis()).map { b in
-        var p = Switchboard_V1_BudgetState()
-        p.scope = b.scope; p.window = b.window; p.spentUsd = b.spent; p.reservedUsd = b.reserved
-        if let s = b.limit.soft { p.optSoftLimitUsd = .softLimitUsd(s) }
-        if let h = b.limit.hard { p.optHardLimitUsd = .hardLimitUsd(h) }
-        return p
-      }
+      h.budgets = await router.ledger.snapshot(scopes: nil, wallMillis: router.clock.wallMillis()).map(ProtoConversion.budget)
       response.kind = .health(h)
     case .explain(let e):
       guard !e.requestID.isEmpty else {
@@ -152,6 +148,7 @@ final class DaemonHandler: CallHandler {
       if !l.route.isEmpty { filter.route = l.route }
       if !l.tenant.isEmpty { filter.tenant = l.tenant }
       if !l.provider.isEmpty { filter.provider = l.provider }
+      if !l.correlationID.isEmpty { filter.correlationID = l.correlationID }
       if !l.outcome.isEmpty {
         guard let o = DecisionEvent.Outcome(rawValue: l.outcome) else {
           await call.fail(.invalidArgument, reason: "invalid_request", message: "outcome must be success, failed or cancelled"); return

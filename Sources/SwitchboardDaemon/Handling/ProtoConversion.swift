@@ -79,8 +79,11 @@ enum ProtoConversion {
     var seed: Int64?
     if case .seed(let v)? = r.optSeed { seed = v }
     var constraints = RequestConstraints()
-    if case .maxCostUsd(let v)? = r.constraints.optMaxCostUsd {
-      guard v >= 0 else { throw RequestValidationError(message: "constraints.max_cost_usd must not be negative") }
+    if case .maxCostMicroUsd(let v)? = r.constraints.optMaxCostMicroUsd {
+      guard v >= 0 else { throw RequestValidationError(message: "constraints.max_cost_micro_usd must not be negative") }
+      constraints.maxCostUSD = MicroUSD(v).usd
+    } else if case .maxCostUsd(let v)? = r.constraints.optMaxCostUsd {
+      guard v >= 0, v.isFinite else { throw RequestValidationError(message: "constraints.max_cost_usd must be a finite, non-negative number") }
       constraints.maxCostUSD = v
     }
     if case .latencySlaMs(let v)? = r.constraints.optLatencySlaMs { constraints.latencySLA = .milliseconds(Int64(v)) }
@@ -188,14 +191,34 @@ enum ProtoConversion {
     p.provider = r.served.provider
     p.model = r.served.model
     p.usage = usage(r.response.usage, estimated: r.estimatedInputTokens)
-    if let c = r.costUSD { p.optCostUsd = .costUsd(c) }
-    if let c = r.baselineCostUSD { p.optBaselineCostUsd = .baselineCostUsd(c) }
-    if let c = r.costDeltaUSD { p.optCostDeltaUsd = .costDeltaUsd(c) }
+    if let c = r.costMicroUSD {
+      p.optCostMicroUsd = .costMicroUsd(c); p.optCostUsd = .costUsd(MicroUSD(c).usd)
+    } else if let c = r.costUSD { p.optCostUsd = .costUsd(c) }
+    if let c = r.baselineCostUSD {
+      let m = MicroUSD(usd: c)
+      p.optBaselineCostMicroUsd = .baselineCostMicroUsd(m.value); p.optBaselineCostUsd = .baselineCostUsd(m.usd)
+      if let cm = r.costMicroUSD {
+        p.optCostDeltaMicroUsd = .costDeltaMicroUsd(cm - m.value); p.optCostDeltaUsd = .costDeltaUsd(MicroUSD(cm - m.value).usd)
+      }
+    }
+    if p.optCostDeltaUsd == nil, let c = r.costDeltaUSD { p.optCostDeltaUsd = .costDeltaUsd(c) }
+    p.totalSpendMicroUsd = r.totalSpendMicroUSD
     p.attempts = UInt32(r.attempts)
     p.decisionSummary = r.summary
     p.route = r.route
     p.latencyMs = UInt32(clamping: Int(r.latency.milliseconds))
     p.warnings = r.warnings
+    return p
+  }
+
+  /// A ledger snapshot entry on the wire (integers, and the deprecated doubles derived from them).
+  static func budget(_ b: BudgetSnapshot) -> Switchboard_V1_BudgetState {
+    var p = Switchboard_V1_BudgetState()
+    p.scope = b.scope; p.window = b.window; p.period = b.period
+    p.spentMicroUsd = b.spent.value; p.reservedMicroUsd = b.reserved.value
+    p.spentUsd = b.spent.usd; p.reservedUsd = b.reserved.usd
+    if let s = b.limit.soft { p.optSoftLimitMicroUsd = .softLimitMicroUsd(s.value); p.optSoftLimitUsd = .softLimitUsd(s.usd) }
+    if let h = b.limit.hard { p.optHardLimitMicroUsd = .hardLimitMicroUsd(h.value); p.optHardLimitUsd = .hardLimitUsd(h.usd) }
     return p
   }
 
@@ -232,7 +255,9 @@ enum ProtoConversion {
       pc.provider = c.provider; pc.model = c.model; pc.eligible = c.eligible
       pc.rejectionReason = c.rejection?.rawValue ?? ""
       if let s = c.score { pc.optScore = .score(s) }
-      if let w = c.worstCaseCostUSD { pc.optWorstCaseCostUsd = .worstCaseCostUsd(w) }
+      if let w = c.worstCaseMicroUSD {
+        pc.optWorstCaseMicroUsd = .worstCaseMicroUsd(w); pc.optWorstCaseCostUsd = .worstCaseCostUsd(MicroUSD(w).usd)
+      } else if let w = c.worstCaseCostUSD { pc.optWorstCaseCostUsd = .worstCaseCostUsd(w) }
       pc.rank = UInt32(clamping: c.rank); pc.detail = c.detail
       return pc
     }
@@ -245,7 +270,12 @@ enum ProtoConversion {
       pa.outcome = a.outcome.rawValue; pa.failureClass = a.failureClass?.rawValue ?? ""
       pa.reasonCode = a.reason?.rawValue ?? ""; pa.httpStatus = UInt32(clamping: a.httpStatus ?? 0)
       pa.usage = usage(a.usage, estimated: a.estimatedInputTokens)
-      if let c = a.costUSD { pa.optCostUsd = .costUsd(c) }
+      if let c = a.chargedMicroUSD {
+        pa.optCostMicroUsd = .costMicroUsd(c); pa.optCostUsd = .costUsd(MicroUSD(c).usd)
+      } else if let c = a.costUSD { pa.optCostUsd = .costUsd(c) }
+      if let r = a.reservedMicroUSD { pa.optReservedMicroUsd = .reservedMicroUsd(r) }
+      pa.overageMicroUsd = a.overageMicroUSD ?? 0
+      pa.chargedScopes = a.chargedScopes ?? []
       pa.message = a.message; pa.sameCandidateRetry = a.sameCandidateRetry
       return pa
     }
@@ -253,9 +283,31 @@ enum ProtoConversion {
     p.chosenModel = e.chosenModel ?? ""
     p.baselineProvider = e.baselineProvider ?? ""
     p.baselineModel = e.baselineModel ?? ""
-    if let c = e.costUSD { p.optCostUsd = .costUsd(c) }
-    if let c = e.baselineCostUSD { p.optBaselineCostUsd = .baselineCostUsd(c) }
-    if let c = e.costDeltaUSD { p.optCostDeltaUsd = .costDeltaUsd(c) }
+    if let c = e.costMicroUSD {
+      p.optCostMicroUsd = .costMicroUsd(c); p.optCostUsd = .costUsd(MicroUSD(c).usd)
+    } else if let c = e.costUSD { p.optCostUsd = .costUsd(c) }
+    if let c = e.baselineCostUSD {
+      let m = MicroUSD(usd: c)
+      p.optBaselineCostMicroUsd = .baselineCostMicroUsd(m.value); p.optBaselineCostUsd = .baselineCostUsd(m.usd)
+      if let cm = e.costMicroUSD {
+        p.optCostDeltaMicroUsd = .costDeltaMicroUsd(cm - m.value); p.optCostDeltaUsd = .costDeltaUsd(MicroUSD(cm - m.value).usd)
+      }
+    }
+    if p.optCostDeltaUsd == nil, let c = e.costDeltaUSD { p.optCostDeltaUsd = .costDeltaUsd(c) }
+    p.totalSpendMicroUsd = e.totalSpendMicroUSD ?? MicroUSD(usd: e.totalSpendUSD).value
+    p.correlationID = e.correlationID ?? ""
+    p.subTenant = e.subTenant ?? ""
+    p.budgetScopes = e.budgetScopes
+    p.overageMicroUsd = e.overageMicroUSD ?? 0
+    p.caps = (e.caps ?? []).map { c in
+      var pc = Switchboard_V1_BudgetCap()
+      pc.scope = c.scope; pc.window = c.window; pc.period = c.period
+      if let v = c.softMicroUSD { pc.optSoftMicroUsd = .softMicroUsd(v) }
+      if let v = c.hardMicroUSD { pc.optHardMicroUsd = .hardMicroUsd(v) }
+      pc.spentMicroUsd = c.spentMicroUSD; pc.reservedMicroUsd = c.reservedMicroUSD
+      if let v = c.headroomMicroUSD { pc.optHeadroomMicroUsd = .headroomMicroUsd(v) }
+      return pc
+    }
     p.totalLatencyMs = UInt32(clamping: Int(e.totalLatencyMs))
     p.warnings = e.warnings
     p.peerUid = e.peerUID ?? 0

@@ -14,9 +14,11 @@ import SwitchboardCore
 /// - `switchboard_requests_total{route,outcome}` (counter)
 /// - `switchboard_attempts_total{provider,model,outcome,failure_class,reason}` (counter)
 /// - `switchboard_circuit_state{provider,model,key}` (gauge: 0 closed, 1 half-open, 2 open)
-/// - `switchboard_budget_spent_usd{scope}` (gauge)
-/// - `switchboard_budget_remaining_usd{scope}` (gauge, only scopes with a hard cap)
+/// - `switchboard_budget_spent_usd{scope,window}` (gauge)
+/// - `switchboard_budget_remaining_usd{scope,window}` (gauge, only scopes with a hard cap)
 /// - `switchboard_budget_soft_exceeded_total{scope}` (counter)
+/// - `switchboard_budget_overage_total{scope}` (counter: settles above their reservation)
+/// - `switchboard_budget_overage_usd_total{scope}` (counter: by how much, USD)
 /// - `switchboard_upstream_latency_seconds{provider,model}` (histogram)
 /// - `switchboard_overhead_seconds` (histogram)
 /// - `switchboard_in_flight` (gauge)
@@ -70,6 +72,13 @@ public final class SwitchboardMetrics: Sendable {
       }
       for w in event.warnings where w.hasPrefix(Self.softBudgetWarningPrefix) {
         s.softExceeded[String(w.dropFirst(Self.softBudgetWarningPrefix.count)), default: 0] += 1
+      }
+      for a in event.attempts {
+        guard let o = a.overageMicroUSD, o > 0 else { continue }
+        for scope in a.chargedScopes ?? [] {
+          let prev = s.overages[scope] ?? (0, 0)
+          s.overages[scope] = (prev.count + 1, prev.micro &+ o)
+        }
       }
       s.overhead.observe(max(0, overheadSeconds), bounds: overheadBounds)
     }
@@ -133,24 +142,36 @@ public final class SwitchboardMetrics: Sendable {
                             value: value)
     }
 
-    let sortedBudgets = budgets.sorted { $0.scope < $1.scope }
+    let sortedBudgets = budgets.sorted { ($0.scope, $0.window) < ($1.scope, $1.window) }
     PrometheusText.header(&out, name: "switchboard_budget_spent_usd", type: "gauge",
                           help: "USD spent in the current budget window, by scope.")
     for b in sortedBudgets {
-      PrometheusText.sample(&out, name: "switchboard_budget_spent_usd", labels: ["scope": b.scope],
-                            value: PrometheusText.format(b.spent))
+      PrometheusText.sample(&out, name: "switchboard_budget_spent_usd", labels: ["scope": b.scope, "window": b.window],
+                            value: PrometheusText.format(b.spent.usd))
     }
     PrometheusText.header(&out, name: "switchboard_budget_remaining_usd", type: "gauge",
                           help: "USD left under the hard cap in the current window (spend and open reservations deducted), by scope.")
     for b in sortedBudgets {
       guard let hard = b.limit.hard else { continue }
-      PrometheusText.sample(&out, name: "switchboard_budget_remaining_usd", labels: ["scope": b.scope],
-                            value: PrometheusText.format(max(0, hard - b.spent - b.reserved)))
+      PrometheusText.sample(&out, name: "switchboard_budget_remaining_usd", labels: ["scope": b.scope, "window": b.window],
+                            value: PrometheusText.format(max(.zero, hard - b.spent - b.reserved).usd))
     }
     PrometheusText.header(&out, name: "switchboard_budget_soft_exceeded_total", type: "counter",
                           help: "Requests that pushed a budget scope over its soft cap.")
     for (scope, v) in s.softExceeded.sorted(by: { $0.key < $1.key }) {
       PrometheusText.sample(&out, name: "switchboard_budget_soft_exceeded_total", labels: ["scope": scope], value: String(v))
+    }
+    PrometheusText.header(&out, name: "switchboard_budget_overage_total", type: "counter",
+                          help: "Settles that charged more than their reservation (the provider reported more than the worst case), by scope@window.")
+    let overages = s.overages.sorted { $0.key < $1.key }
+    for (scope, v) in overages {
+      PrometheusText.sample(&out, name: "switchboard_budget_overage_total", labels: ["scope": scope], value: String(v.count))
+    }
+    PrometheusText.header(&out, name: "switchboard_budget_overage_usd_total", type: "counter",
+                          help: "USD charged above the reservations, by scope@window.")
+    for (scope, v) in overages {
+      PrometheusText.sample(&out, name: "switchboard_budget_overage_usd_total", labels: ["scope": scope],
+                            value: PrometheusText.format(MicroUSD(v.micro).usd))
     }
 
     PrometheusText.header(&out, name: "switchboard_upstream_latency_seconds", type: "histogram",

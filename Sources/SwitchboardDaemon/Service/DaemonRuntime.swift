@@ -7,6 +7,7 @@ import Synchronization
 import SwitchboardAudit
 import SwitchboardCore
 import SwitchboardProviders
+import SwitchboardState
 import SwitchboardWire
 
 /// Everything a running daemon holds: the router, the audit store, metrics, the
@@ -20,7 +21,8 @@ public final class DaemonRuntime: Sendable {
   public let logger: Logger
   let httpClient: HTTPClient
   let startedAt = ContinuousClock.now
-  let ledger: InMemoryBudgetLedger
+  /// The spend ledger (its own SQLite store).
+  public let ledger: SQLiteBudgetLedger
   private let state: Mutex<State>
 
   struct State: Sendable {
@@ -33,13 +35,14 @@ public final class DaemonRuntime: Sendable {
   /// The configuration in force.
   public var configuration: DaemonConfiguration { state.withLock { $0.configuration } }
 
-  /// Builds the runtime (opens the audit store, reloads today's spend).
+  /// Builds the runtime (opens the audit store and the ledger). A ledger that cannot
+  /// be opened or loaded is a startup error (``LedgerStoreError``): spend must never
+  /// silently reset.
   public init(configuration: DaemonConfiguration, configPath: String?, socketOverridden: Bool = false,
               environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws {
     self.logger = logger
     self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPProviderAdapterDefaults.clientConfiguration())
     self.metrics = SwitchboardMetrics()
-    self.ledger = InMemoryBudgetLedger()
     let clock = SystemClock()
     do {
       self.audit = try AuditStore(configuration: AuditStoreConfiguration(path: configuration.audit.path,
@@ -51,8 +54,19 @@ public final class DaemonRuntime: Sendable {
       throw error
     }
     let now = clock.wallMillis()
-    if let spent = try? await audit.spentToday(wallMillis: now) {
-      ledger.load(spent: spent, day: AuditStore.day(ofWallMillis: now))
+    do {
+      let calendar = BudgetCalendar(timeZone: configuration.budgets.timeZone) ?? .utc
+      self.ledger = try SQLiteBudgetLedger(path: configuration.resolvedLedgerPath, calendar: calendar, wallMillis: now,
+                                        fullSync: configuration.ledgerFullSync, logger: logger)
+    } catch {
+      logger.critical("cannot start: budget ledger unavailable", metadata: ["error": "\(error)"])
+      await audit.close()
+      try? await httpClient.shutdown()
+      throw error
+    }
+    if ledger.loadReport.releasedReservations > 0 {
+      logger.notice("released reservations of a process that died", metadata: [
+        "ledger.released": "\(ledger.loadReport.releasedReservations)", "ledger.released_usd": "\(ledger.loadReport.releasedAmount)"])
     }
     _ = try? await audit.prune(now: now, maxAgeDays: configuration.audit.retentionDays, maxRows: configuration.audit.retentionMaxRows)
     let built: (RouterConfiguration, [String: ProviderKeySettings])
@@ -136,7 +150,8 @@ public final class DaemonRuntime: Sendable {
       keySettings[name] = ProviderKeySettings(pool: p.keys, environmentVariable: p.apiKeyEnv ?? adapters[name]?.conventionalKeyEnvironmentVariable)
     }
     if !issues.isEmpty { throw ConfigError(issues: issues) }
-    let config = RouterConfiguration(routes: c.routes, adapters: adapters, catalog: catalog, circuit: c.circuit, digest: c.digest)
+    let config = RouterConfiguration(routes: c.routes, adapters: adapters, catalog: catalog, circuit: c.circuit, digest: c.digest,
+                                     budgets: c.budgets)
     return (config, keySettings)
   }
 

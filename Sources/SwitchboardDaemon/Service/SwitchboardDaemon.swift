@@ -22,12 +22,13 @@ public final class SwitchboardDaemonService: Service, Sendable {
     if !config.metricsListen.isEmpty {
       let parts = config.metricsListen.split(separator: ":")
       let router = runtime.router
+      let ledger = runtime.ledger
       let metrics = runtime.metrics
       let server = runtime.server
       metricsServer = try MetricsServer(host: String(parts[0]), port: Int(parts[1]) ?? 9464, render: {
         metrics.setInFlight(server.inFlight)
         return metrics.render(circuits: router.health.snapshot(now: router.clock.now()),
-                              budgets: router.ledger.snapshot(wallMillis: router.clock.wallMillis()))
+                              budgets: ledger.memory.snapshotNow(wallMillis: router.clock.wallMillis()))
       }, logger: runtime.logger)
     }
     let ms = metricsServer

@@ -454,6 +454,7 @@ public nonisolated struct Switchboard_V1_Constraints: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Deprecated: use max_cost_micro_usd (exact). Still honoured when that is absent.
   public var optMaxCostUsd: Switchboard_V1_Constraints.OneOf_OptMaxCostUsd? = nil
 
   public var maxCostUsd: Double {
@@ -477,8 +478,20 @@ public nonisolated struct Switchboard_V1_Constraints: Sendable {
   /// Capability names: tools, vision, json_schema, streaming, prefill.
   public var requiredCapabilities: [String] = []
 
+  /// Worst-case cost cap in micro-USD (1 USD = 1,000,000); wins over max_cost_usd.
+  public var optMaxCostMicroUsd: Switchboard_V1_Constraints.OneOf_OptMaxCostMicroUsd? = nil
+
+  public var maxCostMicroUsd: Int64 {
+    get {
+      if case .maxCostMicroUsd(let v)? = optMaxCostMicroUsd {return v}
+      return 0
+    }
+    set {optMaxCostMicroUsd = .maxCostMicroUsd(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
+  /// Deprecated: use max_cost_micro_usd (exact). Still honoured when that is absent.
   public nonisolated enum OneOf_OptMaxCostUsd: Equatable, Sendable {
     case maxCostUsd(Double)
 
@@ -486,6 +499,12 @@ public nonisolated struct Switchboard_V1_Constraints: Sendable {
 
   public nonisolated enum OneOf_OptLatencySlaMs: Equatable, Sendable {
     case latencySlaMs(UInt32)
+
+  }
+
+  /// Worst-case cost cap in micro-USD (1 USD = 1,000,000); wins over max_cost_usd.
+  public nonisolated enum OneOf_OptMaxCostMicroUsd: Equatable, Sendable {
+    case maxCostMicroUsd(Int64)
 
   }
 
@@ -625,7 +644,9 @@ public nonisolated struct Switchboard_V1_CompletionRequest: @unchecked Sendable 
   /// Clears the value of `constraints`. Subsequent reads from it will return its default value.
   public mutating func clearConstraints() {_uniqueStorage()._constraints = nil}
 
-  /// Budget scope; empty = derived from the peer's uid.
+  /// Empty: the caller's tenant, from its peer credentials (the `tenants:` config;
+  /// unmapped peers are `uid:N`). Otherwise a sub-tenant the caller's tenant allows;
+  /// any other name is refused with PERMISSION_DENIED / tenant_not_allowed.
   public var tenant: String {
     get {_storage._tenant}
     set {_uniqueStorage()._tenant = newValue}
@@ -647,7 +668,8 @@ public nonisolated struct Switchboard_V1_CompletionRequest: @unchecked Sendable 
     set {_uniqueStorage()._deadlineMs = newValue}
   }
 
-  /// Optional client-chosen request id (echoed; generated when empty).
+  /// Optional client-chosen id, kept as the decision's correlation id (searchable with
+  /// ListDecisionsRequest.correlation_id). The daemon always issues the request id.
   public var requestID: String {
     get {_storage._requestID}
     set {_uniqueStorage()._requestID = newValue}
@@ -811,6 +833,7 @@ public nonisolated struct Switchboard_V1_CompletionResponse: @unchecked Sendable
   public mutating func clearUsage() {_uniqueStorage()._usage = nil}
 
   /// Absent when a price is unknown: never a guess.
+  /// Deprecated: derived from cost_micro_usd; use that.
   public var optCostUsd: OneOf_OptCostUsd? {
     get {return _storage._optCostUsd}
     set {_uniqueStorage()._optCostUsd = newValue}
@@ -825,6 +848,7 @@ public nonisolated struct Switchboard_V1_CompletionResponse: @unchecked Sendable
   }
 
   /// Cost of the same usage on the route's first candidate (the baseline).
+  /// Deprecated: derived from baseline_cost_micro_usd.
   public var optBaselineCostUsd: OneOf_OptBaselineCostUsd? {
     get {return _storage._optBaselineCostUsd}
     set {_uniqueStorage()._optBaselineCostUsd = newValue}
@@ -838,6 +862,7 @@ public nonisolated struct Switchboard_V1_CompletionResponse: @unchecked Sendable
     set {_uniqueStorage()._optBaselineCostUsd = .baselineCostUsd(newValue)}
   }
 
+  /// Deprecated: derived from cost_delta_micro_usd.
   public var optCostDeltaUsd: OneOf_OptCostDeltaUsd? {
     get {return _storage._optCostDeltaUsd}
     set {_uniqueStorage()._optCostDeltaUsd = newValue}
@@ -877,22 +902,87 @@ public nonisolated struct Switchboard_V1_CompletionResponse: @unchecked Sendable
     set {_uniqueStorage()._warnings = newValue}
   }
 
+  /// Money in integer micro-USD (1 USD = 1,000,000): exact.
+  public var optCostMicroUsd: OneOf_OptCostMicroUsd? {
+    get {return _storage._optCostMicroUsd}
+    set {_uniqueStorage()._optCostMicroUsd = newValue}
+  }
+
+  public var costMicroUsd: Int64 {
+    get {
+      if case .costMicroUsd(let v)? = _storage._optCostMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optCostMicroUsd = .costMicroUsd(newValue)}
+  }
+
+  public var optBaselineCostMicroUsd: OneOf_OptBaselineCostMicroUsd? {
+    get {return _storage._optBaselineCostMicroUsd}
+    set {_uniqueStorage()._optBaselineCostMicroUsd = newValue}
+  }
+
+  public var baselineCostMicroUsd: Int64 {
+    get {
+      if case .baselineCostMicroUsd(let v)? = _storage._optBaselineCostMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optBaselineCostMicroUsd = .baselineCostMicroUsd(newValue)}
+  }
+
+  public var optCostDeltaMicroUsd: OneOf_OptCostDeltaMicroUsd? {
+    get {return _storage._optCostDeltaMicroUsd}
+    set {_uniqueStorage()._optCostDeltaMicroUsd = newValue}
+  }
+
+  public var costDeltaMicroUsd: Int64 {
+    get {
+      if case .costDeltaMicroUsd(let v)? = _storage._optCostDeltaMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optCostDeltaMicroUsd = .costDeltaMicroUsd(newValue)}
+  }
+
+  /// Everything the request spent, failed attempts included (what the ledger charged).
+  public var totalSpendMicroUsd: Int64 {
+    get {_storage._totalSpendMicroUsd}
+    set {_uniqueStorage()._totalSpendMicroUsd = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Absent when a price is unknown: never a guess.
+  /// Deprecated: derived from cost_micro_usd; use that.
   public nonisolated enum OneOf_OptCostUsd: Equatable, Sendable {
     case costUsd(Double)
 
   }
 
   /// Cost of the same usage on the route's first candidate (the baseline).
+  /// Deprecated: derived from baseline_cost_micro_usd.
   public nonisolated enum OneOf_OptBaselineCostUsd: Equatable, Sendable {
     case baselineCostUsd(Double)
 
   }
 
+  /// Deprecated: derived from cost_delta_micro_usd.
   public nonisolated enum OneOf_OptCostDeltaUsd: Equatable, Sendable {
     case costDeltaUsd(Double)
+
+  }
+
+  /// Money in integer micro-USD (1 USD = 1,000,000): exact.
+  public nonisolated enum OneOf_OptCostMicroUsd: Equatable, Sendable {
+    case costMicroUsd(Int64)
+
+  }
+
+  public nonisolated enum OneOf_OptBaselineCostMicroUsd: Equatable, Sendable {
+    case baselineCostMicroUsd(Int64)
+
+  }
+
+  public nonisolated enum OneOf_OptCostDeltaMicroUsd: Equatable, Sendable {
+    case costDeltaMicroUsd(Int64)
 
   }
 
@@ -1210,15 +1300,19 @@ public nonisolated struct Switchboard_V1_BudgetState: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// e.g. "tenant:acme" or "route:payments-assist"
+  /// e.g. "tenant:acme", "route:payments-assist", "route:chat/tenant:acme", "daemon"
   public var scope: String = String()
 
+  /// daily | monthly
   public var window: String = String()
 
+  /// Deprecated: derived from spent_micro_usd.
   public var spentUsd: Double = 0
 
+  /// Deprecated: derived from reserved_micro_usd.
   public var reservedUsd: Double = 0
 
+  /// Deprecated: derived from soft_limit_micro_usd.
   public var optSoftLimitUsd: Switchboard_V1_BudgetState.OneOf_OptSoftLimitUsd? = nil
 
   public var softLimitUsd: Double {
@@ -1229,6 +1323,7 @@ public nonisolated struct Switchboard_V1_BudgetState: Sendable {
     set {optSoftLimitUsd = .softLimitUsd(newValue)}
   }
 
+  /// Deprecated: derived from hard_limit_micro_usd.
   public var optHardLimitUsd: Switchboard_V1_BudgetState.OneOf_OptHardLimitUsd? = nil
 
   public var hardLimitUsd: Double {
@@ -1239,15 +1334,120 @@ public nonisolated struct Switchboard_V1_BudgetState: Sendable {
     set {optHardLimitUsd = .hardLimitUsd(newValue)}
   }
 
+  public var spentMicroUsd: Int64 = 0
+
+  public var reservedMicroUsd: Int64 = 0
+
+  public var optSoftLimitMicroUsd: Switchboard_V1_BudgetState.OneOf_OptSoftLimitMicroUsd? = nil
+
+  public var softLimitMicroUsd: Int64 {
+    get {
+      if case .softLimitMicroUsd(let v)? = optSoftLimitMicroUsd {return v}
+      return 0
+    }
+    set {optSoftLimitMicroUsd = .softLimitMicroUsd(newValue)}
+  }
+
+  public var optHardLimitMicroUsd: Switchboard_V1_BudgetState.OneOf_OptHardLimitMicroUsd? = nil
+
+  public var hardLimitMicroUsd: Int64 {
+    get {
+      if case .hardLimitMicroUsd(let v)? = optHardLimitMicroUsd {return v}
+      return 0
+    }
+    set {optHardLimitMicroUsd = .hardLimitMicroUsd(newValue)}
+  }
+
+  /// The current period, e.g. "2026-12-01" or "2026-12", in budgets.time_zone.
+  public var period: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
+  /// Deprecated: derived from soft_limit_micro_usd.
   public nonisolated enum OneOf_OptSoftLimitUsd: Equatable, Sendable {
     case softLimitUsd(Double)
 
   }
 
+  /// Deprecated: derived from hard_limit_micro_usd.
   public nonisolated enum OneOf_OptHardLimitUsd: Equatable, Sendable {
     case hardLimitUsd(Double)
+
+  }
+
+  public nonisolated enum OneOf_OptSoftLimitMicroUsd: Equatable, Sendable {
+    case softLimitMicroUsd(Int64)
+
+  }
+
+  public nonisolated enum OneOf_OptHardLimitMicroUsd: Equatable, Sendable {
+    case hardLimitMicroUsd(Int64)
+
+  }
+
+  public init() {}
+}
+
+/// A cap that applied to a request, with its headroom when the request was planned.
+public nonisolated struct Switchboard_V1_BudgetCap: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scope: String = String()
+
+  public var window: String = String()
+
+  public var period: String = String()
+
+  public var optSoftMicroUsd: Switchboard_V1_BudgetCap.OneOf_OptSoftMicroUsd? = nil
+
+  public var softMicroUsd: Int64 {
+    get {
+      if case .softMicroUsd(let v)? = optSoftMicroUsd {return v}
+      return 0
+    }
+    set {optSoftMicroUsd = .softMicroUsd(newValue)}
+  }
+
+  public var optHardMicroUsd: Switchboard_V1_BudgetCap.OneOf_OptHardMicroUsd? = nil
+
+  public var hardMicroUsd: Int64 {
+    get {
+      if case .hardMicroUsd(let v)? = optHardMicroUsd {return v}
+      return 0
+    }
+    set {optHardMicroUsd = .hardMicroUsd(newValue)}
+  }
+
+  public var spentMicroUsd: Int64 = 0
+
+  public var reservedMicroUsd: Int64 = 0
+
+  public var optHeadroomMicroUsd: Switchboard_V1_BudgetCap.OneOf_OptHeadroomMicroUsd? = nil
+
+  public var headroomMicroUsd: Int64 {
+    get {
+      if case .headroomMicroUsd(let v)? = optHeadroomMicroUsd {return v}
+      return 0
+    }
+    set {optHeadroomMicroUsd = .headroomMicroUsd(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_OptSoftMicroUsd: Equatable, Sendable {
+    case softMicroUsd(Int64)
+
+  }
+
+  public nonisolated enum OneOf_OptHardMicroUsd: Equatable, Sendable {
+    case hardMicroUsd(Int64)
+
+  }
+
+  public nonisolated enum OneOf_OptHeadroomMicroUsd: Equatable, Sendable {
+    case headroomMicroUsd(Int64)
 
   }
 
@@ -1302,6 +1502,7 @@ public nonisolated struct Switchboard_V1_CandidateEvaluation: Sendable {
     set {optScore = .score(newValue)}
   }
 
+  /// Deprecated: derived from worst_case_micro_usd.
   public var optWorstCaseCostUsd: Switchboard_V1_CandidateEvaluation.OneOf_OptWorstCaseCostUsd? = nil
 
   public var worstCaseCostUsd: Double {
@@ -1316,6 +1517,17 @@ public nonisolated struct Switchboard_V1_CandidateEvaluation: Sendable {
 
   public var detail: String = String()
 
+  /// What an attempt on this candidate reserves (a true upper bound by default).
+  public var optWorstCaseMicroUsd: Switchboard_V1_CandidateEvaluation.OneOf_OptWorstCaseMicroUsd? = nil
+
+  public var worstCaseMicroUsd: Int64 {
+    get {
+      if case .worstCaseMicroUsd(let v)? = optWorstCaseMicroUsd {return v}
+      return 0
+    }
+    set {optWorstCaseMicroUsd = .worstCaseMicroUsd(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_OptScore: Equatable, Sendable {
@@ -1323,8 +1535,15 @@ public nonisolated struct Switchboard_V1_CandidateEvaluation: Sendable {
 
   }
 
+  /// Deprecated: derived from worst_case_micro_usd.
   public nonisolated enum OneOf_OptWorstCaseCostUsd: Equatable, Sendable {
     case worstCaseCostUsd(Double)
+
+  }
+
+  /// What an attempt on this candidate reserves (a true upper bound by default).
+  public nonisolated enum OneOf_OptWorstCaseMicroUsd: Equatable, Sendable {
+    case worstCaseMicroUsd(Int64)
 
   }
 
@@ -1416,6 +1635,7 @@ public nonisolated struct Switchboard_V1_AttemptRecord: @unchecked Sendable {
   /// Clears the value of `usage`. Subsequent reads from it will return its default value.
   public mutating func clearUsage() {_uniqueStorage()._usage = nil}
 
+  /// Deprecated: derived from cost_micro_usd.
   public var optCostUsd: OneOf_OptCostUsd? {
     get {return _storage._optCostUsd}
     set {_uniqueStorage()._optCostUsd = newValue}
@@ -1439,6 +1659,46 @@ public nonisolated struct Switchboard_V1_AttemptRecord: @unchecked Sendable {
     set {_uniqueStorage()._sameCandidateRetry = newValue}
   }
 
+  /// What the ledger charged for this attempt (failed and cut attempts included).
+  public var optCostMicroUsd: OneOf_OptCostMicroUsd? {
+    get {return _storage._optCostMicroUsd}
+    set {_uniqueStorage()._optCostMicroUsd = newValue}
+  }
+
+  public var costMicroUsd: Int64 {
+    get {
+      if case .costMicroUsd(let v)? = _storage._optCostMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optCostMicroUsd = .costMicroUsd(newValue)}
+  }
+
+  /// What the attempt reserved before it started.
+  public var optReservedMicroUsd: OneOf_OptReservedMicroUsd? {
+    get {return _storage._optReservedMicroUsd}
+    set {_uniqueStorage()._optReservedMicroUsd = newValue}
+  }
+
+  public var reservedMicroUsd: Int64 {
+    get {
+      if case .reservedMicroUsd(let v)? = _storage._optReservedMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optReservedMicroUsd = .reservedMicroUsd(newValue)}
+  }
+
+  /// How far the charge went over the reservation (0 when it fit).
+  public var overageMicroUsd: Int64 {
+    get {_storage._overageMicroUsd}
+    set {_uniqueStorage()._overageMicroUsd = newValue}
+  }
+
+  /// Ledger accounts charged ("scope@window").
+  public var chargedScopes: [String] {
+    get {_storage._chargedScopes}
+    set {_uniqueStorage()._chargedScopes = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_OptFirstTokenMs: Equatable, Sendable {
@@ -1446,8 +1706,21 @@ public nonisolated struct Switchboard_V1_AttemptRecord: @unchecked Sendable {
 
   }
 
+  /// Deprecated: derived from cost_micro_usd.
   public nonisolated enum OneOf_OptCostUsd: Equatable, Sendable {
     case costUsd(Double)
+
+  }
+
+  /// What the ledger charged for this attempt (failed and cut attempts included).
+  public nonisolated enum OneOf_OptCostMicroUsd: Equatable, Sendable {
+    case costMicroUsd(Int64)
+
+  }
+
+  /// What the attempt reserved before it started.
+  public nonisolated enum OneOf_OptReservedMicroUsd: Equatable, Sendable {
+    case reservedMicroUsd(Int64)
 
   }
 
@@ -1537,6 +1810,7 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
     set {_uniqueStorage()._baselineModel = newValue}
   }
 
+  /// Deprecated: derived from cost_micro_usd.
   public var optCostUsd: OneOf_OptCostUsd? {
     get {return _storage._optCostUsd}
     set {_uniqueStorage()._optCostUsd = newValue}
@@ -1550,6 +1824,7 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
     set {_uniqueStorage()._optCostUsd = .costUsd(newValue)}
   }
 
+  /// Deprecated: derived from baseline_cost_micro_usd.
   public var optBaselineCostUsd: OneOf_OptBaselineCostUsd? {
     get {return _storage._optBaselineCostUsd}
     set {_uniqueStorage()._optBaselineCostUsd = newValue}
@@ -1563,6 +1838,7 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
     set {_uniqueStorage()._optBaselineCostUsd = .baselineCostUsd(newValue)}
   }
 
+  /// Deprecated: derived from cost_delta_micro_usd.
   public var optCostDeltaUsd: OneOf_OptCostDeltaUsd? {
     get {return _storage._optCostDeltaUsd}
     set {_uniqueStorage()._optCostDeltaUsd = newValue}
@@ -1600,20 +1876,112 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
   /// Clears the value of `usage`. Subsequent reads from it will return its default value.
   public mutating func clearUsage() {_uniqueStorage()._usage = nil}
 
+  public var optCostMicroUsd: OneOf_OptCostMicroUsd? {
+    get {return _storage._optCostMicroUsd}
+    set {_uniqueStorage()._optCostMicroUsd = newValue}
+  }
+
+  public var costMicroUsd: Int64 {
+    get {
+      if case .costMicroUsd(let v)? = _storage._optCostMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optCostMicroUsd = .costMicroUsd(newValue)}
+  }
+
+  public var optBaselineCostMicroUsd: OneOf_OptBaselineCostMicroUsd? {
+    get {return _storage._optBaselineCostMicroUsd}
+    set {_uniqueStorage()._optBaselineCostMicroUsd = newValue}
+  }
+
+  public var baselineCostMicroUsd: Int64 {
+    get {
+      if case .baselineCostMicroUsd(let v)? = _storage._optBaselineCostMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optBaselineCostMicroUsd = .baselineCostMicroUsd(newValue)}
+  }
+
+  public var optCostDeltaMicroUsd: OneOf_OptCostDeltaMicroUsd? {
+    get {return _storage._optCostDeltaMicroUsd}
+    set {_uniqueStorage()._optCostDeltaMicroUsd = newValue}
+  }
+
+  public var costDeltaMicroUsd: Int64 {
+    get {
+      if case .costDeltaMicroUsd(let v)? = _storage._optCostDeltaMicroUsd {return v}
+      return 0
+    }
+    set {_uniqueStorage()._optCostDeltaMicroUsd = .costDeltaMicroUsd(newValue)}
+  }
+
+  public var totalSpendMicroUsd: Int64 {
+    get {_storage._totalSpendMicroUsd}
+    set {_uniqueStorage()._totalSpendMicroUsd = newValue}
+  }
+
+  /// The id the client sent (request_id in its CompletionRequest), if any.
+  public var correlationID: String {
+    get {_storage._correlationID}
+    set {_uniqueStorage()._correlationID = newValue}
+  }
+
+  /// The sub-tenant the request named, when its tenant allows it.
+  public var subTenant: String {
+    get {_storage._subTenant}
+    set {_uniqueStorage()._subTenant = newValue}
+  }
+
+  /// Ledger accounts the request drew on ("scope@window").
+  public var budgetScopes: [String] {
+    get {_storage._budgetScopes}
+    set {_uniqueStorage()._budgetScopes = newValue}
+  }
+
+  /// The caps that applied and their headroom at planning time.
+  public var caps: [Switchboard_V1_BudgetCap] {
+    get {_storage._caps}
+    set {_uniqueStorage()._caps = newValue}
+  }
+
+  /// Sum of the attempts' overages.
+  public var overageMicroUsd: Int64 {
+    get {_storage._overageMicroUsd}
+    set {_uniqueStorage()._overageMicroUsd = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
+  /// Deprecated: derived from cost_micro_usd.
   public nonisolated enum OneOf_OptCostUsd: Equatable, Sendable {
     case costUsd(Double)
 
   }
 
+  /// Deprecated: derived from baseline_cost_micro_usd.
   public nonisolated enum OneOf_OptBaselineCostUsd: Equatable, Sendable {
     case baselineCostUsd(Double)
 
   }
 
+  /// Deprecated: derived from cost_delta_micro_usd.
   public nonisolated enum OneOf_OptCostDeltaUsd: Equatable, Sendable {
     case costDeltaUsd(Double)
+
+  }
+
+  public nonisolated enum OneOf_OptCostMicroUsd: Equatable, Sendable {
+    case costMicroUsd(Int64)
+
+  }
+
+  public nonisolated enum OneOf_OptBaselineCostMicroUsd: Equatable, Sendable {
+    case baselineCostMicroUsd(Int64)
+
+  }
+
+  public nonisolated enum OneOf_OptCostDeltaMicroUsd: Equatable, Sendable {
+    case costDeltaMicroUsd(Int64)
 
   }
 
@@ -1676,6 +2044,9 @@ public nonisolated struct Switchboard_V1_ListDecisionsRequest: Sendable {
   public var provider: String = String()
 
   public var limit: UInt32 = 0
+
+  /// Only decisions whose client-supplied request id (correlation id) is this.
+  public var correlationID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2367,7 +2738,7 @@ nonisolated extension Switchboard_V1_ResponseFormat.TypeEnum: SwiftProtobuf._Pro
 
 nonisolated extension Switchboard_V1_Constraints: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Constraints"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_cost_usd\0\u{3}latency_sla_ms\0\u{3}required_capabilities\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_cost_usd\0\u{3}latency_sla_ms\0\u{3}required_capabilities\0\u{4}\u{1b}max_cost_micro_usd\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2392,6 +2763,14 @@ nonisolated extension Switchboard_V1_Constraints: SwiftProtobuf.Message, SwiftPr
         }
       }()
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.requiredCapabilities) }()
+      case 30: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.optMaxCostMicroUsd != nil {try decoder.handleConflictingOneOf()}
+          self.optMaxCostMicroUsd = .maxCostMicroUsd(v)
+        }
+      }()
       default: break
       }
     }
@@ -2411,6 +2790,9 @@ nonisolated extension Switchboard_V1_Constraints: SwiftProtobuf.Message, SwiftPr
     if !self.requiredCapabilities.isEmpty {
       try visitor.visitRepeatedStringField(value: self.requiredCapabilities, fieldNumber: 3)
     }
+    try { if case .maxCostMicroUsd(let v)? = self.optMaxCostMicroUsd {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 30)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2418,6 +2800,7 @@ nonisolated extension Switchboard_V1_Constraints: SwiftProtobuf.Message, SwiftPr
     if lhs.optMaxCostUsd != rhs.optMaxCostUsd {return false}
     if lhs.optLatencySlaMs != rhs.optLatencySlaMs {return false}
     if lhs.requiredCapabilities != rhs.requiredCapabilities {return false}
+    if lhs.optMaxCostMicroUsd != rhs.optMaxCostMicroUsd {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2884,7 +3267,7 @@ nonisolated extension Switchboard_V1_StreamRestart: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompletionResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0\u{4}\u{f}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -2902,6 +3285,10 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
     var _route: String = String()
     var _latencyMs: UInt32 = 0
     var _warnings: [String] = []
+    var _optCostMicroUsd: Switchboard_V1_CompletionResponse.OneOf_OptCostMicroUsd?
+    var _optBaselineCostMicroUsd: Switchboard_V1_CompletionResponse.OneOf_OptBaselineCostMicroUsd?
+    var _optCostDeltaMicroUsd: Switchboard_V1_CompletionResponse.OneOf_OptCostDeltaMicroUsd?
+    var _totalSpendMicroUsd: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2927,6 +3314,10 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       _route = source._route
       _latencyMs = source._latencyMs
       _warnings = source._warnings
+      _optCostMicroUsd = source._optCostMicroUsd
+      _optBaselineCostMicroUsd = source._optBaselineCostMicroUsd
+      _optCostDeltaMicroUsd = source._optCostDeltaMicroUsd
+      _totalSpendMicroUsd = source._totalSpendMicroUsd
     }
   }
 
@@ -2981,6 +3372,31 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
         case 13: try { try decoder.decodeSingularStringField(value: &_storage._route) }()
         case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._latencyMs) }()
         case 15: try { try decoder.decodeRepeatedStringField(value: &_storage._warnings) }()
+        case 30: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optCostMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optCostMicroUsd = .costMicroUsd(v)
+          }
+        }()
+        case 31: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optBaselineCostMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optBaselineCostMicroUsd = .baselineCostMicroUsd(v)
+          }
+        }()
+        case 32: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optCostDeltaMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optCostDeltaMicroUsd = .costDeltaMicroUsd(v)
+          }
+        }()
+        case 33: try { try decoder.decodeSingularInt64Field(value: &_storage._totalSpendMicroUsd) }()
         default: break
         }
       }
@@ -3038,6 +3454,18 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       if !_storage._warnings.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._warnings, fieldNumber: 15)
       }
+      try { if case .costMicroUsd(let v)? = _storage._optCostMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 30)
+      } }()
+      try { if case .baselineCostMicroUsd(let v)? = _storage._optBaselineCostMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 31)
+      } }()
+      try { if case .costDeltaMicroUsd(let v)? = _storage._optCostDeltaMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 32)
+      } }()
+      if _storage._totalSpendMicroUsd != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._totalSpendMicroUsd, fieldNumber: 33)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3062,6 +3490,10 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
         if _storage._route != rhs_storage._route {return false}
         if _storage._latencyMs != rhs_storage._latencyMs {return false}
         if _storage._warnings != rhs_storage._warnings {return false}
+        if _storage._optCostMicroUsd != rhs_storage._optCostMicroUsd {return false}
+        if _storage._optBaselineCostMicroUsd != rhs_storage._optBaselineCostMicroUsd {return false}
+        if _storage._optCostDeltaMicroUsd != rhs_storage._optCostDeltaMicroUsd {return false}
+        if _storage._totalSpendMicroUsd != rhs_storage._totalSpendMicroUsd {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3511,7 +3943,7 @@ nonisolated extension Switchboard_V1_CircuitState: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Switchboard_V1_BudgetState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BudgetState"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scope\0\u{1}window\0\u{3}spent_usd\0\u{3}reserved_usd\0\u{3}soft_limit_usd\0\u{3}hard_limit_usd\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scope\0\u{1}window\0\u{3}spent_usd\0\u{3}reserved_usd\0\u{3}soft_limit_usd\0\u{3}hard_limit_usd\0\u{4}\u{18}spent_micro_usd\0\u{3}reserved_micro_usd\0\u{3}soft_limit_micro_usd\0\u{3}hard_limit_micro_usd\0\u{1}period\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3539,6 +3971,25 @@ nonisolated extension Switchboard_V1_BudgetState: SwiftProtobuf.Message, SwiftPr
           self.optHardLimitUsd = .hardLimitUsd(v)
         }
       }()
+      case 30: try { try decoder.decodeSingularInt64Field(value: &self.spentMicroUsd) }()
+      case 31: try { try decoder.decodeSingularInt64Field(value: &self.reservedMicroUsd) }()
+      case 32: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.optSoftLimitMicroUsd != nil {try decoder.handleConflictingOneOf()}
+          self.optSoftLimitMicroUsd = .softLimitMicroUsd(v)
+        }
+      }()
+      case 33: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.optHardLimitMicroUsd != nil {try decoder.handleConflictingOneOf()}
+          self.optHardLimitMicroUsd = .hardLimitMicroUsd(v)
+        }
+      }()
+      case 34: try { try decoder.decodeSingularStringField(value: &self.period) }()
       default: break
       }
     }
@@ -3567,6 +4018,21 @@ nonisolated extension Switchboard_V1_BudgetState: SwiftProtobuf.Message, SwiftPr
     try { if case .hardLimitUsd(let v)? = self.optHardLimitUsd {
       try visitor.visitSingularDoubleField(value: v, fieldNumber: 6)
     } }()
+    if self.spentMicroUsd != 0 {
+      try visitor.visitSingularInt64Field(value: self.spentMicroUsd, fieldNumber: 30)
+    }
+    if self.reservedMicroUsd != 0 {
+      try visitor.visitSingularInt64Field(value: self.reservedMicroUsd, fieldNumber: 31)
+    }
+    try { if case .softLimitMicroUsd(let v)? = self.optSoftLimitMicroUsd {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 32)
+    } }()
+    try { if case .hardLimitMicroUsd(let v)? = self.optHardLimitMicroUsd {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 33)
+    } }()
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 34)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3577,6 +4043,101 @@ nonisolated extension Switchboard_V1_BudgetState: SwiftProtobuf.Message, SwiftPr
     if lhs.reservedUsd != rhs.reservedUsd {return false}
     if lhs.optSoftLimitUsd != rhs.optSoftLimitUsd {return false}
     if lhs.optHardLimitUsd != rhs.optHardLimitUsd {return false}
+    if lhs.spentMicroUsd != rhs.spentMicroUsd {return false}
+    if lhs.reservedMicroUsd != rhs.reservedMicroUsd {return false}
+    if lhs.optSoftLimitMicroUsd != rhs.optSoftLimitMicroUsd {return false}
+    if lhs.optHardLimitMicroUsd != rhs.optHardLimitMicroUsd {return false}
+    if lhs.period != rhs.period {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Switchboard_V1_BudgetCap: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BudgetCap"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scope\0\u{1}window\0\u{1}period\0\u{3}soft_micro_usd\0\u{3}hard_micro_usd\0\u{3}spent_micro_usd\0\u{3}reserved_micro_usd\0\u{3}headroom_micro_usd\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.window) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.period) }()
+      case 4: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.optSoftMicroUsd != nil {try decoder.handleConflictingOneOf()}
+          self.optSoftMicroUsd = .softMicroUsd(v)
+        }
+      }()
+      case 5: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.optHardMicroUsd != nil {try decoder.handleConflictingOneOf()}
+          self.optHardMicroUsd = .hardMicroUsd(v)
+        }
+      }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.spentMicroUsd) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.reservedMicroUsd) }()
+      case 8: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.optHeadroomMicroUsd != nil {try decoder.handleConflictingOneOf()}
+          self.optHeadroomMicroUsd = .headroomMicroUsd(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.scope.isEmpty {
+      try visitor.visitSingularStringField(value: self.scope, fieldNumber: 1)
+    }
+    if !self.window.isEmpty {
+      try visitor.visitSingularStringField(value: self.window, fieldNumber: 2)
+    }
+    if !self.period.isEmpty {
+      try visitor.visitSingularStringField(value: self.period, fieldNumber: 3)
+    }
+    try { if case .softMicroUsd(let v)? = self.optSoftMicroUsd {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    try { if case .hardMicroUsd(let v)? = self.optHardMicroUsd {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 5)
+    } }()
+    if self.spentMicroUsd != 0 {
+      try visitor.visitSingularInt64Field(value: self.spentMicroUsd, fieldNumber: 6)
+    }
+    if self.reservedMicroUsd != 0 {
+      try visitor.visitSingularInt64Field(value: self.reservedMicroUsd, fieldNumber: 7)
+    }
+    try { if case .headroomMicroUsd(let v)? = self.optHeadroomMicroUsd {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 8)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Switchboard_V1_BudgetCap, rhs: Switchboard_V1_BudgetCap) -> Bool {
+    if lhs.scope != rhs.scope {return false}
+    if lhs.window != rhs.window {return false}
+    if lhs.period != rhs.period {return false}
+    if lhs.optSoftMicroUsd != rhs.optSoftMicroUsd {return false}
+    if lhs.optHardMicroUsd != rhs.optHardMicroUsd {return false}
+    if lhs.spentMicroUsd != rhs.spentMicroUsd {return false}
+    if lhs.reservedMicroUsd != rhs.reservedMicroUsd {return false}
+    if lhs.optHeadroomMicroUsd != rhs.optHeadroomMicroUsd {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3644,7 +4205,7 @@ nonisolated extension Switchboard_V1_HealthResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Switchboard_V1_CandidateEvaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CandidateEvaluation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}provider\0\u{1}model\0\u{1}eligible\0\u{3}rejection_reason\0\u{1}score\0\u{3}worst_case_cost_usd\0\u{1}rank\0\u{1}detail\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}provider\0\u{1}model\0\u{1}eligible\0\u{3}rejection_reason\0\u{1}score\0\u{3}worst_case_cost_usd\0\u{1}rank\0\u{1}detail\0\u{4}\u{16}worst_case_micro_usd\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3674,6 +4235,14 @@ nonisolated extension Switchboard_V1_CandidateEvaluation: SwiftProtobuf.Message,
       }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.rank) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.detail) }()
+      case 30: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.optWorstCaseMicroUsd != nil {try decoder.handleConflictingOneOf()}
+          self.optWorstCaseMicroUsd = .worstCaseMicroUsd(v)
+        }
+      }()
       default: break
       }
     }
@@ -3708,6 +4277,9 @@ nonisolated extension Switchboard_V1_CandidateEvaluation: SwiftProtobuf.Message,
     if !self.detail.isEmpty {
       try visitor.visitSingularStringField(value: self.detail, fieldNumber: 8)
     }
+    try { if case .worstCaseMicroUsd(let v)? = self.optWorstCaseMicroUsd {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 30)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3720,6 +4292,7 @@ nonisolated extension Switchboard_V1_CandidateEvaluation: SwiftProtobuf.Message,
     if lhs.optWorstCaseCostUsd != rhs.optWorstCaseCostUsd {return false}
     if lhs.rank != rhs.rank {return false}
     if lhs.detail != rhs.detail {return false}
+    if lhs.optWorstCaseMicroUsd != rhs.optWorstCaseMicroUsd {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3727,7 +4300,7 @@ nonisolated extension Switchboard_V1_CandidateEvaluation: SwiftProtobuf.Message,
 
 nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttemptRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}provider\0\u{1}model\0\u{3}key_source\0\u{3}key_fingerprint\0\u{3}started_offset_ms\0\u{3}latency_ms\0\u{3}first_token_ms\0\u{1}outcome\0\u{3}failure_class\0\u{3}reason_code\0\u{3}http_status\0\u{1}usage\0\u{3}cost_usd\0\u{1}message\0\u{3}same_candidate_retry\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}provider\0\u{1}model\0\u{3}key_source\0\u{3}key_fingerprint\0\u{3}started_offset_ms\0\u{3}latency_ms\0\u{3}first_token_ms\0\u{1}outcome\0\u{3}failure_class\0\u{3}reason_code\0\u{3}http_status\0\u{1}usage\0\u{3}cost_usd\0\u{1}message\0\u{3}same_candidate_retry\0\u{4}\u{e}cost_micro_usd\0\u{3}reserved_micro_usd\0\u{3}overage_micro_usd\0\u{3}charged_scopes\0")
 
   fileprivate class _StorageClass {
     var _index: UInt32 = 0
@@ -3746,6 +4319,10 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
     var _optCostUsd: Switchboard_V1_AttemptRecord.OneOf_OptCostUsd?
     var _message: String = String()
     var _sameCandidateRetry: Bool = false
+    var _optCostMicroUsd: Switchboard_V1_AttemptRecord.OneOf_OptCostMicroUsd?
+    var _optReservedMicroUsd: Switchboard_V1_AttemptRecord.OneOf_OptReservedMicroUsd?
+    var _overageMicroUsd: Int64 = 0
+    var _chargedScopes: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3772,6 +4349,10 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
       _optCostUsd = source._optCostUsd
       _message = source._message
       _sameCandidateRetry = source._sameCandidateRetry
+      _optCostMicroUsd = source._optCostMicroUsd
+      _optReservedMicroUsd = source._optReservedMicroUsd
+      _overageMicroUsd = source._overageMicroUsd
+      _chargedScopes = source._chargedScopes
     }
   }
 
@@ -3820,6 +4401,24 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
         }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._sameCandidateRetry) }()
+        case 30: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optCostMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optCostMicroUsd = .costMicroUsd(v)
+          }
+        }()
+        case 31: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optReservedMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optReservedMicroUsd = .reservedMicroUsd(v)
+          }
+        }()
+        case 32: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
+        case 33: try { try decoder.decodeRepeatedStringField(value: &_storage._chargedScopes) }()
         default: break
         }
       }
@@ -3880,6 +4479,18 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
       if _storage._sameCandidateRetry != false {
         try visitor.visitSingularBoolField(value: _storage._sameCandidateRetry, fieldNumber: 16)
       }
+      try { if case .costMicroUsd(let v)? = _storage._optCostMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 30)
+      } }()
+      try { if case .reservedMicroUsd(let v)? = _storage._optReservedMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 31)
+      } }()
+      if _storage._overageMicroUsd != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._overageMicroUsd, fieldNumber: 32)
+      }
+      if !_storage._chargedScopes.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._chargedScopes, fieldNumber: 33)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3905,6 +4516,10 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
         if _storage._optCostUsd != rhs_storage._optCostUsd {return false}
         if _storage._message != rhs_storage._message {return false}
         if _storage._sameCandidateRetry != rhs_storage._sameCandidateRetry {return false}
+        if _storage._optCostMicroUsd != rhs_storage._optCostMicroUsd {return false}
+        if _storage._optReservedMicroUsd != rhs_storage._optReservedMicroUsd {return false}
+        if _storage._overageMicroUsd != rhs_storage._overageMicroUsd {return false}
+        if _storage._chargedScopes != rhs_storage._chargedScopes {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3916,7 +4531,7 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecisionEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -3941,6 +4556,15 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
     var _warnings: [String] = []
     var _peerUid: UInt32 = 0
     var _usage: Switchboard_V1_Usage? = nil
+    var _optCostMicroUsd: Switchboard_V1_DecisionEvent.OneOf_OptCostMicroUsd?
+    var _optBaselineCostMicroUsd: Switchboard_V1_DecisionEvent.OneOf_OptBaselineCostMicroUsd?
+    var _optCostDeltaMicroUsd: Switchboard_V1_DecisionEvent.OneOf_OptCostDeltaMicroUsd?
+    var _totalSpendMicroUsd: Int64 = 0
+    var _correlationID: String = String()
+    var _subTenant: String = String()
+    var _budgetScopes: [String] = []
+    var _caps: [Switchboard_V1_BudgetCap] = []
+    var _overageMicroUsd: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3973,6 +4597,15 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       _warnings = source._warnings
       _peerUid = source._peerUid
       _usage = source._usage
+      _optCostMicroUsd = source._optCostMicroUsd
+      _optBaselineCostMicroUsd = source._optBaselineCostMicroUsd
+      _optCostDeltaMicroUsd = source._optCostDeltaMicroUsd
+      _totalSpendMicroUsd = source._totalSpendMicroUsd
+      _correlationID = source._correlationID
+      _subTenant = source._subTenant
+      _budgetScopes = source._budgetScopes
+      _caps = source._caps
+      _overageMicroUsd = source._overageMicroUsd
     }
   }
 
@@ -4034,6 +4667,36 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._warnings) }()
         case 21: try { try decoder.decodeSingularUInt32Field(value: &_storage._peerUid) }()
         case 22: try { try decoder.decodeSingularMessageField(value: &_storage._usage) }()
+        case 30: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optCostMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optCostMicroUsd = .costMicroUsd(v)
+          }
+        }()
+        case 31: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optBaselineCostMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optBaselineCostMicroUsd = .baselineCostMicroUsd(v)
+          }
+        }()
+        case 32: try {
+          var v: Int64?
+          try decoder.decodeSingularInt64Field(value: &v)
+          if let v = v {
+            if _storage._optCostDeltaMicroUsd != nil {try decoder.handleConflictingOneOf()}
+            _storage._optCostDeltaMicroUsd = .costDeltaMicroUsd(v)
+          }
+        }()
+        case 33: try { try decoder.decodeSingularInt64Field(value: &_storage._totalSpendMicroUsd) }()
+        case 34: try { try decoder.decodeSingularStringField(value: &_storage._correlationID) }()
+        case 35: try { try decoder.decodeSingularStringField(value: &_storage._subTenant) }()
+        case 36: try { try decoder.decodeRepeatedStringField(value: &_storage._budgetScopes) }()
+        case 37: try { try decoder.decodeRepeatedMessageField(value: &_storage._caps) }()
+        case 38: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
         default: break
         }
       }
@@ -4112,6 +4775,33 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       try { if let v = _storage._usage {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
       } }()
+      try { if case .costMicroUsd(let v)? = _storage._optCostMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 30)
+      } }()
+      try { if case .baselineCostMicroUsd(let v)? = _storage._optBaselineCostMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 31)
+      } }()
+      try { if case .costDeltaMicroUsd(let v)? = _storage._optCostDeltaMicroUsd {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 32)
+      } }()
+      if _storage._totalSpendMicroUsd != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._totalSpendMicroUsd, fieldNumber: 33)
+      }
+      if !_storage._correlationID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._correlationID, fieldNumber: 34)
+      }
+      if !_storage._subTenant.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._subTenant, fieldNumber: 35)
+      }
+      if !_storage._budgetScopes.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._budgetScopes, fieldNumber: 36)
+      }
+      if !_storage._caps.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._caps, fieldNumber: 37)
+      }
+      if _storage._overageMicroUsd != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._overageMicroUsd, fieldNumber: 38)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4143,6 +4833,15 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         if _storage._warnings != rhs_storage._warnings {return false}
         if _storage._peerUid != rhs_storage._peerUid {return false}
         if _storage._usage != rhs_storage._usage {return false}
+        if _storage._optCostMicroUsd != rhs_storage._optCostMicroUsd {return false}
+        if _storage._optBaselineCostMicroUsd != rhs_storage._optBaselineCostMicroUsd {return false}
+        if _storage._optCostDeltaMicroUsd != rhs_storage._optCostDeltaMicroUsd {return false}
+        if _storage._totalSpendMicroUsd != rhs_storage._totalSpendMicroUsd {return false}
+        if _storage._correlationID != rhs_storage._correlationID {return false}
+        if _storage._subTenant != rhs_storage._subTenant {return false}
+        if _storage._budgetScopes != rhs_storage._budgetScopes {return false}
+        if _storage._caps != rhs_storage._caps {return false}
+        if _storage._overageMicroUsd != rhs_storage._overageMicroUsd {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -4223,7 +4922,7 @@ nonisolated extension Switchboard_V1_ExplainResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListDecisionsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}since_ms\0\u{3}until_ms\0\u{1}route\0\u{1}tenant\0\u{1}outcome\0\u{1}provider\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}since_ms\0\u{3}until_ms\0\u{1}route\0\u{1}tenant\0\u{1}outcome\0\u{1}provider\0\u{1}limit\0\u{4}\u{17}correlation_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4238,6 +4937,7 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
       case 5: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.provider) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 30: try { try decoder.decodeSingularStringField(value: &self.correlationID) }()
       default: break
       }
     }
@@ -4265,6 +4965,9 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 7)
     }
+    if !self.correlationID.isEmpty {
+      try visitor.visitSingularStringField(value: self.correlationID, fieldNumber: 30)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4276,6 +4979,7 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
     if lhs.outcome != rhs.outcome {return false}
     if lhs.provider != rhs.provider {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.correlationID != rhs.correlationID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -10,8 +10,9 @@ struct CandidatePlannerTests {
 
   func plan(_ route: RoutePolicy, _ request: ChatRequest, catalog: ModelCatalog, scopes: [BudgetScope] = [],
             known: Set<String> = ["a", "b", "c"], fingerprints: @escaping @Sendable (String) -> [String] = { _ in [] }) -> Plan {
-    let inputs = PlanningInputs(route: route, request: request, catalog: catalog, health: health, stats: stats, ledger: ledger,
-                                budgetScopes: scopes, keyFingerprints: fingerprints, knownProviders: known,
+    let state = ledger.snapshotNow(scopes: scopes, wallMillis: 1_767_225_600_000)
+    let inputs = PlanningInputs(route: route, request: request, catalog: catalog, health: health, stats: stats,
+                                budgetScopes: scopes, budgetState: state, keyFingerprints: fingerprints, knownProviders: known,
                                 now: Instant(nanoseconds: 0), wallMillis: 1_767_225_600_000)
     return CandidatePlanner.plan(inputs, strategy: PriorityStrategy())
   }
@@ -48,9 +49,9 @@ struct CandidatePlannerTests {
   }
 
   @Test func worstCaseCostAgainstRequestAndRouteCaps() {
-    // a: 1$/M in, 2$/M out. 100 max tokens → 0.0002 out + input.
+    // a: 1$/M in, 2$/M out. 100 max tokens → 0.0002 out + the input bound (UTF-8 bytes + overheads).
     let req = Fixture.request(maxTokens: 100)
-    let worstA = Fixture.info().worstCaseCost(estimatedInputTokens: TokenEstimator.estimateInputTokens(req), maxTokens: 100)!
+    let worstA = ReservationEstimator.worstCase(req, info: Fixture.info(), inputTokens: ReservationEstimator.inputTokenBound(req))!.usd
     var capped = req
     capped.constraints.maxCostUSD = worstA  // exactly at the cap passes
     #expect(rejection(plan(Fixture.route(), capped, catalog: Fixture.catalog), Fixture.a) == nil)
@@ -89,11 +90,11 @@ struct CandidatePlannerTests {
   }
 
   @Test func exhaustedBudget() {
-    let scope = BudgetScope(key: "route:r/tenant:t1", limit: BudgetLimit(hard: 0.01))
-    guard case .reserved(let r, _) = ledger.reserve(0.01, scopes: [scope], wallMillis: 1_767_225_600_000) else {
+    let scope = BudgetScope(key: "route:r/tenant:t1", limit: BudgetLimit(softUSD: nil, hardUSD: 0.01))
+    guard case .reserved(let r, _) = ledger.reserveNow(MicroUSD(usd: 0.01), scopes: [scope], requestID: "x", wallMillis: 1_767_225_600_000) else {
       Issue.record("reserve failed"); return
     }
-    ledger.settle(r, actual: 0.01)
+    _ = ledger.settleNow(r, actual: MicroUSD(usd: 0.01), wallMillis: 1_767_225_600_000)
     let p = plan(Fixture.route(), Fixture.request(), catalog: Fixture.catalog, scopes: [scope])
     #expect(p.ordered.isEmpty)
     #expect(p.evaluations.allSatisfy { $0.rejection == .budgetExhausted })

@@ -154,7 +154,7 @@ struct RequestExecutorTests {
     let a = ScriptedAdapter("a", script: [.fail(failure(.provider5xx, status: 503)), .fail(failure(.provider5xx, status: 503))])
     let world = TestWorld(routes: [Fixture.route()], adapters: [a, ScriptedAdapter("b"), ScriptedAdapter("c")])
     let o = try await world.complete(Fixture.request(id: "explain-me"))
-    let e = try #require(world.audit.event("explain-me"))
+    let e = try #require(world.audit.event(o.event.requestID))
     #expect(world.audit.all.count == 1)
     #expect(e.attempts.map(\.reason) == [.provider5xx, .provider5xx, nil])
     #expect(e.attempts.map(\.httpStatus) == [503, 503, nil])
@@ -171,12 +171,13 @@ struct RequestExecutorTests {
   @Test func failedRequestsAreExplainedToo() async throws {
     let world = TestWorld(routes: [Fixture.route("r", [Fixture.a])], adapters: [ScriptedAdapter("a", then: .fail(failure(.modelNotFound, status: 404)))])
     let o = try await world.complete(Fixture.request(id: "nope"))
-    let e = try #require(world.audit.event("nope"))
+    let e = try #require(world.audit.event(o.event.requestID))
+    #expect(e.correlationID == "nope", "the client id is kept as the correlation id")
     #expect(e.outcome == .failed && e.reason == .modelNotFound && e.statusCode == o.error?.code)
     #expect(e.attempts.first?.failureClass == .hard)
     let unknown = try await world.complete(Fixture.request(route: "missing", id: "nope2"))
     #expect(unknown.error?.reason == .unknownRoute)
-    #expect(world.audit.event("nope2")?.reason == .unknownRoute)
+    #expect(world.audit.event(unknown.event.requestID)?.reason == .unknownRoute)
   }
 }
 
@@ -192,7 +193,7 @@ struct KeyRotationTests {
     let o = try await world.complete(Fixture.request(id: "rot"))
     #expect(o.value?.served == Fixture.a)
     #expect(a.calls.map(\.revealedKey) == [Self.k1, Self.k2])
-    let e = try #require(world.audit.event("rot"))
+    let e = try #require(world.audit.event(o.event.requestID))
     #expect(e.attempts.map(\.keyFingerprint) == [Secret(Self.k1).fingerprint, Secret(Self.k2).fingerprint])
     #expect(e.attempts.map(\.keySource) == [.config, .env])
     #expect(e.attempts[0].reason == .invalidCredentials && e.attempts[0].failureClass == .hard)

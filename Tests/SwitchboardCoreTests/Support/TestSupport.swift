@@ -126,11 +126,11 @@ struct TestWorld {
 
   init(routes: [RoutePolicy], adapters: [any ProviderAdapter], catalog: ModelCatalog = Fixture.catalog,
        circuit: CircuitPolicy = .init(), keys: KeyResolver = KeyResolver(settings: [:], environment: [:]),
-       ledger: any BudgetLedger = InMemoryBudgetLedger()) {
+       ledger: any BudgetLedger = InMemoryBudgetLedger(), budgets: BudgetConfiguration = .init()) {
     var byName: [String: any ProviderAdapter] = [:]
     for a in adapters { byName[a.name] = a }
     let config = RouterConfiguration(routes: Dictionary(uniqueKeysWithValues: routes.map { ($0.name, $0) }),
-                                     adapters: byName, catalog: catalog, circuit: circuit)
+                                     adapters: byName, catalog: catalog, circuit: circuit, budgets: budgets)
     router = Router(configuration: config, keys: keys, ledger: ledger, audit: audit, clock: clock, idPrefix: "t-")
     driver = VirtualTimeDriver(clock: clock)
   }

@@ -56,9 +56,11 @@ def test_explicit_provider_and_model(client: Client) -> None:
     assert r.provider == "sim-a"
 
 
-def test_client_chosen_request_id_is_echoed(client: Client) -> None:
+def test_client_chosen_request_id_is_a_correlation_id(client: Client) -> None:
+    # The daemon issues request ids; the client's id is kept as the correlation id.
     r = client.complete("Hi", route="default", request_id="py-req-echo-1")
-    assert r.request_id == "py-req-echo-1"
+    assert r.request_id and r.request_id != "py-req-echo-1"
+    assert client.explain(r.request_id).event.correlation_id == "py-req-echo-1"
 
 
 def test_streaming(client: Client) -> None:

@@ -103,7 +103,7 @@ struct DrillWorld {
   func lines(_ outcome: RoutedOutcome) -> [String] {
     let e = outcome.event
     let t0 = ms(wall: e.timestampMs)
-    let rid = "request_id=\(e.requestID)"
+    let rid = "request_id=\(e.correlationID ?? e.requestID)"
     var out: [String] = []
     let ranked = e.candidates.filter(\.eligible).sorted { $0.rank < $1.rank }
     if let first = ranked.first {

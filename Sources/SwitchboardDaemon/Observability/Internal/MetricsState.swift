@@ -46,6 +46,8 @@ struct MetricsState: Sendable {
   var upstreamLatency: [CandidateSeries: HistogramState]
   var overhead: HistogramState
   var softExceeded: [String: UInt64]
+  /// Overage per ledger account (`scope@window`): how many settles went over their reservation, and by how much.
+  var overages: [String: (count: UInt64, micro: Int64)] = [:]
   var framesRejected: [String: UInt64]
 
   init(upstreamBucketCount: Int, overheadBucketCount: Int) {

@@ -1093,6 +1093,51 @@ void   switchboard__v1__budget_state__free_unpacked
   assert(message->base.descriptor == &switchboard__v1__budget_state__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   switchboard__v1__budget_cap__init
+                     (Switchboard__V1__BudgetCap         *message)
+{
+  static const Switchboard__V1__BudgetCap init_value = SWITCHBOARD__V1__BUDGET_CAP__INIT;
+  *message = init_value;
+}
+size_t switchboard__v1__budget_cap__get_packed_size
+                     (const Switchboard__V1__BudgetCap *message)
+{
+  assert(message->base.descriptor == &switchboard__v1__budget_cap__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t switchboard__v1__budget_cap__pack
+                     (const Switchboard__V1__BudgetCap *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &switchboard__v1__budget_cap__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t switchboard__v1__budget_cap__pack_to_buffer
+                     (const Switchboard__V1__BudgetCap *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &switchboard__v1__budget_cap__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Switchboard__V1__BudgetCap *
+       switchboard__v1__budget_cap__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Switchboard__V1__BudgetCap *)
+     protobuf_c_message_unpack (&switchboard__v1__budget_cap__descriptor,
+                                allocator, len, data);
+}
+void   switchboard__v1__budget_cap__free_unpacked
+                     (Switchboard__V1__BudgetCap *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &switchboard__v1__budget_cap__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   switchboard__v1__health_response__init
                      (Switchboard__V1__HealthResponse         *message)
 {
@@ -2460,7 +2505,7 @@ const ProtobufCMessageDescriptor switchboard__v1__response_format__descriptor =
   (ProtobufCMessageInit) switchboard__v1__response_format__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__constraints__field_descriptors[3] =
+static const ProtobufCFieldDescriptor switchboard__v1__constraints__field_descriptors[4] =
 {
   {
     "max_cost_usd",
@@ -2498,16 +2543,30 @@ static const ProtobufCFieldDescriptor switchboard__v1__constraints__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_cost_micro_usd",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__Constraints, opt_max_cost_micro_usd_case),
+    offsetof(Switchboard__V1__Constraints, max_cost_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__constraints__field_indices_by_name[] = {
   1,   /* field[1] = latency_sla_ms */
+  3,   /* field[3] = max_cost_micro_usd */
   0,   /* field[0] = max_cost_usd */
   2,   /* field[2] = required_capabilities */
 };
-static const ProtobufCIntRange switchboard__v1__constraints__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__constraints__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 30, 3 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__constraints__descriptor =
 {
@@ -2517,10 +2576,10 @@ const ProtobufCMessageDescriptor switchboard__v1__constraints__descriptor =
   "Switchboard__V1__Constraints",
   "switchboard.v1",
   sizeof(Switchboard__V1__Constraints),
-  3,
+  4,
   switchboard__v1__constraints__field_descriptors,
   switchboard__v1__constraints__field_indices_by_name,
-  1,  switchboard__v1__constraints__number_ranges,
+  2,  switchboard__v1__constraints__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__constraints__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3258,7 +3317,7 @@ const ProtobufCMessageDescriptor switchboard__v1__stream_restart__descriptor =
   (ProtobufCMessageInit) switchboard__v1__stream_restart__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[15] =
+static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[19] =
 {
   {
     "request_id",
@@ -3440,12 +3499,63 @@ static const ProtobufCFieldDescriptor switchboard__v1__completion_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cost_micro_usd",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__CompletionResponse, opt_cost_micro_usd_case),
+    offsetof(Switchboard__V1__CompletionResponse, cost_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "baseline_cost_micro_usd",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__CompletionResponse, opt_baseline_cost_micro_usd_case),
+    offsetof(Switchboard__V1__CompletionResponse, baseline_cost_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cost_delta_micro_usd",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__CompletionResponse, opt_cost_delta_micro_usd_case),
+    offsetof(Switchboard__V1__CompletionResponse, cost_delta_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_spend_micro_usd",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionResponse, total_spend_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__completion_response__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
+  16,   /* field[16] = baseline_cost_micro_usd */
   8,   /* field[8] = baseline_cost_usd */
   1,   /* field[1] = content */
+  17,   /* field[17] = cost_delta_micro_usd */
   9,   /* field[9] = cost_delta_usd */
+  15,   /* field[15] = cost_micro_usd */
   7,   /* field[7] = cost_usd */
   11,   /* field[11] = decision_summary */
   3,   /* field[3] = finish_reason */
@@ -3455,13 +3565,15 @@ static const unsigned switchboard__v1__completion_response__field_indices_by_nam
   0,   /* field[0] = request_id */
   12,   /* field[12] = route */
   2,   /* field[2] = tool_calls */
+  18,   /* field[18] = total_spend_micro_usd */
   6,   /* field[6] = usage */
   14,   /* field[14] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 30, 15 },
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__completion_response__descriptor =
 {
@@ -3471,10 +3583,10 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_response__descripto
   "Switchboard__V1__CompletionResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__CompletionResponse),
-  15,
+  19,
   switchboard__v1__completion_response__field_descriptors,
   switchboard__v1__completion_response__field_indices_by_name,
-  1,  switchboard__v1__completion_response__number_ranges,
+  2,  switchboard__v1__completion_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__completion_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -4011,7 +4123,7 @@ const ProtobufCMessageDescriptor switchboard__v1__circuit_state__descriptor =
   (ProtobufCMessageInit) switchboard__v1__circuit_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__budget_state__field_descriptors[6] =
+static const ProtobufCFieldDescriptor switchboard__v1__budget_state__field_descriptors[11] =
 {
   {
     "scope",
@@ -4085,19 +4197,85 @@ static const ProtobufCFieldDescriptor switchboard__v1__budget_state__field_descr
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "spent_micro_usd",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetState, spent_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reserved_micro_usd",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetState, reserved_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "soft_limit_micro_usd",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__BudgetState, opt_soft_limit_micro_usd_case),
+    offsetof(Switchboard__V1__BudgetState, soft_limit_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hard_limit_micro_usd",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__BudgetState, opt_hard_limit_micro_usd_case),
+    offsetof(Switchboard__V1__BudgetState, hard_limit_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "period",
+    34,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetState, period),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__budget_state__field_indices_by_name[] = {
+  9,   /* field[9] = hard_limit_micro_usd */
   5,   /* field[5] = hard_limit_usd */
+  10,   /* field[10] = period */
+  7,   /* field[7] = reserved_micro_usd */
   3,   /* field[3] = reserved_usd */
   0,   /* field[0] = scope */
+  8,   /* field[8] = soft_limit_micro_usd */
   4,   /* field[4] = soft_limit_usd */
+  6,   /* field[6] = spent_micro_usd */
   2,   /* field[2] = spent_usd */
   1,   /* field[1] = window */
 };
-static const ProtobufCIntRange switchboard__v1__budget_state__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__budget_state__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 30, 6 },
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__budget_state__descriptor =
 {
@@ -4107,11 +4285,140 @@ const ProtobufCMessageDescriptor switchboard__v1__budget_state__descriptor =
   "Switchboard__V1__BudgetState",
   "switchboard.v1",
   sizeof(Switchboard__V1__BudgetState),
-  6,
+  11,
   switchboard__v1__budget_state__field_descriptors,
   switchboard__v1__budget_state__field_indices_by_name,
-  1,  switchboard__v1__budget_state__number_ranges,
+  2,  switchboard__v1__budget_state__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__budget_state__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__budget_cap__field_descriptors[8] =
+{
+  {
+    "scope",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetCap, scope),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "window",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetCap, window),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "period",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetCap, period),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "soft_micro_usd",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__BudgetCap, opt_soft_micro_usd_case),
+    offsetof(Switchboard__V1__BudgetCap, soft_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hard_micro_usd",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__BudgetCap, opt_hard_micro_usd_case),
+    offsetof(Switchboard__V1__BudgetCap, hard_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "spent_micro_usd",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetCap, spent_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reserved_micro_usd",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__BudgetCap, reserved_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "headroom_micro_usd",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__BudgetCap, opt_headroom_micro_usd_case),
+    offsetof(Switchboard__V1__BudgetCap, headroom_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__budget_cap__field_indices_by_name[] = {
+  4,   /* field[4] = hard_micro_usd */
+  7,   /* field[7] = headroom_micro_usd */
+  2,   /* field[2] = period */
+  6,   /* field[6] = reserved_micro_usd */
+  0,   /* field[0] = scope */
+  3,   /* field[3] = soft_micro_usd */
+  5,   /* field[5] = spent_micro_usd */
+  1,   /* field[1] = window */
+};
+static const ProtobufCIntRange switchboard__v1__budget_cap__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__budget_cap__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.BudgetCap",
+  "BudgetCap",
+  "Switchboard__V1__BudgetCap",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__BudgetCap),
+  8,
+  switchboard__v1__budget_cap__field_descriptors,
+  switchboard__v1__budget_cap__field_indices_by_name,
+  1,  switchboard__v1__budget_cap__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__budget_cap__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor switchboard__v1__health_response__field_descriptors[7] =
@@ -4230,7 +4537,7 @@ const ProtobufCMessageDescriptor switchboard__v1__health_response__descriptor =
   (ProtobufCMessageInit) switchboard__v1__health_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__candidate_evaluation__field_descriptors[8] =
+static const ProtobufCFieldDescriptor switchboard__v1__candidate_evaluation__field_descriptors[9] =
 {
   {
     "provider",
@@ -4328,6 +4635,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__candidate_evaluation__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "worst_case_micro_usd",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__CandidateEvaluation, opt_worst_case_micro_usd_case),
+    offsetof(Switchboard__V1__CandidateEvaluation, worst_case_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__candidate_evaluation__field_indices_by_name[] = {
   7,   /* field[7] = detail */
@@ -4338,11 +4657,13 @@ static const unsigned switchboard__v1__candidate_evaluation__field_indices_by_na
   3,   /* field[3] = rejection_reason */
   4,   /* field[4] = score */
   5,   /* field[5] = worst_case_cost_usd */
+  8,   /* field[8] = worst_case_micro_usd */
 };
-static const ProtobufCIntRange switchboard__v1__candidate_evaluation__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__candidate_evaluation__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 30, 8 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descriptor =
 {
@@ -4352,14 +4673,14 @@ const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descript
   "Switchboard__V1__CandidateEvaluation",
   "switchboard.v1",
   sizeof(Switchboard__V1__CandidateEvaluation),
-  8,
+  9,
   switchboard__v1__candidate_evaluation__field_descriptors,
   switchboard__v1__candidate_evaluation__field_indices_by_name,
-  1,  switchboard__v1__candidate_evaluation__number_ranges,
+  2,  switchboard__v1__candidate_evaluation__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__candidate_evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_descriptors[16] =
+static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_descriptors[20] =
 {
   {
     "index",
@@ -4553,8 +4874,58 @@ static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cost_micro_usd",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__AttemptRecord, opt_cost_micro_usd_case),
+    offsetof(Switchboard__V1__AttemptRecord, cost_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reserved_micro_usd",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__AttemptRecord, opt_reserved_micro_usd_case),
+    offsetof(Switchboard__V1__AttemptRecord, reserved_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "overage_micro_usd",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__AttemptRecord, overage_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charged_scopes",
+    33,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Switchboard__V1__AttemptRecord, n_charged_scopes),
+    offsetof(Switchboard__V1__AttemptRecord, charged_scopes),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__attempt_record__field_indices_by_name[] = {
+  19,   /* field[19] = charged_scopes */
+  16,   /* field[16] = cost_micro_usd */
   13,   /* field[13] = cost_usd */
   9,   /* field[9] = failure_class */
   7,   /* field[7] = first_token_ms */
@@ -4566,16 +4937,19 @@ static const unsigned switchboard__v1__attempt_record__field_indices_by_name[] =
   14,   /* field[14] = message */
   2,   /* field[2] = model */
   8,   /* field[8] = outcome */
+  18,   /* field[18] = overage_micro_usd */
   1,   /* field[1] = provider */
   10,   /* field[10] = reason_code */
+  17,   /* field[17] = reserved_micro_usd */
   15,   /* field[15] = same_candidate_retry */
   5,   /* field[5] = started_offset_ms */
   12,   /* field[12] = usage */
 };
-static const ProtobufCIntRange switchboard__v1__attempt_record__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__attempt_record__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 30, 16 },
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
 {
@@ -4585,14 +4959,14 @@ const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
   "Switchboard__V1__AttemptRecord",
   "switchboard.v1",
   sizeof(Switchboard__V1__AttemptRecord),
-  16,
+  20,
   switchboard__v1__attempt_record__field_descriptors,
   switchboard__v1__attempt_record__field_indices_by_name,
-  1,  switchboard__v1__attempt_record__number_ranges,
+  2,  switchboard__v1__attempt_record__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__attempt_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[22] =
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[31] =
 {
   {
     "request_id",
@@ -4858,18 +5232,133 @@ static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cost_micro_usd",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__DecisionEvent, opt_cost_micro_usd_case),
+    offsetof(Switchboard__V1__DecisionEvent, cost_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "baseline_cost_micro_usd",
+    31,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__DecisionEvent, opt_baseline_cost_micro_usd_case),
+    offsetof(Switchboard__V1__DecisionEvent, baseline_cost_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cost_delta_micro_usd",
+    32,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Switchboard__V1__DecisionEvent, opt_cost_delta_micro_usd_case),
+    offsetof(Switchboard__V1__DecisionEvent, cost_delta_micro_usd),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_spend_micro_usd",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, total_spend_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "correlation_id",
+    34,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, correlation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sub_tenant",
+    35,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, sub_tenant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "budget_scopes",
+    36,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Switchboard__V1__DecisionEvent, n_budget_scopes),
+    offsetof(Switchboard__V1__DecisionEvent, budget_scopes),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "caps",
+    37,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__DecisionEvent, n_caps),
+    offsetof(Switchboard__V1__DecisionEvent, caps),
+    &switchboard__v1__budget_cap__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "overage_micro_usd",
+    38,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, overage_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__decision_event__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
+  23,   /* field[23] = baseline_cost_micro_usd */
   16,   /* field[16] = baseline_cost_usd */
   14,   /* field[14] = baseline_model */
   13,   /* field[13] = baseline_provider */
+  28,   /* field[28] = budget_scopes */
   9,   /* field[9] = candidates */
+  29,   /* field[29] = caps */
   12,   /* field[12] = chosen_model */
   11,   /* field[11] = chosen_provider */
+  26,   /* field[26] = correlation_id */
+  24,   /* field[24] = cost_delta_micro_usd */
   17,   /* field[17] = cost_delta_usd */
+  22,   /* field[22] = cost_micro_usd */
   15,   /* field[15] = cost_usd */
   6,   /* field[6] = outcome */
+  30,   /* field[30] = overage_micro_usd */
   20,   /* field[20] = peer_uid */
   8,   /* field[8] = reason_code */
   0,   /* field[0] = request_id */
@@ -4877,16 +5366,19 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   7,   /* field[7] = status_code */
   4,   /* field[4] = strategy */
   5,   /* field[5] = stream */
+  27,   /* field[27] = sub_tenant */
   2,   /* field[2] = tenant */
   1,   /* field[1] = timestamp_ms */
   18,   /* field[18] = total_latency_ms */
+  25,   /* field[25] = total_spend_micro_usd */
   21,   /* field[21] = usage */
   19,   /* field[19] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 22 }
+  { 30, 22 },
+  { 0, 31 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
 {
@@ -4896,10 +5388,10 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
   "Switchboard__V1__DecisionEvent",
   "switchboard.v1",
   sizeof(Switchboard__V1__DecisionEvent),
-  22,
+  31,
   switchboard__v1__decision_event__field_descriptors,
   switchboard__v1__decision_event__field_indices_by_name,
-  1,  switchboard__v1__decision_event__number_ranges,
+  2,  switchboard__v1__decision_event__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__decision_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -4992,7 +5484,7 @@ const ProtobufCMessageDescriptor switchboard__v1__explain_response__descriptor =
   (ProtobufCMessageInit) switchboard__v1__explain_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__field_descriptors[8] =
 {
   {
     "since_ms",
@@ -5078,8 +5570,21 @@ static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "correlation_id",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ListDecisionsRequest, correlation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__list_decisions_request__field_indices_by_name[] = {
+  7,   /* field[7] = correlation_id */
   6,   /* field[6] = limit */
   4,   /* field[4] = outcome */
   5,   /* field[5] = provider */
@@ -5088,10 +5593,11 @@ static const unsigned switchboard__v1__list_decisions_request__field_indices_by_
   3,   /* field[3] = tenant */
   1,   /* field[1] = until_ms */
 };
-static const ProtobufCIntRange switchboard__v1__list_decisions_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__list_decisions_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 30, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__descriptor =
 {
@@ -5101,10 +5607,10 @@ const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__descri
   "Switchboard__V1__ListDecisionsRequest",
   "switchboard.v1",
   sizeof(Switchboard__V1__ListDecisionsRequest),
-  7,
+  8,
   switchboard__v1__list_decisions_request__field_descriptors,
   switchboard__v1__list_decisions_request__field_indices_by_name,
-  1,  switchboard__v1__list_decisions_request__number_ranges,
+  2,  switchboard__v1__list_decisions_request__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__list_decisions_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -40,6 +40,7 @@ typedef struct Switchboard__V1__AdminResponse Switchboard__V1__AdminResponse;
 typedef struct Switchboard__V1__HealthRequest Switchboard__V1__HealthRequest;
 typedef struct Switchboard__V1__CircuitState Switchboard__V1__CircuitState;
 typedef struct Switchboard__V1__BudgetState Switchboard__V1__BudgetState;
+typedef struct Switchboard__V1__BudgetCap Switchboard__V1__BudgetCap;
 typedef struct Switchboard__V1__HealthResponse Switchboard__V1__HealthResponse;
 typedef struct Switchboard__V1__CandidateEvaluation Switchboard__V1__CandidateEvaluation;
 typedef struct Switchboard__V1__AttemptRecord Switchboard__V1__AttemptRecord;
@@ -329,6 +330,12 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__CONSTRAINTS__OPT_LATENCY_SLA_MS__CASE)
 } Switchboard__V1__Constraints__OptLatencySlaMsCase;
 
+typedef enum {
+  SWITCHBOARD__V1__CONSTRAINTS__OPT_MAX_COST_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__CONSTRAINTS__OPT_MAX_COST_MICRO_USD_MAX_COST_MICRO_USD = 30
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__CONSTRAINTS__OPT_MAX_COST_MICRO_USD__CASE)
+} Switchboard__V1__Constraints__OptMaxCostMicroUsdCase;
+
 /*
  * Per-request hard caps, applied on top of the route's own.
  */
@@ -348,10 +355,14 @@ struct  Switchboard__V1__Constraints
   union {
     uint32_t latency_sla_ms;
   };
+  Switchboard__V1__Constraints__OptMaxCostMicroUsdCase opt_max_cost_micro_usd_case;
+  union {
+    int64_t max_cost_micro_usd;
+  };
 };
 #define SWITCHBOARD__V1__CONSTRAINTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__constraints__descriptor) \
-    , 0,NULL, SWITCHBOARD__V1__CONSTRAINTS__OPT_MAX_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__CONSTRAINTS__OPT_LATENCY_SLA_MS__NOT_SET, {0} }
+    , 0,NULL, SWITCHBOARD__V1__CONSTRAINTS__OPT_MAX_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__CONSTRAINTS__OPT_LATENCY_SLA_MS__NOT_SET, {0}, SWITCHBOARD__V1__CONSTRAINTS__OPT_MAX_COST_MICRO_USD__NOT_SET, {0} }
 
 
 /*
@@ -429,7 +440,9 @@ struct  Switchboard__V1__CompletionRequest
   protobuf_c_boolean stream;
   Switchboard__V1__Constraints *constraints;
   /*
-   * Budget scope; empty = derived from the peer's uid.
+   * Empty: the caller's tenant, from its peer credentials (the `tenants:` config;
+   * unmapped peers are `uid:N`). Otherwise a sub-tenant the caller's tenant allows;
+   * any other name is refused with PERMISSION_DENIED / tenant_not_allowed.
    */
   char *tenant;
   size_t n_tags;
@@ -441,7 +454,8 @@ struct  Switchboard__V1__CompletionRequest
    */
   uint32_t deadline_ms;
   /*
-   * Optional client-chosen request id (echoed; generated when empty).
+   * Optional client-chosen id, kept as the decision's correlation id (searchable with
+   * ListDecisionsRequest.correlation_id). The daemon always issues the request id.
    */
   char *request_id;
   Switchboard__V1__CompletionRequest__OptMaxTokensCase opt_max_tokens_case;
@@ -554,6 +568,24 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__CASE)
 } Switchboard__V1__CompletionResponse__OptCostDeltaUsdCase;
 
+typedef enum {
+  SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD_COST_MICRO_USD = 30
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__CASE)
+} Switchboard__V1__CompletionResponse__OptCostMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD_BASELINE_COST_MICRO_USD = 31
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__CASE)
+} Switchboard__V1__CompletionResponse__OptBaselineCostMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD_COST_DELTA_MICRO_USD = 32
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__CASE)
+} Switchboard__V1__CompletionResponse__OptCostDeltaMicroUsdCase;
+
 /*
  * Terminal frame of a successful completion call (unary or streamed).
  */
@@ -577,6 +609,10 @@ struct  Switchboard__V1__CompletionResponse
   uint32_t latency_ms;
   size_t n_warnings;
   char **warnings;
+  /*
+   * Everything the request spent, failed attempts included (what the ledger charged).
+   */
+  int64_t total_spend_micro_usd;
   Switchboard__V1__CompletionResponse__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -589,10 +625,22 @@ struct  Switchboard__V1__CompletionResponse
   union {
     double cost_delta_usd;
   };
+  Switchboard__V1__CompletionResponse__OptCostMicroUsdCase opt_cost_micro_usd_case;
+  union {
+    int64_t cost_micro_usd;
+  };
+  Switchboard__V1__CompletionResponse__OptBaselineCostMicroUsdCase opt_baseline_cost_micro_usd_case;
+  union {
+    int64_t baseline_cost_micro_usd;
+  };
+  Switchboard__V1__CompletionResponse__OptCostDeltaMicroUsdCase opt_cost_delta_micro_usd_case;
+  union {
+    int64_t cost_delta_micro_usd;
+  };
 };
 #define SWITCHBOARD__V1__COMPLETION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__completion_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*
@@ -727,16 +775,43 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__BUDGET_STATE__OPT_HARD_LIMIT_USD__CASE)
 } Switchboard__V1__BudgetState__OptHardLimitUsdCase;
 
+typedef enum {
+  SWITCHBOARD__V1__BUDGET_STATE__OPT_SOFT_LIMIT_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__BUDGET_STATE__OPT_SOFT_LIMIT_MICRO_USD_SOFT_LIMIT_MICRO_USD = 32
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__BUDGET_STATE__OPT_SOFT_LIMIT_MICRO_USD__CASE)
+} Switchboard__V1__BudgetState__OptSoftLimitMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__BUDGET_STATE__OPT_HARD_LIMIT_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__BUDGET_STATE__OPT_HARD_LIMIT_MICRO_USD_HARD_LIMIT_MICRO_USD = 33
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__BUDGET_STATE__OPT_HARD_LIMIT_MICRO_USD__CASE)
+} Switchboard__V1__BudgetState__OptHardLimitMicroUsdCase;
+
 struct  Switchboard__V1__BudgetState
 {
   ProtobufCMessage base;
   /*
-   * e.g. "tenant:acme" or "route:payments-assist"
+   * e.g. "tenant:acme", "route:payments-assist", "route:chat/tenant:acme", "daemon"
    */
   char *scope;
+  /*
+   * daily | monthly
+   */
   char *window;
+  /*
+   * Deprecated: derived from spent_micro_usd.
+   */
   double spent_usd;
+  /*
+   * Deprecated: derived from reserved_micro_usd.
+   */
   double reserved_usd;
+  int64_t spent_micro_usd;
+  int64_t reserved_micro_usd;
+  /*
+   * The current period, e.g. "2026-12-01" or "2026-12", in budgets.time_zone.
+   */
+  char *period;
   Switchboard__V1__BudgetState__OptSoftLimitUsdCase opt_soft_limit_usd_case;
   union {
     double soft_limit_usd;
@@ -745,10 +820,65 @@ struct  Switchboard__V1__BudgetState
   union {
     double hard_limit_usd;
   };
+  Switchboard__V1__BudgetState__OptSoftLimitMicroUsdCase opt_soft_limit_micro_usd_case;
+  union {
+    int64_t soft_limit_micro_usd;
+  };
+  Switchboard__V1__BudgetState__OptHardLimitMicroUsdCase opt_hard_limit_micro_usd_case;
+  union {
+    int64_t hard_limit_micro_usd;
+  };
 };
 #define SWITCHBOARD__V1__BUDGET_STATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__budget_state__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, SWITCHBOARD__V1__BUDGET_STATE__OPT_SOFT_LIMIT_USD__NOT_SET, {0}, SWITCHBOARD__V1__BUDGET_STATE__OPT_HARD_LIMIT_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__BUDGET_STATE__OPT_SOFT_LIMIT_USD__NOT_SET, {0}, SWITCHBOARD__V1__BUDGET_STATE__OPT_HARD_LIMIT_USD__NOT_SET, {0}, SWITCHBOARD__V1__BUDGET_STATE__OPT_SOFT_LIMIT_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__BUDGET_STATE__OPT_HARD_LIMIT_MICRO_USD__NOT_SET, {0} }
+
+
+typedef enum {
+  SWITCHBOARD__V1__BUDGET_CAP__OPT_SOFT_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__BUDGET_CAP__OPT_SOFT_MICRO_USD_SOFT_MICRO_USD = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__BUDGET_CAP__OPT_SOFT_MICRO_USD__CASE)
+} Switchboard__V1__BudgetCap__OptSoftMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__BUDGET_CAP__OPT_HARD_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__BUDGET_CAP__OPT_HARD_MICRO_USD_HARD_MICRO_USD = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__BUDGET_CAP__OPT_HARD_MICRO_USD__CASE)
+} Switchboard__V1__BudgetCap__OptHardMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__BUDGET_CAP__OPT_HEADROOM_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__BUDGET_CAP__OPT_HEADROOM_MICRO_USD_HEADROOM_MICRO_USD = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__BUDGET_CAP__OPT_HEADROOM_MICRO_USD__CASE)
+} Switchboard__V1__BudgetCap__OptHeadroomMicroUsdCase;
+
+/*
+ * A cap that applied to a request, with its headroom when the request was planned.
+ */
+struct  Switchboard__V1__BudgetCap
+{
+  ProtobufCMessage base;
+  char *scope;
+  char *window;
+  char *period;
+  int64_t spent_micro_usd;
+  int64_t reserved_micro_usd;
+  Switchboard__V1__BudgetCap__OptSoftMicroUsdCase opt_soft_micro_usd_case;
+  union {
+    int64_t soft_micro_usd;
+  };
+  Switchboard__V1__BudgetCap__OptHardMicroUsdCase opt_hard_micro_usd_case;
+  union {
+    int64_t hard_micro_usd;
+  };
+  Switchboard__V1__BudgetCap__OptHeadroomMicroUsdCase opt_headroom_micro_usd_case;
+  union {
+    int64_t headroom_micro_usd;
+  };
+};
+#define SWITCHBOARD__V1__BUDGET_CAP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__budget_cap__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, SWITCHBOARD__V1__BUDGET_CAP__OPT_SOFT_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__BUDGET_CAP__OPT_HARD_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__BUDGET_CAP__OPT_HEADROOM_MICRO_USD__NOT_SET, {0} }
 
 
 struct  Switchboard__V1__HealthResponse
@@ -781,6 +911,12 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_WORST_CASE_COST_USD__CASE)
 } Switchboard__V1__CandidateEvaluation__OptWorstCaseCostUsdCase;
 
+typedef enum {
+  SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_WORST_CASE_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_WORST_CASE_MICRO_USD_WORST_CASE_MICRO_USD = 30
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_WORST_CASE_MICRO_USD__CASE)
+} Switchboard__V1__CandidateEvaluation__OptWorstCaseMicroUsdCase;
+
 struct  Switchboard__V1__CandidateEvaluation
 {
   ProtobufCMessage base;
@@ -801,10 +937,14 @@ struct  Switchboard__V1__CandidateEvaluation
   union {
     double worst_case_cost_usd;
   };
+  Switchboard__V1__CandidateEvaluation__OptWorstCaseMicroUsdCase opt_worst_case_micro_usd_case;
+  union {
+    int64_t worst_case_micro_usd;
+  };
 };
 #define SWITCHBOARD__V1__CANDIDATE_EVALUATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__candidate_evaluation__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_SCORE__NOT_SET, {0}, SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_WORST_CASE_COST_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_SCORE__NOT_SET, {0}, SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_WORST_CASE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__CANDIDATE_EVALUATION__OPT_WORST_CASE_MICRO_USD__NOT_SET, {0} }
 
 
 typedef enum {
@@ -818,6 +958,18 @@ typedef enum {
   SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD_COST_USD = 14
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD__CASE)
 } Switchboard__V1__AttemptRecord__OptCostUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD_COST_MICRO_USD = 30
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD__CASE)
+} Switchboard__V1__AttemptRecord__OptCostMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD_RESERVED_MICRO_USD = 31
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD__CASE)
+} Switchboard__V1__AttemptRecord__OptReservedMicroUsdCase;
 
 struct  Switchboard__V1__AttemptRecord
 {
@@ -845,6 +997,15 @@ struct  Switchboard__V1__AttemptRecord
   Switchboard__V1__Usage *usage;
   char *message;
   protobuf_c_boolean same_candidate_retry;
+  /*
+   * How far the charge went over the reservation (0 when it fit).
+   */
+  int64_t overage_micro_usd;
+  /*
+   * Ledger accounts charged ("scope@window").
+   */
+  size_t n_charged_scopes;
+  char **charged_scopes;
   Switchboard__V1__AttemptRecord__OptFirstTokenMsCase opt_first_token_ms_case;
   union {
     uint32_t first_token_ms;
@@ -853,10 +1014,18 @@ struct  Switchboard__V1__AttemptRecord
   union {
     double cost_usd;
   };
+  Switchboard__V1__AttemptRecord__OptCostMicroUsdCase opt_cost_micro_usd_case;
+  union {
+    int64_t cost_micro_usd;
+  };
+  Switchboard__V1__AttemptRecord__OptReservedMicroUsdCase opt_reserved_micro_usd_case;
+  union {
+    int64_t reserved_micro_usd;
+  };
 };
 #define SWITCHBOARD__V1__ATTEMPT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__attempt_record__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, 0, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_FIRST_TOKEN_MS__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_FIRST_TOKEN_MS__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD__NOT_SET, {0} }
 
 
 typedef enum {
@@ -876,6 +1045,24 @@ typedef enum {
   SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD_COST_DELTA_USD = 18
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__CASE)
 } Switchboard__V1__DecisionEvent__OptCostDeltaUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD_COST_MICRO_USD = 30
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__CASE)
+} Switchboard__V1__DecisionEvent__OptCostMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD_BASELINE_COST_MICRO_USD = 31
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__CASE)
+} Switchboard__V1__DecisionEvent__OptBaselineCostMicroUsdCase;
+
+typedef enum {
+  SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET = 0,
+  SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD_COST_DELTA_MICRO_USD = 32
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__CASE)
+} Switchboard__V1__DecisionEvent__OptCostDeltaMicroUsdCase;
 
 struct  Switchboard__V1__DecisionEvent
 {
@@ -905,6 +1092,29 @@ struct  Switchboard__V1__DecisionEvent
   char **warnings;
   uint32_t peer_uid;
   Switchboard__V1__Usage *usage;
+  int64_t total_spend_micro_usd;
+  /*
+   * The id the client sent (request_id in its CompletionRequest), if any.
+   */
+  char *correlation_id;
+  /*
+   * The sub-tenant the request named, when its tenant allows it.
+   */
+  char *sub_tenant;
+  /*
+   * Ledger accounts the request drew on ("scope@window").
+   */
+  size_t n_budget_scopes;
+  char **budget_scopes;
+  /*
+   * The caps that applied and their headroom at planning time.
+   */
+  size_t n_caps;
+  Switchboard__V1__BudgetCap **caps;
+  /*
+   * Sum of the attempts' overages.
+   */
+  int64_t overage_micro_usd;
   Switchboard__V1__DecisionEvent__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -917,10 +1127,22 @@ struct  Switchboard__V1__DecisionEvent
   union {
     double cost_delta_usd;
   };
+  Switchboard__V1__DecisionEvent__OptCostMicroUsdCase opt_cost_micro_usd_case;
+  union {
+    int64_t cost_micro_usd;
+  };
+  Switchboard__V1__DecisionEvent__OptBaselineCostMicroUsdCase opt_baseline_cost_micro_usd_case;
+  union {
+    int64_t baseline_cost_micro_usd;
+  };
+  Switchboard__V1__DecisionEvent__OptCostDeltaMicroUsdCase opt_cost_delta_micro_usd_case;
+  union {
+    int64_t cost_delta_micro_usd;
+  };
 };
 #define SWITCHBOARD__V1__DECISION_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__decision_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 struct  Switchboard__V1__ExplainRequest
@@ -957,10 +1179,14 @@ struct  Switchboard__V1__ListDecisionsRequest
   char *outcome;
   char *provider;
   uint32_t limit;
+  /*
+   * Only decisions whose client-supplied request id (correlation id) is this.
+   */
+  char *correlation_id;
 };
 #define SWITCHBOARD__V1__LIST_DECISIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__list_decisions_request__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Switchboard__V1__ListDecisionsResponse
@@ -1508,6 +1734,25 @@ Switchboard__V1__BudgetState *
 void   switchboard__v1__budget_state__free_unpacked
                      (Switchboard__V1__BudgetState *message,
                       ProtobufCAllocator *allocator);
+/* Switchboard__V1__BudgetCap methods */
+void   switchboard__v1__budget_cap__init
+                     (Switchboard__V1__BudgetCap         *message);
+size_t switchboard__v1__budget_cap__get_packed_size
+                     (const Switchboard__V1__BudgetCap   *message);
+size_t switchboard__v1__budget_cap__pack
+                     (const Switchboard__V1__BudgetCap   *message,
+                      uint8_t             *out);
+size_t switchboard__v1__budget_cap__pack_to_buffer
+                     (const Switchboard__V1__BudgetCap   *message,
+                      ProtobufCBuffer     *buffer);
+Switchboard__V1__BudgetCap *
+       switchboard__v1__budget_cap__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   switchboard__v1__budget_cap__free_unpacked
+                     (Switchboard__V1__BudgetCap *message,
+                      ProtobufCAllocator *allocator);
 /* Switchboard__V1__HealthResponse methods */
 void   switchboard__v1__health_response__init
                      (Switchboard__V1__HealthResponse         *message);
@@ -1851,6 +2096,9 @@ typedef void (*Switchboard__V1__CircuitState_Closure)
 typedef void (*Switchboard__V1__BudgetState_Closure)
                  (const Switchboard__V1__BudgetState *message,
                   void *closure_data);
+typedef void (*Switchboard__V1__BudgetCap_Closure)
+                 (const Switchboard__V1__BudgetCap *message,
+                  void *closure_data);
 typedef void (*Switchboard__V1__HealthResponse_Closure)
                  (const Switchboard__V1__HealthResponse *message,
                   void *closure_data);
@@ -2021,6 +2269,7 @@ extern const ProtobufCMessageDescriptor switchboard__v1__admin_response__descrip
 extern const ProtobufCMessageDescriptor switchboard__v1__health_request__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__circuit_state__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__budget_state__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__budget_cap__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__health_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor;

@@ -49,7 +49,9 @@ class AdminResponse(_message.Message):
     def __init__(self, health: _Optional[_Union[HealthResponse, _Mapping]] = ..., explain: _Optional[_Union[ExplainResponse, _Mapping]] = ..., list_decisions: _Optional[_Union[ListDecisionsResponse, _Mapping]] = ..., set_key: _Optional[_Union[SetKeyResponse, _Mapping]] = ..., rotate_key: _Optional[_Union[RotateKeyResponse, _Mapping]] = ..., reload_config: _Optional[_Union[ReloadConfigResponse, _Mapping]] = ...) -> None: ...
 
 class AttemptRecord(_message.Message):
-    __slots__ = ["cost_usd", "failure_class", "first_token_ms", "http_status", "index", "key_fingerprint", "key_source", "latency_ms", "message", "model", "outcome", "provider", "reason_code", "same_candidate_retry", "started_offset_ms", "usage"]
+    __slots__ = ["charged_scopes", "cost_micro_usd", "cost_usd", "failure_class", "first_token_ms", "http_status", "index", "key_fingerprint", "key_source", "latency_ms", "message", "model", "outcome", "overage_micro_usd", "provider", "reason_code", "reserved_micro_usd", "same_candidate_retry", "started_offset_ms", "usage"]
+    CHARGED_SCOPES_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     FAILURE_CLASS_FIELD_NUMBER: _ClassVar[int]
     FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
@@ -61,11 +63,15 @@ class AttemptRecord(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    OVERAGE_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     SAME_CANDIDATE_RETRY_FIELD_NUMBER: _ClassVar[int]
     STARTED_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    charged_scopes: _containers.RepeatedScalarFieldContainer[str]
+    cost_micro_usd: int
     cost_usd: float
     failure_class: str
     first_token_ms: int
@@ -77,28 +83,60 @@ class AttemptRecord(_message.Message):
     message: str
     model: str
     outcome: str
+    overage_micro_usd: int
     provider: str
     reason_code: str
+    reserved_micro_usd: int
     same_candidate_retry: bool
     started_offset_ms: int
     usage: Usage
-    def __init__(self, index: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., key_source: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., started_offset_ms: _Optional[int] = ..., latency_ms: _Optional[int] = ..., first_token_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., failure_class: _Optional[str] = ..., reason_code: _Optional[str] = ..., http_status: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., message: _Optional[str] = ..., same_candidate_retry: bool = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., key_source: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., started_offset_ms: _Optional[int] = ..., latency_ms: _Optional[int] = ..., first_token_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., failure_class: _Optional[str] = ..., reason_code: _Optional[str] = ..., http_status: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., message: _Optional[str] = ..., same_candidate_retry: bool = ..., cost_micro_usd: _Optional[int] = ..., reserved_micro_usd: _Optional[int] = ..., overage_micro_usd: _Optional[int] = ..., charged_scopes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BudgetCap(_message.Message):
+    __slots__ = ["hard_micro_usd", "headroom_micro_usd", "period", "reserved_micro_usd", "scope", "soft_micro_usd", "spent_micro_usd", "window"]
+    HARD_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SOFT_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    SPENT_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    hard_micro_usd: int
+    headroom_micro_usd: int
+    period: str
+    reserved_micro_usd: int
+    scope: str
+    soft_micro_usd: int
+    spent_micro_usd: int
+    window: str
+    def __init__(self, scope: _Optional[str] = ..., window: _Optional[str] = ..., period: _Optional[str] = ..., soft_micro_usd: _Optional[int] = ..., hard_micro_usd: _Optional[int] = ..., spent_micro_usd: _Optional[int] = ..., reserved_micro_usd: _Optional[int] = ..., headroom_micro_usd: _Optional[int] = ...) -> None: ...
 
 class BudgetState(_message.Message):
-    __slots__ = ["hard_limit_usd", "reserved_usd", "scope", "soft_limit_usd", "spent_usd", "window"]
+    __slots__ = ["hard_limit_micro_usd", "hard_limit_usd", "period", "reserved_micro_usd", "reserved_usd", "scope", "soft_limit_micro_usd", "soft_limit_usd", "spent_micro_usd", "spent_usd", "window"]
+    HARD_LIMIT_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     HARD_LIMIT_USD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     RESERVED_USD_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SOFT_LIMIT_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     SOFT_LIMIT_USD_FIELD_NUMBER: _ClassVar[int]
+    SPENT_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     SPENT_USD_FIELD_NUMBER: _ClassVar[int]
     WINDOW_FIELD_NUMBER: _ClassVar[int]
+    hard_limit_micro_usd: int
     hard_limit_usd: float
+    period: str
+    reserved_micro_usd: int
     reserved_usd: float
     scope: str
+    soft_limit_micro_usd: int
     soft_limit_usd: float
+    spent_micro_usd: int
     spent_usd: float
     window: str
-    def __init__(self, scope: _Optional[str] = ..., window: _Optional[str] = ..., spent_usd: _Optional[float] = ..., reserved_usd: _Optional[float] = ..., soft_limit_usd: _Optional[float] = ..., hard_limit_usd: _Optional[float] = ...) -> None: ...
+    def __init__(self, scope: _Optional[str] = ..., window: _Optional[str] = ..., spent_usd: _Optional[float] = ..., reserved_usd: _Optional[float] = ..., soft_limit_usd: _Optional[float] = ..., hard_limit_usd: _Optional[float] = ..., spent_micro_usd: _Optional[int] = ..., reserved_micro_usd: _Optional[int] = ..., soft_limit_micro_usd: _Optional[int] = ..., hard_limit_micro_usd: _Optional[int] = ..., period: _Optional[str] = ...) -> None: ...
 
 class Cancel(_message.Message):
     __slots__ = ["reason"]
@@ -107,7 +145,7 @@ class Cancel(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class CandidateEvaluation(_message.Message):
-    __slots__ = ["detail", "eligible", "model", "provider", "rank", "rejection_reason", "score", "worst_case_cost_usd"]
+    __slots__ = ["detail", "eligible", "model", "provider", "rank", "rejection_reason", "score", "worst_case_cost_usd", "worst_case_micro_usd"]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +154,7 @@ class CandidateEvaluation(_message.Message):
     REJECTION_REASON_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     WORST_CASE_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    WORST_CASE_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     detail: str
     eligible: bool
     model: str
@@ -124,7 +163,8 @@ class CandidateEvaluation(_message.Message):
     rejection_reason: str
     score: float
     worst_case_cost_usd: float
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., eligible: bool = ..., rejection_reason: _Optional[str] = ..., score: _Optional[float] = ..., worst_case_cost_usd: _Optional[float] = ..., rank: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+    worst_case_micro_usd: int
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., eligible: bool = ..., rejection_reason: _Optional[str] = ..., score: _Optional[float] = ..., worst_case_cost_usd: _Optional[float] = ..., rank: _Optional[int] = ..., detail: _Optional[str] = ..., worst_case_micro_usd: _Optional[int] = ...) -> None: ...
 
 class CircuitState(_message.Message):
     __slots__ = ["consecutive_failures", "cooldown_ms", "cooldown_remaining_ms", "key_fingerprint", "model", "provider", "state"]
@@ -208,11 +248,14 @@ class CompletionRequest(_message.Message):
     def __init__(self, route: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice: _Optional[str] = ..., response_format: _Optional[_Union[ResponseFormat, _Mapping]] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., stream: bool = ..., constraints: _Optional[_Union[Constraints, _Mapping]] = ..., tenant: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., key_overrides: _Optional[_Iterable[_Union[KeyOverride, _Mapping]]] = ..., deadline_ms: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CompletionResponse(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_usd", "content", "cost_delta_usd", "cost_usd", "decision_summary", "finish_reason", "latency_ms", "model", "provider", "request_id", "route", "tool_calls", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "content", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "decision_summary", "finish_reason", "latency_ms", "model", "provider", "request_id", "route", "tool_calls", "total_spend_micro_usd", "usage", "warnings"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    COST_DELTA_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_DELTA_USD_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     DECISION_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -222,12 +265,16 @@ class CompletionResponse(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SPEND_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     attempts: int
+    baseline_cost_micro_usd: int
     baseline_cost_usd: float
     content: str
+    cost_delta_micro_usd: int
     cost_delta_usd: float
+    cost_micro_usd: int
     cost_usd: float
     decision_summary: str
     finish_reason: FinishReason
@@ -237,19 +284,22 @@ class CompletionResponse(_message.Message):
     request_id: str
     route: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., attempts: _Optional[int] = ..., decision_summary: _Optional[str] = ..., route: _Optional[str] = ..., latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., attempts: _Optional[int] = ..., decision_summary: _Optional[str] = ..., route: _Optional[str] = ..., latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ...) -> None: ...
 
 class Constraints(_message.Message):
-    __slots__ = ["latency_sla_ms", "max_cost_usd", "required_capabilities"]
+    __slots__ = ["latency_sla_ms", "max_cost_micro_usd", "max_cost_usd", "required_capabilities"]
     LATENCY_SLA_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     MAX_COST_USD_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     latency_sla_ms: int
+    max_cost_micro_usd: int
     max_cost_usd: float
     required_capabilities: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, max_cost_usd: _Optional[float] = ..., latency_sla_ms: _Optional[int] = ..., required_capabilities: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, max_cost_usd: _Optional[float] = ..., latency_sla_ms: _Optional[int] = ..., required_capabilities: _Optional[_Iterable[str]] = ..., max_cost_micro_usd: _Optional[int] = ...) -> None: ...
 
 class ContentPart(_message.Message):
     __slots__ = ["image", "text"]
@@ -260,17 +310,24 @@ class ContentPart(_message.Message):
     def __init__(self, text: _Optional[str] = ..., image: _Optional[_Union[ImageUrl, _Mapping]] = ...) -> None: ...
 
 class DecisionEvent(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_usd", "baseline_model", "baseline_provider", "candidates", "chosen_model", "chosen_provider", "cost_delta_usd", "cost_usd", "outcome", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "tenant", "timestamp_ms", "total_latency_ms", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "sub_tenant", "tenant", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
     BASELINE_MODEL_FIELD_NUMBER: _ClassVar[int]
     BASELINE_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_SCOPES_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CAPS_FIELD_NUMBER: _ClassVar[int]
     CHOSEN_MODEL_FIELD_NUMBER: _ClassVar[int]
     CHOSEN_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    COST_DELTA_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_DELTA_USD_FIELD_NUMBER: _ClassVar[int]
+    COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    OVERAGE_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     PEER_UID_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
@@ -278,21 +335,30 @@ class DecisionEvent(_message.Message):
     STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
+    SUB_TENANT_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SPEND_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     attempts: _containers.RepeatedCompositeFieldContainer[AttemptRecord]
+    baseline_cost_micro_usd: int
     baseline_cost_usd: float
     baseline_model: str
     baseline_provider: str
+    budget_scopes: _containers.RepeatedScalarFieldContainer[str]
     candidates: _containers.RepeatedCompositeFieldContainer[CandidateEvaluation]
+    caps: _containers.RepeatedCompositeFieldContainer[BudgetCap]
     chosen_model: str
     chosen_provider: str
+    correlation_id: str
+    cost_delta_micro_usd: int
     cost_delta_usd: float
+    cost_micro_usd: int
     cost_usd: float
     outcome: str
+    overage_micro_usd: int
     peer_uid: int
     reason_code: str
     request_id: str
@@ -300,12 +366,14 @@ class DecisionEvent(_message.Message):
     status_code: Status.Code
     strategy: str
     stream: bool
+    sub_tenant: str
     tenant: str
     timestamp_ms: int
     total_latency_ms: int
+    total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
     __slots__ = ["request_id"]
@@ -394,7 +462,8 @@ class KeyOverride(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., api_key: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
-    __slots__ = ["limit", "outcome", "provider", "route", "since_ms", "tenant", "until_ms"]
+    __slots__ = ["correlation_id", "limit", "outcome", "provider", "route", "since_ms", "tenant", "until_ms"]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -402,6 +471,7 @@ class ListDecisionsRequest(_message.Message):
     SINCE_MS_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    correlation_id: str
     limit: int
     outcome: str
     provider: str
@@ -409,7 +479,7 @@ class ListDecisionsRequest(_message.Message):
     since_ms: int
     tenant: str
     until_ms: int
-    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., route: _Optional[str] = ..., tenant: _Optional[str] = ..., outcome: _Optional[str] = ..., provider: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., route: _Optional[str] = ..., tenant: _Optional[str] = ..., outcome: _Optional[str] = ..., provider: _Optional[str] = ..., limit: _Optional[int] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
     __slots__ = ["events"]
