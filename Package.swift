@@ -15,6 +15,8 @@ let package = Package(
     .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
     .library(name: "SwitchboardWire", targets: ["SwitchboardWire"]),
     .library(name: "SwitchboardClient", targets: ["SwitchboardClient"]),
+    // The daemon as a library: build your own daemon binary with custom strategies.
+    .library(name: "SwitchboardDaemon", targets: ["SwitchboardDaemon"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -105,6 +107,15 @@ let package = Package(
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore", "SwitchboardAudit",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // A worked example of a user-built daemon with a custom strategy (tested).
+    .executableTarget(
+      name: "example-strategy-daemon",
+      dependencies: [
+        "SwitchboardDaemon", "SwitchboardCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings
     ),

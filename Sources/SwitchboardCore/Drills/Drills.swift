@@ -43,7 +43,7 @@ public enum Drills {
       run: primaryOutage),
     Entry(descriptor: DrillDescriptor(
       name: "rate-limit-storm",
-      summary: "429s: short Retry-After retried in place, long ones fail over and floor the circuit's cooldown"),
+      summary: "429s: short Retry-After retried in place, long ones fail over and keep the key idle for the Retry-After"),
       run: rateLimitStorm),
     Entry(descriptor: DrillDescriptor(
       name: "flapping-primary",

@@ -57,6 +57,8 @@ public enum CandidatePlanner {
       .min { $0.1 < $1.1 }
 
     var eligible: [PlannedCandidate] = []
+    var trials: [PlannedCandidate] = []
+    var trialDetails: [CandidateRef: String] = [:]
     var evaluations: [CandidateEvaluation] = []
     var maxTokensSeen = request.maxTokens ?? defaultMaxTokens
 
@@ -93,8 +95,9 @@ public enum CandidatePlanner {
       if let cap = costCap, let w = worst, w > cap {
         reject(.overCostCap, "worst case \(formatUSD(w)) > cap \(formatUSD(cap))", worst: worst); continue
       }
+      var overSLA: String?
       if let sla, let p95 = inputs.stats.observation(ref).latencyP95, p95 > sla {
-        reject(.overLatencySLA, "p95 \(Int(p95.milliseconds))ms > SLA \(Int(sla.milliseconds))ms", worst: worst); continue
+        overSLA = "p95 \(Int(p95.milliseconds))ms > SLA \(Int(sla.milliseconds))ms"
       }
       let fps = inputs.keyFingerprints(ref.provider)
       let circuits = (fps.isEmpty ? ["none"] : fps).map { CircuitKey(ref, keyFingerprint: $0) }
@@ -107,14 +110,28 @@ public enum CandidatePlanner {
       if let (scope, left) = tightest, let w = worst, w > left + 1e-12 {
         reject(.budgetExhausted, "worst case \(formatUSD(w)) > \(formatUSD(left)) left in \(scope)", worst: worst); continue
       }
-      eligible.append(PlannedCandidate(spec: spec, info: info, worstCaseCost: worst))
+      let planned = PlannedCandidate(spec: spec, info: info, worstCaseCost: worst)
+      if let overSLA {
+        // Excluded by the SLA, except for one trial request per interval (after every
+        // other check passed), tried first so its latency can show a recovery.
+        if let interval = route.constraints.slaTrialInterval,
+           inputs.stats.claimTrial(ref, interval: interval, now: inputs.now) {
+          trials.append(planned)
+          trialDetails[ref] = "sla_trial: " + overSLA
+        } else {
+          reject(.overLatencySLA, overSLA, worst: worst)
+        }
+        continue
+      }
+      eligible.append(planned)
     }
 
     let ctx = StrategyContext(routeName: route.name, request: request, estimatedInputTokens: estimated, stats: inputs.stats)
-    let ranked = strategy.rank(eligible, context: ctx)
+    let ranked = trials + strategy.rank(eligible, context: ctx)
     for (i, p) in ranked.enumerated() {
       evaluations.append(CandidateEvaluation(provider: p.ref.provider, model: p.ref.model, eligible: true,
-                                             score: p.score, worstCaseCostUSD: p.worstCaseCost, rank: i + 1))
+                                             score: p.score, worstCaseCostUSD: p.worstCaseCost, rank: i + 1,
+                                             detail: trialDetails[p.ref] ?? ""))
     }
     // Keep evaluations in the route's order for readability.
     let order = Dictionary(route.candidates.enumerated().map { ($0.element.ref.description, $0.offset) }, uniquingKeysWith: { a, _ in a })

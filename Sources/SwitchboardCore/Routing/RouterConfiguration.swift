@@ -8,13 +8,16 @@ public struct RouterConfiguration: Sendable {
   public var catalog: ModelCatalog
   /// Circuit breaker settings.
   public var circuit: CircuitPolicy
+  /// The retry budget every provider gets.
+  public var retryBudget: RetryBudget.Policy
   /// Digest of the config file this came from (shown by health).
   public var digest: String
 
   /// Creates a configuration.
   public init(routes: [String: RoutePolicy], adapters: [String: any ProviderAdapter], catalog: ModelCatalog,
-              circuit: CircuitPolicy = .init(), digest: String = "") {
-    self.routes = routes; self.adapters = adapters; self.catalog = catalog; self.circuit = circuit; self.digest = digest
+              circuit: CircuitPolicy = .init(), retryBudget: RetryBudget.Policy = .init(), digest: String = "") {
+    self.routes = routes; self.adapters = adapters; self.catalog = catalog; self.circuit = circuit
+    self.retryBudget = retryBudget; self.digest = digest
   }
 }
 

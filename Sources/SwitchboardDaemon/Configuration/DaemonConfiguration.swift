@@ -42,9 +42,11 @@ public struct DaemonConfiguration: Sendable {
   public var logLevel = "info"
   public var dotenvPath = ""
   public var circuit = CircuitPolicy()
+  /// The retry budget each provider gets (`retry_budget`).
+  public var retryBudget = RetryBudget.Policy()
   public var providers: [String: ProviderSettings] = [:]
-  /// Catalog overrides keyed by "provider/model".
-  public var models: [CandidateRef: ModelInfo] = [:]
+  /// Catalog overrides keyed by "provider/model", merged field by field over the bundled entry.
+  public var models: [CandidateRef: ModelOverride] = [:]
   public var routes: [String: RoutePolicy] = [:]
   /// SHA-256 prefix of the file's text.
   public var digest = ""
@@ -67,7 +69,7 @@ public struct DaemonConfiguration: Sendable {
     let r = ConfigReader()
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
-    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "providers", "models", "routes"])
+    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "retry_budget", "providers", "models", "routes"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -129,6 +131,14 @@ public struct DaemonConfiguration: Sendable {
       r.issue("circuit.max_cooldown_ms", circuit["max_cooldown_ms"], "must not be below base_cooldown_ms")
     }
 
+    let budget = r.dict(top["retry_budget"], "retry_budget", allowed: ["max_tokens", "token_ratio"])
+    if let v = r.int(budget["max_tokens"], "retry_budget.max_tokens", min: 0) {
+      if v > 1000 { r.issue("retry_budget.max_tokens", budget["max_tokens"], "must be between 0 and 1000") } else { c.retryBudget.maxTokens = v }
+    }
+    if let v = r.double(budget["token_ratio"], "retry_budget.token_ratio", min: 0.001) {
+      if v > 1 { r.issue("retry_budget.token_ratio", budget["token_ratio"], "must be between 0.001 and 1") } else { c.retryBudget.tokenRatio = v }
+    }
+
     // providers
     let providers = r.mapping(top["providers"], "providers")
     if providers.isEmpty { r.issue("providers", top["providers"], "at least one provider is required") }
@@ -179,6 +189,8 @@ public struct DaemonConfiguration: Sendable {
         s.simulated = sim
       } else if kind == .openai, let preset = s.preset, !Self.openAIPresets.contains(preset) {
         r.issue("\(path).preset", p["preset"], "unknown preset '\(preset)'; one of: " + Self.openAIPresets.sorted().joined(separator: ", "))
+      } else if kind == .openai, s.preset == "custom", s.baseURL == nil {
+        r.issue("\(path).base_url", node, "required with preset '\(s.preset!)'")
       }
       c.providers[name] = s
     }
@@ -189,17 +201,17 @@ public struct DaemonConfiguration: Sendable {
       guard let ref = CandidateRef(parsing: key) else { r.issue(path, node, "expected provider/model"); continue }
       if c.providers[ref.provider] == nil { r.issue(path, node, "unknown provider '\(ref.provider)'") }
       let m = r.dict(node, path, allowed: ["input", "output", "cached_input", "cache_write", "context", "max_output", "capabilities", "reasoning"])
-      var info = ModelInfo()
+      var info = ModelOverride()
       info.inputPerMillion = r.double(m["input"], "\(path).input", min: 0)
       info.outputPerMillion = r.double(m["output"], "\(path).output", min: 0)
       info.cachedInputPerMillion = r.double(m["cached_input"], "\(path).cached_input", min: 0)
       info.cacheWritePerMillion = r.double(m["cache_write"], "\(path).cache_write", min: 0)
-      if let v = r.int(m["context"], "\(path).context", min: 1) { info.contextWindow = v }
-      if let v = r.int(m["max_output"], "\(path).max_output", min: 1) { info.maxOutputTokens = v }
+      info.contextWindow = r.int(m["context"], "\(path).context", min: 1)
+      info.maxOutputTokens = r.int(m["max_output"], "\(path).max_output", min: 1)
       if m["capabilities"] != nil {
         info.capabilities = Set(r.list(m["capabilities"], "\(path).capabilities").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       }
-      if let v = r.bool(m["reasoning"], "\(path).reasoning") { info.reasoning = v }
+      info.reasoning = r.bool(m["reasoning"], "\(path).reasoning")
       c.models[ref] = info
     }
 
@@ -207,7 +219,7 @@ public struct DaemonConfiguration: Sendable {
     for (name, node) in r.mapping(top["routes"], "routes") {
       let path = "routes.\(name)"
       let rt = r.dict(node, path, allowed: ["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
-                                            "on_stream_failure", "content_policy_fallback", "budget"])
+                                            "on_stream_failure", "content_policy_fallback", "budget", "exploration"])
       var specs: [CandidateSpec] = []
       for (cp, cn) in r.list(rt["candidates"], "\(path).candidates") {
         var target: String?
@@ -231,27 +243,50 @@ public struct DaemonConfiguration: Sendable {
         r.issue("\(path).candidates", rt["candidates"] ?? node, "a route needs at least one candidate")
       }
       var route = RoutePolicy(name: name, candidates: specs)
-      if let s = r.oneOf(rt["strategy"], "\(path).strategy", StrategyKind.self) { route.strategy = s }
+      if let text = rt["strategy"]?.string, text.hasPrefix("custom:") {
+        // Resolved against the daemon's StrategyRegistry when the runtime is built.
+        let name = String(text.dropFirst("custom:".count))
+        if name.isEmpty { r.issue("\(path).strategy", rt["strategy"], "custom: needs a strategy name, e.g. custom:my_router") }
+        else { route.customStrategyName = name }
+      } else if let s = r.oneOf(rt["strategy"], "\(path).strategy", StrategyKind.self) { route.strategy = s }
       if let v = r.int(rt["seed"], "\(path).seed", min: 0) { route.seed = UInt64(v) }
+      if let v = r.double(rt["exploration"], "\(path).exploration", min: 0) {
+        if v > 1 { r.issue("\(path).exploration", rt["exploration"], "must be between 0 and 1") } else { route.exploration = v }
+      }
       let sw = r.dict(rt["score_weights"], "\(path).score_weights", allowed: ["cost", "latency", "reliability"])
       if let v = r.double(sw["cost"], "\(path).score_weights.cost", min: 0) { route.scoreWeights.cost = v }
       if let v = r.double(sw["latency"], "\(path).score_weights.latency", min: 0) { route.scoreWeights.latency = v }
       if let v = r.double(sw["reliability"], "\(path).score_weights.reliability", min: 0) { route.scoreWeights.reliability = v }
-      let cons = r.dict(rt["constraints"], "\(path).constraints", allowed: ["max_cost_usd", "latency_sla_ms", "require", "require_known_prices"])
+      let cons = r.dict(rt["constraints"], "\(path).constraints", allowed: ["max_cost_usd", "latency_sla_ms", "require", "require_known_prices",
+                                                                                 "sla_trial_interval_ms"])
       route.constraints.maxCostUSD = r.double(cons["max_cost_usd"], "\(path).constraints.max_cost_usd", min: 0)
       route.constraints.latencySLA = r.millis(cons["latency_sla_ms"], "\(path).constraints.latency_sla_ms")
       route.constraints.required = Set(r.list(cons["require"], "\(path).constraints.require").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       if let v = r.bool(cons["require_known_prices"], "\(path).constraints.require_known_prices") { route.constraints.requireKnownPrices = v }
-      let retry = r.dict(rt["retry"], "\(path).retry", allowed: ["max_attempts", "deadline_ms", "same_candidate_retries", "retry_after_max_ms"])
+      if let v = r.millis(cons["sla_trial_interval_ms"], "\(path).constraints.sla_trial_interval_ms") {
+        route.constraints.slaTrialInterval = v == .zero ? nil : v
+      }
+      let retry = r.dict(rt["retry"], "\(path).retry", allowed: ["max_attempts", "deadline_ms", "same_candidate_retries", "retry_after_max_ms",
+                                                                        "backoff_base_ms", "backoff_max_ms", "backoff_multiplier"])
       if let v = r.int(retry["max_attempts"], "\(path).retry.max_attempts", min: 1) { route.retry.maxAttempts = v }
       if let v = r.millis(retry["deadline_ms"], "\(path).retry.deadline_ms") { route.retry.deadline = v }
       if let v = r.int(retry["same_candidate_retries"], "\(path).retry.same_candidate_retries", min: 0) { route.retry.sameCandidateRetries = v }
       if let v = r.millis(retry["retry_after_max_ms"], "\(path).retry.retry_after_max_ms") { route.retry.retryAfterMax = v }
-      let to = r.dict(rt["timeouts"], "\(path).timeouts", allowed: ["connect_ms", "first_token_ms", "idle_ms", "attempt_ms"])
+      if let v = r.millis(retry["backoff_base_ms"], "\(path).retry.backoff_base_ms") { route.retry.backoffBase = v }
+      if let v = r.millis(retry["backoff_max_ms"], "\(path).retry.backoff_max_ms") { route.retry.backoffMax = v }
+      if let v = r.double(retry["backoff_multiplier"], "\(path).retry.backoff_multiplier", min: 1) { route.retry.backoffMultiplier = v }
+      if route.retry.backoffMax < route.retry.backoffBase {
+        r.issue("\(path).retry.backoff_max_ms", retry["backoff_max_ms"] ?? retry["backoff_base_ms"], "must not be below backoff_base_ms")
+      }
+      let to = r.dict(rt["timeouts"], "\(path).timeouts", allowed: ["connect_ms", "first_token_ms", "idle_ms", "keepalive_max_ms", "attempt_ms"])
       if let v = r.millis(to["connect_ms"], "\(path).timeouts.connect_ms") { route.timeouts.connect = v }
       if let v = r.millis(to["first_token_ms"], "\(path).timeouts.first_token_ms") { route.timeouts.firstToken = v }
       if let v = r.millis(to["idle_ms"], "\(path).timeouts.idle_ms") { route.timeouts.idle = v }
       if let v = r.millis(to["attempt_ms"], "\(path).timeouts.attempt_ms") { route.timeouts.attempt = v }
+      if let v = r.millis(to["keepalive_max_ms"], "\(path).timeouts.keepalive_max_ms") {
+        if v < route.timeouts.idle { r.issue("\(path).timeouts.keepalive_max_ms", to["keepalive_max_ms"], "must not be below idle_ms") }
+        else { route.timeouts.keepAliveMax = v }
+      }
       if let v = r.oneOf(rt["on_stream_failure"], "\(path).on_stream_failure", StreamFailurePolicy.self) { route.onStreamFailure = v }
       if let v = r.bool(rt["content_policy_fallback"], "\(path).content_policy_fallback") { route.contentPolicyFallback = v }
       let budget = r.dict(rt["budget"], "\(path).budget", allowed: ["per_tenant_daily_usd", "per_route_daily_usd"])
@@ -264,11 +299,11 @@ public struct DaemonConfiguration: Sendable {
     return c
   }
 
-  static let openAIPresets: Set<String> = ["openai", "groq", "together", "mistral", "deepseek", "openrouter", "fireworks", "vllm", "ollama", "azure"]
+  static let openAIPresets: Set<String> = ["openai", "groq", "together", "mistral", "deepseek", "openrouter", "fireworks", "vllm", "ollama", "azure", "custom"]
 
   static let faultKinds: Set<String> = [
     "ok", "slow", "timeout", "first_token_timeout", "connect_failed", "connection_reset", "provider_5xx", "rate_limited",
-    "stream_cut", "stream_stalled", "malformed", "invalid_credentials", "model_not_found", "quota_exhausted",
+    "stream_cut", "stream_stalled", "keepalive_stall", "malformed", "invalid_credentials", "model_not_found", "quota_exhausted",
     "context_length_exceeded", "content_policy", "invalid_request", "invalid_response",
   ]
 

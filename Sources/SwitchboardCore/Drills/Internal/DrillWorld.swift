@@ -60,7 +60,7 @@ struct DrillWorld {
   /// Wall milliseconds at virtual t=0.
   let wallOrigin: Int64
 
-  init(route: RoutePolicy, providers: [SimulatedProvider], circuit: CircuitPolicy) {
+  init(route: RoutePolicy, providers: [SimulatedProvider], circuit: CircuitPolicy, retryBudget: RetryBudget.Policy = .init()) {
     clock = VirtualClock()
     wallOrigin = clock.wallMillis()
     audit = InMemoryAuditSink()
@@ -70,9 +70,10 @@ struct DrillWorld {
     var byName: [String: SimulatedProvider] = [:]
     for p in providers { adapters[p.name] = p; byName[p.name] = p }
     self.providers = byName
-    let config = RouterConfiguration(routes: [route.name: route], adapters: adapters, catalog: Self.catalog, circuit: circuit)
+    let config = RouterConfiguration(routes: [route.name: route], adapters: adapters, catalog: Self.catalog, circuit: circuit,
+                                     retryBudget: retryBudget)
     router = Router(configuration: config, keys: KeyResolver(settings: [:], environment: [:]), ledger: ledger,
-                    audit: audit, clock: clock, idPrefix: "drill-")
+                    audit: audit, clock: clock, idPrefix: "drill-", seed: 0x5EED)
     driver = VirtualTimeDriver(clock: clock)
   }
 
