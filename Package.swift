@@ -13,6 +13,7 @@ let package = Package(
     .executable(name: "switchboard", targets: ["switchboard"]),
     .executable(name: "fake-provider", targets: ["fake-provider"]),
     .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
+    .library(name: "SwitchboardSimulation", targets: ["SwitchboardSimulation"]),
     .library(name: "SwitchboardWire", targets: ["SwitchboardWire"]),
     .library(name: "SwitchboardClient", targets: ["SwitchboardClient"]),
     // The daemon as a library: build your own daemon binary with custom strategies.
@@ -33,6 +34,12 @@ let package = Package(
     .target(
       name: "SwitchboardCore",
       dependencies: [.product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings
+    ),
+    // Simulated providers, the virtual-time driver and the chaos drills (no I/O).
+    .target(
+      name: "SwitchboardSimulation",
+      dependencies: ["SwitchboardCore"],
       swiftSettings: swiftSettings
     ),
     // Generated protobuf code, frame codec, Unix socket server.
@@ -83,7 +90,7 @@ let package = Package(
     .target(
       name: "SwitchboardDaemon",
       dependencies: [
-        "SwitchboardCore", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit",
+        "SwitchboardCore", "SwitchboardSimulation", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -105,6 +112,7 @@ let package = Package(
       name: "switchboard",
       dependencies: [
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore", "SwitchboardAudit",
+        "SwitchboardSimulation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -139,7 +147,12 @@ let package = Package(
     ),
     .testTarget(
       name: "SwitchboardCoreTests",
-      dependencies: ["SwitchboardCore"],
+      dependencies: ["SwitchboardCore", "SwitchboardSimulation"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardSimulationTests",
+      dependencies: ["SwitchboardSimulation", "SwitchboardCore"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

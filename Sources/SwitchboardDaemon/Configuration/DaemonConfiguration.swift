@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardSimulation
 import SwitchboardWire
 import Yams
 

@@ -6,6 +6,7 @@ import NIOPosix
 import Synchronization
 import SwitchboardAudit
 import SwitchboardCore
+import SwitchboardSimulation
 import SwitchboardProviders
 import SwitchboardWire
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import SwitchboardCore
+import SwitchboardSimulation
 
 /// The simulated provider enforces the same limits as the HTTP adapters, on the virtual clock.
 @Suite("Simulated provider: one meaning per limit")

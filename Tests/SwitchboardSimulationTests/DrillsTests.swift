@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import SwitchboardCore
+import SwitchboardCore
+@testable import SwitchboardSimulation
 
 @Suite("Chaos drills")
 struct DrillsTests {

@@ -1,3 +1,4 @@
+import SwitchboardCore
 extension Drills {
   /// The primary times out once; the request fails over and the decision is explained.
   @Sendable static func goldenPath(_ options: DrillOptions) async throws -> DrillReport {

@@ -1,3 +1,4 @@
+import SwitchboardCore
 /// What `switchboard simulate --list` shows of one drill.
 public struct DrillDescriptor: Sendable, Hashable, Codable {
   /// The scenario name (`golden-path`, `thundering-herd`, ...).

@@ -1,3 +1,4 @@
+import SwitchboardCore
 /// Chaos drills on simulated providers and a virtual clock: each runs a scenario
 /// through a real `Router`, checks the routing invariants it is about, and returns a
 /// `DrillReport` with a timeline. Deterministic: same build, same report.
