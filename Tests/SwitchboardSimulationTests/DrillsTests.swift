@@ -8,7 +8,8 @@ import SwitchboardCore
 struct DrillsTests {
   @Test func catalogueListsEveryScenario() {
     #expect(Drills.all.map(\.name) == ["golden-path", "primary-outage", "rate-limit-storm", "flapping-primary",
-                                       "budget-exhausted", "stream-cut", "thundering-herd"])
+                                       "budget-exhausted", "stream-cut", "thundering-herd", "stale-success", "retry-storm",
+                                       "sla-recovery", "long-unary"])
     #expect(Drills.all.allSatisfy { !$0.summary.isEmpty })
     #expect(Drills.descriptor(named: "stream-cut") != nil)
   }
@@ -59,6 +60,63 @@ struct DrillsTests {
     let report = try await Drills.run("primary-outage", options: DrillOptions(circuit: hasty))
     #expect(!report.passed)
     #expect(report.violations.contains { $0.contains("probes of sim-a/llama-3.3") })
+  }
+
+  // The new drills fail on the old behaviour. Where the old behaviour is a setting
+  // (no retry budget and no back-off, no SLA trials, a unary call capped at the
+  // first-token limit), the drill runs with it; where it was code (any success
+  // closed a circuit), the checker is fed the trace the old code produced.
+
+  @Test func staleSuccessCheckCatchesALateSuccessThatClosesTheCircuit() async throws {
+    let (world, outcomes, policy) = try await Drills.staleSuccessScenario(DrillOptions())
+    var good = DrillChecks()
+    Drills.checkStaleSuccess(world, outcomes, policy: policy, checks: &good)
+    #expect(good.violations.isEmpty, "\(good.violations)")
+    // The old trace: the late success at t=1000ms closed the circuit, so request 4
+    // (t=1100ms) went to the primary as an ordinary attempt, not a probe.
+    var old = outcomes
+    var e = old[4].event
+    var plain = try #require(outcomes[0].event.attempts.first { $0.provider == "sim-a" && $0.outcome == .success })
+    plain.startedOffsetMs = 0
+    plain.latencyMs = 100
+    plain.probe = false
+    e.attempts = [plain]
+    old[4].event = e
+    var bad = DrillChecks()
+    Drills.checkStaleSuccess(world, old, policy: policy, checks: &bad)
+    #expect(bad.violations.contains { $0.contains("half-open probe") })
+    #expect(bad.violations.contains { $0.contains("before its cooldown ends") })
+  }
+
+  @Test func retryStormCheckCatchesRetriesWithoutBudgetOrBackoff() async throws {
+    let report = try await Drills.run("retry-storm", options: DrillOptions(retryBudget: .init(maxTokens: 0)))
+    #expect(!report.passed)
+    #expect(report.violations.contains { $0.contains("within its retry budget") })
+    #expect(report.violations.contains { $0.contains("at most 10% load") })
+    var noBackoff = RetryPolicy()
+    noBackoff.backoffBase = .zero
+    let r2 = try await Drills.run("retry-storm", options: DrillOptions(retry: noBackoff))
+    #expect(r2.violations.contains { $0.contains("jittered back-off") })
+  }
+
+  @Test func slaRecoveryCheckCatchesAPermanentExclusion() async throws {
+    // The old behaviour: samples never aged out and no trials.
+    let old = DrillOptions(slaTrials: false, latencyWindow: .seconds(100 * 86_400))
+    let report = try await Drills.run("sla-recovery", options: old)
+    #expect(!report.passed)
+    #expect(report.violations.contains { $0.contains("re-admitted within") })
+    // Ageing alone brings it back, but without trials a degraded candidate is retried
+    // only when its samples expire; with trials it is refreshed every interval.
+    let ageing = try await Drills.run("sla-recovery", options: DrillOptions(slaTrials: false))
+    #expect(ageing.passed, "\(ageing.violations)")
+  }
+
+  @Test func longUnaryCheckCatchesAUnaryCallCappedAtTheFirstTokenLimit() async throws {
+    var capped = TimeoutPolicy()
+    capped.attempt = capped.firstToken  // the old rule: a unary call ended at first_token_ms
+    let report = try await Drills.run("long-unary", options: DrillOptions(timeouts: capped))
+    #expect(!report.passed)
+    #expect(report.violations.contains { $0.contains("served by the primary") })
   }
 
   @Test func unknownDrillThrows() async {

@@ -36,7 +36,7 @@ public final class Router: Sendable {
               idPrefix: String? = nil, seed: UInt64? = nil) {
     self.snapshot = Mutex(Self.makeSnapshot(configuration))
     self.health = HealthBoard(policy: configuration.circuit, seed: seed)
-    self.stats = CandidateStatsBoard(clock: clock)
+    self.stats = CandidateStatsBoard(clock: clock, window: configuration.latencyWindow)
     self.retryBudgets = RetryBudgetBoard(policy: configuration.retryBudget)
     self.random = SeededRandom(seed: seed.map { $0 &+ 0x9E37_79B9 })
     self.ledger = ledger

@@ -10,6 +10,8 @@ public struct RouterConfiguration: Sendable {
   public var circuit: CircuitPolicy
   /// The retry budget every provider gets.
   public var retryBudget: RetryBudget.Policy
+  /// How long a latency sample counts (read when the router is created).
+  public var latencyWindow: Duration = .seconds(300)
   /// Digest of the config file this came from (shown by health).
   public var digest: String
 

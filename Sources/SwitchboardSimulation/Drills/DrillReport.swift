@@ -23,9 +23,12 @@ public struct DrillOptions: Sendable, Hashable {
   public var timeouts: TimeoutPolicy?
   /// Whether SLA-excluded candidates get trial requests (default true).
   public var slaTrials = true
+  /// How long latency samples count (nil = the router's default, 5 minutes).
+  public var latencyWindow: Duration?
   /// Creates default options.
   public init(circuit: CircuitPolicy? = nil, seed: UInt64 = 7, retry: RetryPolicy? = nil, retryBudget: RetryBudget.Policy? = nil,
-              timeouts: TimeoutPolicy? = nil, slaTrials: Bool = true) {
+              timeouts: TimeoutPolicy? = nil, slaTrials: Bool = true, latencyWindow: Duration? = nil) {
+    self.latencyWindow = latencyWindow
     self.circuit = circuit; self.seed = seed; self.retry = retry; self.retryBudget = retryBudget
     self.timeouts = timeouts; self.slaTrials = slaTrials
   }
