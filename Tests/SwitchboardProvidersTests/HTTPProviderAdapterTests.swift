@@ -132,6 +132,10 @@ struct HTTPProviderAdapterTests {
     headers = HTTPHeadersBuilder.make([("retry-after", "3")])
     #expect(RetryAfter.parse(headers) == .seconds(3))
     #expect(RetryAfter.parse(HTTPHeadersBuilder.make([("retry-after", "soon")])) == nil)
+    // A lying provider: huge values are clamped (they used to trap converting to Int64).
+    #expect(RetryAfter.parse(HTTPHeadersBuilder.make([("retry-after", "1e300")])) == RetryAfter.ceiling)
+    #expect(RetryAfter.parse(HTTPHeadersBuilder.make([("retry-after-ms", "1e300")])) == RetryAfter.ceiling)
+    #expect(RetryAfter.parse(HTTPHeadersBuilder.make([("retry-after", "Fri, 01 Jan 9999 00:00:00 GMT")])) == RetryAfter.ceiling)
   }
 
   static let errorCases: [(FakeFault, ReasonCode, Int)] = [
