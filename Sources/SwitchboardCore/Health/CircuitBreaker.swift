@@ -34,11 +34,6 @@ public struct CircuitBreaker: Sendable, Hashable {
   /// A closed breaker.
   public init() {}
 
-  /// Whether the breaker is closed with no failures and no Retry-After in force at `now`.
-  public func isPristine(now: Instant) -> Bool {
-    state == .closed(failures: 0) && openings == 0 && (notBefore.map { $0 <= now } ?? true)
-  }
-
   /// Asks to send one request at `now`; `.probe` takes the single probe slot.
   public mutating func admit(now: Instant) -> Admission {
     if let nb = notBefore, now < nb { return .rejected(remaining: nb.duration(since: now)) }

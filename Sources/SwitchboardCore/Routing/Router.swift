@@ -61,7 +61,12 @@ public final class Router: Sendable {
   public func reload(_ configuration: RouterConfiguration) {
     let s = Self.makeSnapshot(configuration)
     let old = snapshot.withLock { current -> Snapshot in defer { current = s }; return current }
-    for route in old.configuration.routes.values { route.customStrategy?.cleanup() }
+    // Retire the replaced instances only (a reload may carry an instance over).
+    let kept = configuration.routes.values.compactMap { $0.customStrategy.map { $0 as AnyObject } }
+    for route in old.configuration.routes.values {
+      guard let strategy = route.customStrategy, !kept.contains(where: { $0 === (strategy as AnyObject) }) else { continue }
+      strategy.cleanup()
+    }
     health.update(policy: configuration.circuit)
     retryBudgets.update(policy: configuration.retryBudget)
   }
