@@ -29,6 +29,7 @@ import Testing
         #expect(paths.contains(p), "missing issue for \(p): \(e)")
       }
       #expect(e.issues.first { $0.path == "routes.r.candidates[1]" }?.message.contains("unknown provider 'grok'") == true)
+      #expect(e.issues.first { $0.path == "routes.r.strategy" }?.message.contains("custom:NAME") == true)
       #expect(e.issues.allSatisfy { $0.line != nil })
     }
   }

@@ -249,6 +249,9 @@ public struct DaemonConfiguration: Sendable {
         let name = String(text.dropFirst("custom:".count))
         if name.isEmpty { r.issue("\(path).strategy", rt["strategy"], "custom: needs a strategy name, e.g. custom:my_router") }
         else { route.customStrategyName = name }
+      } else if let text = rt["strategy"]?.string, StrategyKind(rawValue: text) == nil {
+        r.issue("\(path).strategy", rt["strategy"], "'\(text)' is not one of: "
+          + StrategyKind.allCases.map(\.rawValue).joined(separator: ", ") + ", custom:NAME")
       } else if let s = r.oneOf(rt["strategy"], "\(path).strategy", StrategyKind.self) { route.strategy = s }
       if let v = r.int(rt["seed"], "\(path).seed", min: 0) { route.seed = UInt64(v) }
       if let v = r.double(rt["exploration"], "\(path).exploration", min: 0) {
