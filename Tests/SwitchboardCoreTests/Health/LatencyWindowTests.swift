@@ -5,11 +5,10 @@ import Testing
 @Suite("Latency windows, SLA trials, exploration")
 struct LatencyWindowTests {
   let health = HealthBoard(seed: 1)
-  let ledger = InMemoryBudgetLedger()
 
   func plan(_ route: RoutePolicy, _ request: ChatRequest, stats: CandidateStatsBoard, now: Instant) -> Plan {
     let inputs = PlanningInputs(route: route, request: request, catalog: Fixture.catalog, health: health, stats: stats,
-                                ledger: ledger, budgetScopes: [], keyFingerprints: { _ in [] }, knownProviders: ["a", "b", "c"],
+                                budgetScopes: [], keyFingerprints: { _ in [] }, knownProviders: ["a", "b", "c"],
                                 now: now, wallMillis: 1_767_225_600_000)
     return CandidatePlanner.plan(inputs, strategy: PriorityStrategy())
   }
