@@ -13,8 +13,11 @@ let package = Package(
     .executable(name: "switchboard", targets: ["switchboard"]),
     .executable(name: "fake-provider", targets: ["fake-provider"]),
     .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
+    .library(name: "SwitchboardSimulation", targets: ["SwitchboardSimulation"]),
     .library(name: "SwitchboardWire", targets: ["SwitchboardWire"]),
     .library(name: "SwitchboardClient", targets: ["SwitchboardClient"]),
+    // The daemon as a library: build your own daemon binary with custom strategies.
+    .library(name: "SwitchboardDaemon", targets: ["SwitchboardDaemon"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -31,6 +34,12 @@ let package = Package(
     .target(
       name: "SwitchboardCore",
       dependencies: [.product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings
+    ),
+    // Simulated providers, the virtual-time driver and the chaos drills (no I/O).
+    .target(
+      name: "SwitchboardSimulation",
+      dependencies: ["SwitchboardCore"],
       swiftSettings: swiftSettings
     ),
     // Generated protobuf code, frame codec, Unix socket server.
@@ -91,7 +100,8 @@ let package = Package(
     .target(
       name: "SwitchboardDaemon",
       dependencies: [
-        "SwitchboardCore", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit", "SwitchboardState",
+        "SwitchboardCore", "SwitchboardSimulation", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit",
+        "SwitchboardState",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -113,8 +123,18 @@ let package = Package(
       name: "switchboard",
       dependencies: [
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore", "SwitchboardAudit",
+        "SwitchboardSimulation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // A worked example of a user-built daemon with a custom strategy (tested).
+    .executableTarget(
+      name: "example-strategy-daemon",
+      dependencies: [
+        "SwitchboardDaemon", "SwitchboardCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -138,7 +158,12 @@ let package = Package(
     ),
     .testTarget(
       name: "SwitchboardCoreTests",
-      dependencies: ["SwitchboardCore"],
+      dependencies: ["SwitchboardCore", "SwitchboardSimulation"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardSimulationTests",
+      dependencies: ["SwitchboardSimulation", "SwitchboardCore"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

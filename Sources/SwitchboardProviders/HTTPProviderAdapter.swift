@@ -9,9 +9,18 @@ import SwitchboardCore
 /// (connection pooling), enforcing the attempt's limits on the real clock and
 /// mapping every outcome onto a `ProviderFailure`.
 ///
-/// Limits: `connect` runs until the request head is written; `firstToken` from
-/// then to the response head (unary) or the first server-sent event (streamed);
-/// `idle` between streamed events; the attempt deadline over everything.
+/// Limits, one meaning each:
+/// - `connect` runs until the request head is written;
+/// - unary: nothing else but the attempt deadline (`attempt_ms`, or the request's
+///   overall deadline when earlier). Real providers send the head of a
+///   non-streamed answer only when the generation is done, so the first-token
+///   limit never applies to a unary call;
+/// - streamed: `firstToken` from the request to the first decoded content or
+///   tool-call delta (a `message_start`, a role-only chunk, a `ping` or an SSE
+///   comment is not a token); `idle` between content events (keep-alives never
+///   restart it); while keep-alives arrive no more than `idle` apart, the gap
+///   between content events may stretch up to `keepAliveCeiling`;
+/// - the attempt deadline over everything.
 public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
   /// The provider instance's name from the config.
   public let name: String
@@ -145,6 +154,10 @@ struct AttemptRun<Dialect: ProviderDialect> {
   var received = 0
   var parser = ServerSentEventParser()
   var eventsSeen = 0
+  /// Content events (text or tool-call deltas) decoded so far.
+  var contentEvents = 0
+  /// When the last content event arrived.
+  var lastContent: NIODeadline?
   var terminated = false
   /// Whether the body is read whole (unary, an error answer, or a JSON answer to a stream request).
   var collecting = true
@@ -164,7 +177,8 @@ struct AttemptRun<Dialect: ProviderDialect> {
     case .requestSent:
       requestSent = true
       watchdog.set(.connect, nil)
-      watchdog.set(.firstToken, .now() + TimeAmount(call.limits.firstToken))
+      // Unary: bounded by the attempt deadline only (the head comes when the generation is done).
+      if decoder != nil { watchdog.set(.firstToken, .now() + TimeAmount(call.limits.firstToken)) }
       return nil
 
     case .head(let h):
@@ -209,12 +223,10 @@ struct AttemptRun<Dialect: ProviderDialect> {
     }
     if parser.commentsSeen > 0 {
       parser.commentsSeen = 0
-      if eventsSeen > 0 { watchdog.set(.idle, .now() + TimeAmount(call.limits.idle)) }
+      keepAlive()
     }
     for event in events {
-      if eventsSeen == 0 { watchdog.set(.firstToken, nil) }
       eventsSeen += 1
-      watchdog.set(.idle, .now() + TimeAmount(call.limits.idle))
       guard !terminated else { continue }  // nothing counts after the terminator
       let step: StreamStep
       do {
@@ -225,10 +237,28 @@ struct AttemptRun<Dialect: ProviderDialect> {
         throw ProviderFailure(.invalidResponse, httpStatus: status, message: "malformed stream event: \(error)",
                               afterHeaders: true)
       }
+      if step.deltas.isEmpty {
+        keepAlive()  // message_start, ping, role-only chunks, block stops: not tokens
+      } else {
+        if contentEvents == 0 { watchdog.set(.firstToken, nil) }
+        contentEvents += 1
+        let now = NIODeadline.now()
+        lastContent = now
+        watchdog.set(.idle, now + TimeAmount(call.limits.idle))
+      }
       if let onDelta { for delta in step.deltas { try await onDelta(delta) } }
       if step.terminated { terminated = true }
     }
     return nil
+  }
+
+  /// A keep-alive (SSE comment or an event without content). Before the first
+  /// token it changes nothing; after it, it can stretch the idle limit up to the
+  /// keep-alive ceiling, never past it, and never restarts `idle` by itself.
+  private func keepAlive() {
+    guard let lastContent, let ceiling = call.limits.keepAliveCeiling, ceiling > call.limits.idle else { return }
+    let limit = min(NIODeadline.now() + TimeAmount(call.limits.idle), lastContent + TimeAmount(ceiling))
+    watchdog.set(.idle, max(limit, lastContent + TimeAmount(call.limits.idle)))
   }
 
   private func withWarnings(_ response: ProviderResponse) -> ProviderResponse {
@@ -283,13 +313,14 @@ struct AttemptRun<Dialect: ProviderDialect> {
     case .connect:
       throw ProviderFailure(.connectFailed, message: "no connection within \(ms(call.limits.connect))", silent: true)
     case .firstToken:
+      if terminated { return withWarnings(decoder!.response()) }  // an answer without content, e.g. a filtered one
       throw ProviderFailure(.firstTokenTimeout, httpStatus: head.map { _ in status },
-                            message: "no first token within \(ms(call.limits.firstToken))",
+                            message: "no content or tool-call delta within \(ms(call.limits.firstToken))",
                             afterHeaders: head != nil, silent: head == nil)
     case .idle:
       if terminated || decoder?.isComplete == true { return withWarnings(decoder!.response()) }
       throw ProviderFailure(.streamStalled, httpStatus: status,
-                            message: "no stream event for \(ms(call.limits.idle)) after \(eventsSeen) events",
+                            message: "no content for \(ms(call.limits.idle)) (keep-alives do not count) after \(contentEvents) content events",
                             afterHeaders: true)
     case .deadline:
       if terminated || (eventsSeen > 0 && decoder?.isComplete == true) { return withWarnings(decoder!.response()) }

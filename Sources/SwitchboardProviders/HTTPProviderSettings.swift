@@ -2,8 +2,10 @@ import SwitchboardCore
 
 /// The config of one HTTP provider instance, as the daemon hands it to `ProviderFactory`.
 public struct HTTPProviderSettings: Sendable {
-  /// OpenAI-compatible service (`groq`, `azure`, ...); default: the instance name or
-  /// kind when either names a preset, else `openai` without a base URL and `custom` with one.
+  /// OpenAI-compatible service (`groq`, `azure`, ..., or `custom` for any other
+  /// OpenAI-compatible server); default: the kind when it names a preset; with a base
+  /// URL `custom` (whatever the instance is called); without one the instance name
+  /// when it names a preset, else `openai`.
   public var preset: String?
   /// Base URL (for Azure the resource endpoint); default: the preset's.
   public var baseURL: String?

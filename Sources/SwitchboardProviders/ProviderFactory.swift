@@ -48,10 +48,14 @@ public enum ProviderFactory {
       }
       return p
     }
+    // With a base URL and no explicit preset, the server is a generic
+    // OpenAI-compatible one, whatever the instance is called (a provider named
+    // `openai` pointing at a local server must not get OpenAI's key and quirks).
+    if settings.baseURL != nil { return .custom }
     if let p = OpenAIPreset(rawValue: name.lowercased()), p != .custom {
       return p
     }
-    return settings.baseURL == nil ? .openai : .custom
+    return .openai
   }
 
   /// The catalog vendor of an instance (`ModelCatalog.vendorOf`): `anthropic`, or the

@@ -9,6 +9,11 @@ struct FakeAnswer {
   let promptTokens: Int
   let pieces: [String]
   let tool: String?
+  /// A 200 whose generation the provider's safety system stopped
+  /// (`finish_reason: content_filter`, `stop_reason: refusal`).
+  var filtered = false
+  private var openAIStop: String { filtered ? "content_filter" : "stop" }
+  private var anthropicStop: String { filtered ? "refusal" : "end_turn" }
 
   init(format: FakeProvider.WireFormat, model: String, request: FakeJSON, bodyBytes: Int,
        configuration: FakeProvider.Configuration) {
@@ -60,7 +65,7 @@ struct FakeAnswer {
         content.append(obj(("type", "text"), ("text", .string(text))))
       }
       return obj(("id", "msg_fake"), ("type", "message"), ("role", "assistant"), ("model", .string(model)),
-                 ("content", .array(content)), ("stop_reason", .string(tool == nil ? "end_turn" : "tool_use")),
+                 ("content", .array(content)), ("stop_reason", .string(tool == nil ? anthropicStop : "tool_use")),
                  ("usage", obj(("input_tokens", n(promptTokens)), ("output_tokens", n(completionTokens)),
                                ("cache_read_input_tokens", n(configuration.cachedInputTokens)),
                                ("cache_creation_input_tokens", n(configuration.cacheWriteTokens))))).description
@@ -74,7 +79,7 @@ struct FakeAnswer {
       return obj(("id", "chatcmpl-fake"), ("object", "chat.completion"), ("created", n(1_767_225_600)),
                  ("model", .string(model)),
                  ("choices", .array([obj(("index", n(0)), ("message", message),
-                                         ("finish_reason", .string(tool == nil ? "stop" : "tool_calls")))])),
+                                         ("finish_reason", .string(tool == nil ? openAIStop : "tool_calls")))])),
                  ("usage", openAIUsage)).description
     }
   }
@@ -106,7 +111,7 @@ struct FakeAnswer {
       events.append(chunk(obj(), finish: "tool_calls"))
     } else {
       for piece in pieces { events.append(chunk(obj(("content", .string(piece))))) }
-      events.append(chunk(obj(), finish: "stop"))
+      events.append(chunk(obj(), finish: openAIStop))
     }
     if request["stream_options"]?["include_usage"]?.bool == true {
       let u = obj(("id", "chatcmpl-fake"), ("object", "chat.completion.chunk"), ("created", n(1_767_225_600)),
@@ -146,7 +151,7 @@ struct FakeAnswer {
     }
     events.append(event("content_block_stop", obj(("type", "content_block_stop"), ("index", n(0)))))
     events.append(event("message_delta", obj(("type", "message_delta"),
-      ("delta", obj(("stop_reason", .string(tool == nil ? "end_turn" : "tool_use")), ("stop_sequence", .null))),
+      ("delta", obj(("stop_reason", .string(tool == nil ? anthropicStop : "tool_use")), ("stop_sequence", .null))),
       ("usage", obj(("output_tokens", n(completionTokens)))))))
     events.append(event("message_stop", obj(("type", "message_stop"))))
     return events

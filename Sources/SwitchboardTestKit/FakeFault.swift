@@ -11,8 +11,13 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
   case hang
   /// Close the connection without answering.
   case resetBeforeHeaders
-  /// Delay the response head (unary) or the first event (streamed) by `milliseconds`.
+  /// Take `milliseconds` to generate. Unary: the response head comes only when the
+  /// generation is done (as real providers answer a non-streamed call). Streamed: the
+  /// head and the events without content (role chunk, `message_start`, `ping`) come at
+  /// once, then keep-alives, then the first content delta after the delay.
   case slowFirstToken(milliseconds: Int)
+  /// Streamed: after `afterChunks` events, only keep-alives, forever (connection open).
+  case keepAlivesOnly(afterChunks: Int)
   /// Streamed: close the connection after `afterChunks` events (unary: mid-body).
   case streamCut(afterChunks: Int)
   /// Streamed: go silent after `afterChunks` events, keeping the connection open.
@@ -29,6 +34,9 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
   case contextLengthExceeded
   /// 400 content policy violation, in the request's wire format.
   case contentPolicy
+  /// 200 whose answer the safety system stopped: `finish_reason: content_filter`
+  /// (OpenAI) or `stop_reason: refusal` (Anthropic), unary or streamed.
+  case contentFilterFinish
   /// 401 invalid key (the message echoes the key, as a careless provider might).
   case unauthorized
   /// 404 unknown model.
@@ -42,6 +50,7 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
     case .hang: return "hang"
     case .resetBeforeHeaders: return "reset_before_headers"
     case .slowFirstToken(let ms): return "slow_first_token_\(ms)ms"
+    case .keepAlivesOnly(let n): return "keep_alives_only_after_\(n)"
     case .streamCut(let n): return "stream_cut_after_\(n)"
     case .stall(let n): return "stall_after_\(n)"
     case .malformedChunk(let n): return "malformed_after_\(n)"
@@ -50,6 +59,7 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
     case .rejectPrefill: return "reject_prefill"
     case .contextLengthExceeded: return "context_length_exceeded"
     case .contentPolicy: return "content_policy"
+    case .contentFilterFinish: return "content_filter_finish"
     case .unauthorized: return "unauthorized"
     case .modelNotFound: return "model_not_found"
     }
@@ -76,12 +86,14 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
     case "slow_first_token": self = .slowFirstToken(milliseconds: try c.decodeIfPresent(Int.self, forKey: .ms) ?? 1000)
     case "stream_cut": self = .streamCut(afterChunks: n)
     case "stall": self = .stall(afterChunks: n)
+    case "keep_alives_only": self = .keepAlivesOnly(afterChunks: n)
     case "malformed_chunk", "malformed": self = .malformedChunk(afterChunks: n)
     case "missing_terminator", "missing_done": self = .missingTerminator
     case "stream_error": self = .streamError(afterChunks: n)
     case "reject_prefill": self = .rejectPrefill
     case "context_length_exceeded": self = .contextLengthExceeded
     case "content_policy": self = .contentPolicy
+    case "content_filter_finish", "refusal": self = .contentFilterFinish
     case "unauthorized": self = .unauthorized
     case "model_not_found": self = .modelNotFound
     default:
@@ -102,12 +114,14 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
     case .slowFirstToken(let ms): try c.encode("slow_first_token", forKey: .fault); try c.encode(ms, forKey: .ms)
     case .streamCut(let n): try c.encode("stream_cut", forKey: .fault); try c.encode(n, forKey: .afterChunks)
     case .stall(let n): try c.encode("stall", forKey: .fault); try c.encode(n, forKey: .afterChunks)
+    case .keepAlivesOnly(let n): try c.encode("keep_alives_only", forKey: .fault); try c.encode(n, forKey: .afterChunks)
     case .malformedChunk(let n): try c.encode("malformed_chunk", forKey: .fault); try c.encode(n, forKey: .afterChunks)
     case .missingTerminator: try c.encode("missing_terminator", forKey: .fault)
     case .streamError(let n): try c.encode("stream_error", forKey: .fault); try c.encode(n, forKey: .afterChunks)
     case .rejectPrefill: try c.encode("reject_prefill", forKey: .fault)
     case .contextLengthExceeded: try c.encode("context_length_exceeded", forKey: .fault)
     case .contentPolicy: try c.encode("content_policy", forKey: .fault)
+    case .contentFilterFinish: try c.encode("content_filter_finish", forKey: .fault)
     case .unauthorized: try c.encode("unauthorized", forKey: .fault)
     case .modelNotFound: try c.encode("model_not_found", forKey: .fault)
     }

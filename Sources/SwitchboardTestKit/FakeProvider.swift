@@ -27,6 +27,10 @@ public final class FakeProvider: Sendable {
     public var reportedOutputTokens: Int? = nil
     /// Pause between streamed events; default none.
     public var chunkInterval: Duration = .zero
+    /// Streamed: while the answer is held back (`slowFirstToken`, `keepAlivesOnly`),
+    /// a keep-alive (OpenAI-style SSE comment, Anthropic `ping` event) this often;
+    /// default 50 ms, zero for none.
+    public var keepAliveInterval: Duration = .milliseconds(50)
     /// Creates the default settings.
     public init() {}
   }

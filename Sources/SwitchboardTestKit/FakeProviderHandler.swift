@@ -49,13 +49,15 @@ final class FakeProviderHandler: ChannelInboundHandler, RemovableChannelHandler 
                                                                message: "no route for \(head.method) \(path)"))
       return
     }
-    let answer = FakeAnswer(format: format, model: model, request: json, bodyBytes: body.readableBytes,
+    var answer = FakeAnswer(format: format, model: model, request: json, bodyBytes: body.readableBytes,
                             configuration: provider.configuration)
+    answer.filtered = fault == .contentFilterFinish
     let key = head.headers.first(name: "authorization")?.replacingOccurrences(of: "Bearer ", with: "")
       ?? head.headers.first(name: "x-api-key") ?? head.headers.first(name: "api-key") ?? ""
 
     switch fault {
-    case .ok, .slowFirstToken, .streamCut, .stall, .malformedChunk, .missingTerminator, .streamError:
+    case .ok, .slowFirstToken, .streamCut, .stall, .keepAlivesOnly, .malformedChunk, .missingTerminator, .streamError,
+         .contentFilterFinish:
       answerNormally(context, answer: answer, stream: stream, fault: fault)
     case .rejectPrefill:
       if answer.endsWithAssistant {
@@ -140,17 +142,49 @@ final class FakeProviderHandler: ChannelInboundHandler, RemovableChannelHandler 
     var frames = answer.streamEvents()
     let terminator = frames.removeLast()
     if fault != .missingTerminator { frames.append(terminator) }
-    play(context, frames: frames, index: 0, fault: fault, delay: firstDelay)
+    // The events before the first content delta are sent at once; the generation
+    // delay (with keep-alives) comes before the first content.
+    let preamble = frames.prefix { !Self.hasContent($0) }.count
+    play(context, frames: frames, index: 0, fault: fault, delay: .zero, firstContent: preamble, firstDelay: firstDelay)
   }
 
-  private func play(_ context: ChannelHandlerContext, frames: [String], index: Int, fault: FakeFault, delay: Duration) {
-    after(context, delay) {
+  /// Whether an SSE event carries text or a tool call (what a client counts as a token).
+  static func hasContent(_ frame: String) -> Bool {
+    frame.contains("\"text_delta\"") || frame.contains("\"input_json_delta\"") || frame.contains("\"tool_use\"")
+      || frame.contains("\"tool_calls\"") || (frame.contains("\"content\":\"") && !frame.contains("\"content\":\"\""))
+  }
+
+  private func keepAliveText(_ frames: [String]) -> String {
+    formatOf(frames) == .anthropic ? "event: ping\ndata: {\"type\": \"ping\"}\n\n" : ": keep-alive\n\n"
+  }
+
+  /// Waits `delay` on the event loop, sending a keep-alive every `keepAliveInterval` meanwhile.
+  private func waitWithKeepAlives(_ context: ChannelHandlerContext, _ delay: Duration, frames: [String],
+                                  _ body: @escaping () -> Void) {
+    let interval = provider.configuration.keepAliveInterval
+    guard interval > .zero, delay > interval else { after(context, delay, body); return }
+    after(context, interval) {
+      guard context.channel.isActive else { return }
+      self.writeEvent(context, self.keepAliveText(frames))
+      self.waitWithKeepAlives(context, delay - interval, frames: frames, body)
+    }
+  }
+
+  private func play(_ context: ChannelHandlerContext, frames: [String], index: Int, fault: FakeFault, delay: Duration,
+                    firstContent: Int, firstDelay: Duration) {
+    let generating = index == firstContent && firstDelay > .zero
+    let step: (@escaping () -> Void) -> Void = generating
+      ? { self.waitWithKeepAlives(context, firstDelay, frames: frames, $0) } : { self.after(context, delay, $0) }
+    step {
       guard context.channel.isActive else { return }
       switch fault {
       case .streamCut(let n) where index == n:
         context.close(promise: nil); return
       case .stall(let n) where index == n:
         return  // silent, connection open
+      case .keepAlivesOnly(let n) where index == n:
+        self.waitWithKeepAlives(context, .seconds(3600), frames: frames) {}
+        return
       case .malformedChunk(let n) where index == n:
         self.writeEvent(context, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"oops\"\n\n")
       case .streamError(let n) where index == n:
@@ -168,7 +202,8 @@ final class FakeProviderHandler: ChannelInboundHandler, RemovableChannelHandler 
         return
       }
       self.writeEvent(context, frames[index])
-      self.play(context, frames: frames, index: index + 1, fault: fault, delay: self.provider.configuration.chunkInterval)
+      self.play(context, frames: frames, index: index + 1, fault: fault, delay: self.provider.configuration.chunkInterval,
+                firstContent: firstContent, firstDelay: firstDelay)
     }
   }
 

@@ -18,8 +18,9 @@ struct FakeProviderCommand: AsyncParsableCommand {
       Script file (JSON): {"sequence": [FAULT, ...], "models": {"MODEL": [FAULT, ...]}}
       FAULT: {"fault": "status", "status": 503, "body": "...", "retry_after": "2"} | {"fault": "rate_limited", "retry_after": "1"}
         | {"fault": "hang"} | {"fault": "reset_before_headers"} | {"fault": "slow_first_token", "ms": 500}
-        | {"fault": "stream_cut" | "stall" | "malformed_chunk" | "stream_error", "after_chunks": 2}
+        | {"fault": "stream_cut" | "stall" | "keep_alives_only" | "malformed_chunk" | "stream_error", "after_chunks": 2}
         | {"fault": "missing_terminator" | "reject_prefill" | "context_length_exceeded" | "content_policy"
+           | "content_filter_finish"
            | "unauthorized" | "model_not_found" | "ok"}
       """)
 

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import SwitchboardClient
 import SwitchboardCore
+import SwitchboardSimulation
 import SwitchboardDaemon
 import SwitchboardWire
 

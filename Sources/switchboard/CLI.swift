@@ -5,6 +5,7 @@ import SwiftProtobuf
 import SwitchboardAudit
 import SwitchboardClient
 import SwitchboardCore
+import SwitchboardSimulation
 import SwitchboardDaemon
 import SwitchboardWire
 

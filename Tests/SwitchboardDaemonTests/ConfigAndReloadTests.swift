@@ -29,7 +29,60 @@ import Testing
         #expect(paths.contains(p), "missing issue for \(p): \(e)")
       }
       #expect(e.issues.first { $0.path == "routes.r.candidates[1]" }?.message.contains("unknown provider 'grok'") == true)
+      #expect(e.issues.first { $0.path == "routes.r.strategy" }?.message.contains("custom:NAME") == true)
       #expect(e.issues.allSatisfy { $0.line != nil })
+    }
+  }
+
+  @Test func modelOverridesNameOnlyTheirFieldsAndPresetCustomIsAccepted() throws {
+    let yaml = """
+      providers:
+        local: {kind: openai, preset: custom, base_url: "http://127.0.0.1:8000/v1"}
+        groq: {kind: openai, preset: groq}
+      models:
+        groq/llama-3.3-70b-versatile: {input: 0.5}
+      retry_budget: {max_tokens: 20, token_ratio: 0.2}
+      routes:
+        r:
+          candidates: [local/m, groq/llama-3.3-70b-versatile]
+          strategy: latency
+          exploration: 0.1
+          constraints: {latency_sla_ms: 800, sla_trial_interval_ms: 60000}
+          retry: {backoff_base_ms: 50, backoff_max_ms: 400, backoff_multiplier: 3}
+          timeouts: {idle_ms: 5000, keepalive_max_ms: 60000}
+      """
+    let c = try DaemonConfiguration.parse(yaml: yaml)
+    let o = try #require(c.models.first?.value)
+    #expect(o.inputPerMillion == 0.5)
+    #expect(o.contextWindow == nil && o.outputPerMillion == nil && o.capabilities == nil, "unnamed fields stay unset")
+    #expect(c.providers["local"]?.preset == "custom")
+    #expect(c.retryBudget.maxTokens == 20 && c.retryBudget.tokenRatio == 0.2)
+    let r = try #require(c.routes["r"])
+    #expect(r.exploration == 0.1)
+    #expect(r.constraints.slaTrialInterval == .seconds(60))
+    #expect(r.retry.backoffBase == .milliseconds(50) && r.retry.backoffMax == .milliseconds(400) && r.retry.backoffMultiplier == 3)
+    #expect(r.timeouts.keepAliveMax == .seconds(60))
+
+    let bad = """
+      providers:
+        local: {kind: openai, preset: custom}
+      retry_budget: {max_tokens: 5000}
+      routes:
+        r:
+          candidates: [local/m]
+          exploration: 2
+          timeouts: {idle_ms: 5000, keepalive_max_ms: 100}
+          retry: {backoff_base_ms: 500, backoff_max_ms: 100}
+      """
+    do {
+      _ = try DaemonConfiguration.parse(yaml: bad)
+      Issue.record("an invalid config was accepted")
+    } catch let e as ConfigError {
+      let paths = Set(e.issues.map(\.path))
+      for p in ["providers.local.base_url", "retry_budget.max_tokens", "routes.r.exploration", "routes.r.timeouts.keepalive_max_ms",
+                "routes.r.retry.backoff_max_ms"] {
+        #expect(paths.contains(p), "missing issue for \(p): \(e)")
+      }
     }
   }
 

@@ -296,28 +296,52 @@ private enum E2E {
 
   @Test(arguments: ["openai", "anthropic"])
   func aHungProviderTimesOutAndIsNotRetriedInPlace(wire: String) async throws {
-    let route = "r: {candidates: [a/m-a, b/m-b], timeouts: {first_token_ms: 150, attempt_ms: 30000}}"
+    // Unary calls are bounded by attempt_ms (the head of a real unary answer comes
+    // when the generation is done); streams by first_token_ms.
+    let route = "r: {candidates: [a/m-a, b/m-b], timeouts: {first_token_ms: 150, attempt_ms: 1500}}"
     try await E2E.withStack(wire, routes: [route]) { s in
       s["a"].script(model: "m-a", .hang)
       let t0 = ContinuousClock.now
       let r = try await s.client.complete(TestSupport.request(route: "r"))
-      #expect(ContinuousClock.now - t0 < .seconds(15), "bounded by first_token_ms (150 ms), not attempt_ms (30 s)")
+      #expect(ContinuousClock.now - t0 < .seconds(15), "bounded by attempt_ms (1.5 s)")
       #expect(r.provider == "b")
       #expect(r.content == E2E.answer("b"))
       #expect(s.attempts("a").count == 1, "a silent timeout is not retried on the same candidate")
       let x = try await s.explain(r.requestID)
       #expect(x.event.attempts.map(\.provider) == ["a", "b"])
-      #expect(x.event.attempts[0].reasonCode == "first_token_timeout")
+      #expect(x.event.attempts[0].reasonCode == "timeout")
       #expect(x.event.attempts[0].failureClass == "transient")
-      #expect(x.event.attempts[0].latencyMs >= 140)
+      #expect(x.event.attempts[0].latencyMs >= 1400)
 
-      // Streamed: the same.
+      // Streamed: the first-token limit.
       s["a"].script(model: "m-a", .hang)
       let st = try await s.stream("r")
       #expect(st.response?.provider == "b")
       #expect(st.restarts.isEmpty, "nothing reached the client before the hang: fail over is transparent")
       #expect(st.chunks.allSatisfy { $0.provider == "b" })
       #expect(s.attempts("a").count == 2)
+      let xs = try await s.explain(st.response?.requestID ?? "")
+      #expect(xs.event.attempts.first?.reasonCode == "first_token_timeout")
+    }
+  }
+
+  /// long-unary through the daemon: a non-streamed generation far longer than
+  /// first_token_ms succeeds on the first provider, once. The config is scaled
+  /// (first_token_ms 200, a 1.2 s generation, attempt_ms 5 s) to prove the rule of the
+  /// default config (8 s first token, a 20 s generation, attempt_ms 30 s) without a slow test.
+  @Test(arguments: ["openai", "anthropic"])
+  func aLongUnaryGenerationSucceedsOnceThroughTheDaemon(wire: String) async throws {
+    let route = "r: {candidates: [a/m-a, b/m-b], timeouts: {first_token_ms: 200, attempt_ms: 5000}}"
+    try await E2E.withStack(wire, routes: [route]) { s in
+      s["a"].script(model: "m-a", .slowFirstToken(milliseconds: 1200))
+      let r = try await s.client.complete(TestSupport.request(route: "r"))
+      #expect(r.provider == "a", "not failed over: the generation was within attempt_ms")
+      #expect(r.content == E2E.answer("a"))
+      #expect(s.attempts("a").count == 1, "paid once")
+      #expect(s.attempts("b").isEmpty)
+      let x = try await s.explain(r.requestID)
+      #expect(x.event.attempts.count == 1)
+      #expect(x.event.attempts[0].latencyMs >= 1150)
     }
   }
 
@@ -419,6 +443,52 @@ private enum E2E {
       #expect(s.attempts("a").count == 2)
       #expect(s.attempts("b").count == 1)
       // Semantic failures never trip a breaker.
+      let health = s.runtime.router.health.snapshot(now: s.runtime.router.clock.now())
+      #expect(!health.contains { $0.key.provider == "a" && $0.state != "closed" })
+    }
+  }
+
+  /// A 200 whose answer the provider's safety system stopped (OpenAI
+  /// `finish_reason: content_filter`, Anthropic `stop_reason: refusal`) is not a
+  /// success: semantic `content_policy`, following `content_policy_fallback`.
+  @Test(arguments: ["openai", "anthropic"], [false, true])
+  func aContentFilteredOrRefused200IsContentPolicy(wire: String, stream: Bool) async throws {
+    let routes = [
+      "strict: {candidates: [a/m-a, b/m-b]}",
+      "lenient: {candidates: [a/m-a, b/m-b], content_policy_fallback: true}",
+    ]
+    try await E2E.withStack(wire, routes: routes) { s in
+      s["a"].script(model: "m-a", .contentFilterFinish)
+      let strictID: String
+      if stream {
+        let st = try await s.stream("strict")
+        #expect(st.response == nil, "a filtered stream is not reported as a success")
+        let status = try #require(st.status)
+        #expect(status.code == .upstreamRejected)
+        #expect(status.reasonCode == "content_policy")
+        strictID = status.requestID
+      } else {
+        guard case .failure(let e) = await s.complete("strict") else { Issue.record("a filtered 200 was a success"); return }
+        #expect(e.status.code == .upstreamRejected)
+        #expect(e.status.reasonCode == "content_policy")
+        strictID = e.status.requestID
+      }
+      #expect(s.attempts("b").isEmpty)
+      let x = try await s.explain(strictID)
+      #expect(x.event.attempts.map(\.reasonCode) == ["content_policy"])
+      #expect(x.event.attempts[0].failureClass == "semantic")
+      #expect(x.event.attempts[0].httpStatus == 200)
+
+      s["a"].script(model: "m-a", .contentFilterFinish)
+      if stream {
+        let st = try await s.stream("lenient")
+        #expect(st.response?.provider == "b")
+        #expect(st.textSinceLastRestart == E2E.answer("b"))
+      } else {
+        guard case .success(let r) = await s.complete("lenient") else { Issue.record("content_policy_fallback did not fail over"); return }
+        #expect(r.provider == "b")
+        #expect(r.content == E2E.answer("b"))
+      }
       let health = s.runtime.router.health.snapshot(now: s.runtime.router.clock.now())
       #expect(!health.contains { $0.key.provider == "a" && $0.state != "closed" })
     }

@@ -41,10 +41,10 @@ enum Support {
 
   static func call(_ model: String, request: ChatRequest = ChatRequest(messages: [ChatMessage(role: .user, content: "hello")]),
                    key: Secret? = Support.key, prefill: String? = nil, connect: Duration = .seconds(2),
-                   firstToken: Duration = .seconds(5), idle: Duration = .seconds(5), total: Duration = .seconds(10),
-                   overall: Bool = false) -> ProviderCall {
+                   firstToken: Duration = .seconds(5), idle: Duration = .seconds(5), keepAliveCeiling: Duration? = nil,
+                   total: Duration = .seconds(10), overall: Bool = false) -> ProviderCall {
     let clock = SystemClock()
-    let limits = AttemptLimits(connect: connect, firstToken: firstToken, idle: idle,
+    let limits = AttemptLimits(connect: connect, firstToken: firstToken, idle: idle, keepAliveCeiling: keepAliveCeiling,
                                deadline: clock.now().advanced(by: total), deadlineIsOverall: overall)
     return ProviderCall(request: request, model: model, apiKey: key, prefill: prefill, limits: limits, clock: clock,
                         attempt: 1, requestID: "req-1")

@@ -2,9 +2,9 @@ import Synchronization
 
 /// Observed behaviour of one candidate.
 public struct CandidateObservation: Sendable, Hashable {
-  /// Exponential moving average of successful attempt latency.
+  /// Exponential moving average of the latencies within the window (nil when none).
   public var latencyEMA: Duration?
-  /// 95th percentile of the last successful latencies.
+  /// 95th percentile of the latencies within the window (nil when none).
   public var latencyP95: Duration?
   /// Exponentially weighted success rate in [0, 1] (1 when untried).
   public var reliability: Double
@@ -12,24 +12,39 @@ public struct CandidateObservation: Sendable, Hashable {
   public var inFlight: Int
   /// Attempts ever made.
   public var attempts: Int
+  /// Latency samples within the window.
+  public var samples: Int
 }
 
 /// Latency and reliability of every candidate, for the planner and strategies.
+///
+/// Latency samples age out: only the last `maxSamples` within `window` count, so a
+/// candidate that was slow an hour ago is judged by what it does now (and, with no
+/// recent sample, counts as untried again).
 public final class CandidateStatsBoard: Sendable {
+  struct Sample: Sendable { var at: Instant; var ns: Double }
   struct Entry: Sendable {
-    var ema: Double?  // ns
-    var window: [Double] = []  // last latencies, ns (ring)
+    var window: [Sample] = []  // ring of the last samples
     var next = 0
     var reliability = 1.0
     var inFlight = 0
     var attempts = 0
+    /// The last SLA trial admitted for this candidate.
+    var lastTrial: Instant?
   }
-  private static let windowSize = 64
+  /// Samples kept per candidate.
+  public static let maxSamples = 64
   private static let alpha = 0.2
   private let entries = Mutex<[CandidateRef: Entry]>([:])
+  private let clock: any RouterClock
+  /// How long a latency sample counts.
+  public let window: Duration
 
-  /// Creates an empty board.
-  public init() {}
+  /// Creates an empty board measuring on `clock`; samples older than `window` age out.
+  public init(clock: any RouterClock = SystemClock(), window: Duration = .seconds(300)) {
+    self.clock = clock
+    self.window = window
+  }
 
   /// Marks an attempt as started.
   public func begin(_ ref: CandidateRef) {
@@ -38,35 +53,55 @@ public final class CandidateStatsBoard: Sendable {
 
   /// Marks an attempt as ended; a latency is recorded on success, or for a failure that took time.
   public func end(_ ref: CandidateRef, success: Bool, latency: Duration?) {
+    let now = clock.now()
     entries.withLock { all in
       var e = all[ref, default: Entry()]
       e.inFlight = max(0, e.inFlight - 1)
       e.reliability = e.reliability * (1 - Self.alpha) + (success ? 1 : 0) * Self.alpha
       if let latency {
-        let ns = Double(latency.nanoseconds)
-        e.ema = e.ema.map { $0 * (1 - Self.alpha) + ns * Self.alpha } ?? ns
-        if e.window.count < Self.windowSize { e.window.append(ns) } else { e.window[e.next] = ns }
-        e.next = (e.next + 1) % Self.windowSize
+        let s = Sample(at: now, ns: Double(latency.nanoseconds))
+        if e.window.count < Self.maxSamples { e.window.append(s) } else { e.window[e.next] = s }
+        e.next = (e.next + 1) % Self.maxSamples
       }
       all[ref] = e
     }
   }
 
-  /// The observation of `ref` (defaults for an untried candidate).
-  public func observation(_ ref: CandidateRef) -> CandidateObservation {
+  /// Admits one SLA trial request for `ref` if none was admitted within `interval`
+  /// (a candidate excluded by the latency SLA gets one attempt per interval, so its
+  /// figures can recover). Returns whether this caller got the trial.
+  public func claimTrial(_ ref: CandidateRef, interval: Duration, now: Instant) -> Bool {
     entries.withLock { all in
+      var e = all[ref, default: Entry()]
+      if let last = e.lastTrial, now < last.advanced(by: interval) { return false }
+      e.lastTrial = now
+      all[ref] = e
+      return true
+    }
+  }
+
+  /// The observation of `ref` now (defaults for an untried candidate).
+  public func observation(_ ref: CandidateRef) -> CandidateObservation {
+    let now = clock.now()
+    return entries.withLock { all in
       guard let e = all[ref] else {
-        return CandidateObservation(latencyEMA: nil, latencyP95: nil, reliability: 1, inFlight: 0, attempts: 0)
+        return CandidateObservation(latencyEMA: nil, latencyP95: nil, reliability: 1, inFlight: 0, attempts: 0, samples: 0)
       }
+      // Oldest first: the ring from `next` when full.
+      let ordered = e.window.count < Self.maxSamples ? e.window : Array(e.window[e.next...] + e.window[..<e.next])
+      let cutoff = now.advanced(by: .zero - window)
+      let live = ordered.filter { $0.at >= cutoff }
       var p95: Duration?
-      if !e.window.isEmpty {
-        let sorted = e.window.sorted()
+      var ema: Double?
+      if !live.isEmpty {
+        let sorted = live.map(\.ns).sorted()
         let idx = min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)
         p95 = .nanoseconds(Int64(sorted[max(0, idx)]))
+        for s in live { ema = ema.map { $0 * (1 - Self.alpha) + s.ns * Self.alpha } ?? s.ns }
       }
       return CandidateObservation(
-        latencyEMA: e.ema.map { .nanoseconds(Int64($0)) }, latencyP95: p95, reliability: e.reliability,
-        inFlight: e.inFlight, attempts: e.attempts)
+        latencyEMA: ema.map { .nanoseconds(Int64($0)) }, latencyP95: p95, reliability: e.reliability,
+        inFlight: e.inFlight, attempts: e.attempts, samples: live.count)
     }
   }
 }

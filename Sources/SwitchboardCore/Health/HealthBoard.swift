@@ -42,69 +42,50 @@ public struct CircuitSnapshot: Sendable, Hashable {
   public var openings: Int
 }
 
-/// A circuit breaker per (provider, model, key).
+/// The circuit breakers of every (provider, model, key): a locked dictionary of
+/// `CircuitBreaker` state machines (the rules are documented there) and the
+/// per-process random source of their jitter.
 ///
-/// Consecutive transient failures (`failure_threshold`) or one hard failure open
-/// a circuit; its cooldown is `base * 2^(openings-1)`, capped, with jitter, and
-/// never shorter than a Retry-After. After the cooldown exactly one probe is let
-/// through; its success closes the circuit, its failure re-opens it with the next
-/// cooldown. Semantic failures never count.
+/// The jitter source is seeded from the system's random generator unless a seed
+/// is given (drills and tests), so sidecars sharing a key do not re-probe in
+/// lock-step.
 public final class HealthBoard: Sendable {
-  enum State: Sendable, Equatable {
-    case closed(failures: Int)
-    case open(until: Instant, cooldown: Duration)
-    case halfOpen(probeInFlight: Bool, cooldown: Duration)
+  private struct State {
+    var circuits: [CircuitKey: CircuitBreaker] = [:]
+    var rng: SplitMix64
+    var policy: CircuitPolicy
   }
-  struct Circuit: Sendable {
-    var state: State = .closed(failures: 0)
-    var openings = 0
-  }
-  private let circuits = Mutex<[CircuitKey: Circuit]>([:])
-  private let policy: Mutex<CircuitPolicy>
+  private let state: Mutex<State>
 
-  /// Creates a board.
-  public init(policy: CircuitPolicy = .init()) { self.policy = Mutex(policy) }
+  /// Creates a board; `seed` makes the jitter repeatable (nil: a random seed).
+  public init(policy: CircuitPolicy = .init(), seed: UInt64? = nil) {
+    var system = SystemRandomNumberGenerator()
+    state = Mutex(State(rng: SplitMix64(seed: seed ?? system.next()), policy: policy))
+  }
 
   /// Replaces the policy (config reload); circuits keep their state.
-  public func update(policy: CircuitPolicy) { self.policy.withLock { $0 = policy } }
+  public func update(policy: CircuitPolicy) { state.withLock { $0.policy = policy } }
 
   /// Asks to send one request through `key`. `.probe` reserves the single probe slot.
   public func admit(_ key: CircuitKey, now: Instant) -> Admission {
-    circuits.withLock { all in
-      guard var c = all[key] else { return .allowed }
-      switch c.state {
-      case .closed: return .allowed
-      case .open(let until, let cooldown):
-        if now < until { return .rejected(remaining: until.duration(since: now)) }
-        c.state = .halfOpen(probeInFlight: true, cooldown: cooldown)
-        all[key] = c
-        return .probe
-      case .halfOpen(let inFlight, let cooldown):
-        if inFlight { return .rejected(remaining: .zero) }
-        c.state = .halfOpen(probeInFlight: true, cooldown: cooldown)
-        all[key] = c
-        return .probe
-      }
+    state.withLock { s in
+      guard s.circuits[key] != nil else { return .allowed }
+      return s.circuits[key]!.admit(now: now)
     }
   }
 
   /// Whether `admit` would refuse right now (without taking the probe slot).
   public func isBlocked(_ key: CircuitKey, now: Instant) -> Bool {
-    circuits.withLock { all in
-      guard let c = all[key] else { return false }
-      switch c.state {
-      case .closed: return false
-      case .open(let until, _): return now < until
-      case .halfOpen(let inFlight, _): return inFlight
-      }
-    }
+    state.withLock { $0.circuits[key]?.isBlocked(now: now) ?? false }
   }
 
-  /// Records a success: the circuit closes.
-  public func recordSuccess(_ key: CircuitKey) {
-    circuits.withLock { all in
-      guard all[key] != nil else { return }
-      all[key] = Circuit()
+  /// Records a success; `probe` says whether the attempt was this circuit's
+  /// half-open probe. Only the probe (or an attempt on a closed circuit) closes or
+  /// resets a circuit: a late success of an attempt admitted before it opened is stale.
+  public func recordSuccess(_ key: CircuitKey, probe: Bool) {
+    state.withLock { s in
+      guard s.circuits[key] != nil else { return }
+      s.circuits[key]!.recordSuccess(probe: probe)
     }
   }
 
@@ -114,87 +95,49 @@ public final class HealthBoard: Sendable {
   /// A failure of an attempt admitted earlier, while the circuit was still closed,
   /// that lands while it is open or probing is stale: it does not re-open the
   /// circuit or grow the cooldown (only a Retry-After can extend the open window),
-  /// so a burst of in-flight failures counts as one opening, not one each.
+  /// so a burst of in-flight failures counts as one opening, not one each. A
+  /// Retry-After sets a not-before time on the circuit even while it stays closed.
   public func recordFailure(_ key: CircuitKey, class failureClass: FailureClass, retryAfter: Duration?, now: Instant,
                             probe: Bool = true) {
-    let policy = self.policy.withLock { $0 }
-    circuits.withLock { all in
-      var c = all[key] ?? Circuit()
-      if failureClass == .semantic {
-        // The request was the problem, not the provider: a probe that hit it proves
-        // nothing either way, so free the slot for the next probe.
-        if case .halfOpen(_, let cd) = c.state { c.state = .halfOpen(probeInFlight: false, cooldown: cd) }
-        all[key] = c
-        return
-      }
-      switch c.state {
-      case .closed(let failures):
-        let n = failures + 1
-        if failureClass == .hard || n >= policy.failureThreshold {
-          open(&c, key: key, policy: policy, retryAfter: retryAfter, now: now)
-        } else {
-          c.state = .closed(failures: n)
-        }
-      case .open(let until, let cooldown):
-        // Stale: admitted before the circuit opened. A Retry-After still floors the wait.
-        if let retryAfter, now.advanced(by: retryAfter) > until {
-          c.state = .open(until: now.advanced(by: retryAfter), cooldown: cooldown)
-        }
-      case .halfOpen:
-        if probe {
-          open(&c, key: key, policy: policy, retryAfter: retryAfter, now: now)
-        }
-      }
-      all[key] = c
+    state.withLock { s in
+      let jitter = s.rng.nextUnit()
+      s.circuits[key, default: CircuitBreaker()].recordFailure(failureClass, retryAfter: retryAfter, now: now, probe: probe,
+                                                               policy: s.policy, jitter: jitter)
     }
   }
 
   /// Opens the circuit now (a strategy said `block`).
   public func trip(_ key: CircuitKey, now: Instant) {
-    let policy = self.policy.withLock { $0 }
-    circuits.withLock { all in
-      var c = all[key] ?? Circuit()
-      open(&c, key: key, policy: policy, retryAfter: nil, now: now)
-      all[key] = c
+    state.withLock { s in
+      let jitter = s.rng.nextUnit()
+      s.circuits[key, default: CircuitBreaker()].trip(now: now, policy: s.policy, jitter: jitter)
     }
   }
 
   /// Releases a probe slot without a verdict (the probe was cancelled).
   public func releaseProbe(_ key: CircuitKey) {
-    circuits.withLock { all in
-      guard var c = all[key], case .halfOpen(true, let cd) = c.state else { return }
-      c.state = .halfOpen(probeInFlight: false, cooldown: cd)
-      all[key] = c
+    state.withLock { s in
+      guard s.circuits[key] != nil else { return }
+      s.circuits[key]!.releaseProbe()
     }
   }
 
   /// Every circuit that is not plainly closed with zero failures.
   public func snapshot(now: Instant) -> [CircuitSnapshot] {
-    circuits.withLock { all in
-      all.map { key, c in
+    state.withLock { s in
+      s.circuits.map { key, c in
         switch c.state {
         case .closed(let f):
-          return CircuitSnapshot(key: key, state: "closed", consecutiveFailures: f, cooldownRemaining: .zero, cooldown: .zero, openings: c.openings)
+          let rem = c.notBefore.map { $0 > now ? $0.duration(since: now) : .zero } ?? .zero
+          return CircuitSnapshot(key: key, state: "closed", consecutiveFailures: f, cooldownRemaining: rem, cooldown: .zero, openings: c.openings)
         case .open(let until, let cd):
-          let rem = until > now ? until.duration(since: now) : .zero
+          let end = max(until, c.notBefore ?? until)
+          let rem = end > now ? end.duration(since: now) : .zero
           return CircuitSnapshot(key: key, state: "open", consecutiveFailures: 0, cooldownRemaining: rem, cooldown: cd, openings: c.openings)
         case .halfOpen(_, let cd):
           return CircuitSnapshot(key: key, state: "half_open", consecutiveFailures: 0, cooldownRemaining: .zero, cooldown: cd, openings: c.openings)
         }
       }.sorted { $0.key.description < $1.key.description }
     }
-  }
-
-  private func open(_ c: inout Circuit, key: CircuitKey, policy: CircuitPolicy, retryAfter: Duration?, now: Instant) {
-    c.openings += 1
-    let exponent = min(c.openings - 1, 30)
-    let baseNs = Double(policy.baseCooldown.nanoseconds) * Double(1 << exponent)
-    let capped = min(baseNs, Double(policy.maxCooldown.nanoseconds))
-    // Deterministic jitter: a hash of the key and the opening count, so runs repeat.
-    var rng = SplitMix64(seed: UInt64(bitPattern: Int64(key.description.hashValueStable)) &+ UInt64(c.openings))
-    let j = policy.jitter > 0 ? (rng.nextUnit() * 2 - 1) * policy.jitter : 0
-    var cooldown = Duration.nanoseconds(Int64(min(capped * (1 + j), Double(policy.maxCooldown.nanoseconds))))
-    if let retryAfter, retryAfter > cooldown { cooldown = retryAfter }
-    c.state = .open(until: now.advanced(by: cooldown), cooldown: cooldown)
   }
 }

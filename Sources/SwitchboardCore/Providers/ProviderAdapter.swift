@@ -4,17 +4,25 @@
 public struct AttemptLimits: Sendable, Hashable {
   /// Time to establish a connection.
   public var connect: Duration
-  /// Time from sending the request to the first token (or, unary, to the answer headers).
+  /// Streamed only: time from sending the request to the first decoded content
+  /// or tool-call delta. A unary call is bounded by `connect` and `deadline`
+  /// only (providers answer a non-streamed call when the generation is done).
   public var firstToken: Duration
-  /// Longest silence between two streamed events.
+  /// Streamed only: the longest gap between two content events; keep-alives
+  /// (SSE comments, pings, events without content) never restart it.
   public var idle: Duration
+  /// Streamed only: while keep-alives keep arriving at most `idle` apart, the gap
+  /// between content events may stretch up to this ceiling; nil (or at most
+  /// `idle`): keep-alives buy no time.
+  public var keepAliveCeiling: Duration?
   /// Absolute end of the attempt: min(attempt timeout, the request's overall deadline).
   public var deadline: Instant
   /// Whether `deadline` is the request's overall deadline (so expiry is `deadline_exceeded`).
   public var deadlineIsOverall: Bool
   /// Creates limits.
-  public init(connect: Duration, firstToken: Duration, idle: Duration, deadline: Instant, deadlineIsOverall: Bool = false) {
-    self.connect = connect; self.firstToken = firstToken; self.idle = idle
+  public init(connect: Duration, firstToken: Duration, idle: Duration, keepAliveCeiling: Duration? = nil,
+              deadline: Instant, deadlineIsOverall: Bool = false) {
+    self.connect = connect; self.firstToken = firstToken; self.idle = idle; self.keepAliveCeiling = keepAliveCeiling
     self.deadline = deadline; self.deadlineIsOverall = deadlineIsOverall
   }
 }

@@ -69,6 +69,8 @@ public enum CandidatePlanner {
     let overSoft = inputs.budgetState.contains { s in s.limit.soft.map { s.spent + s.reserved >= $0 } ?? false }
 
     var eligible: [PlannedCandidate] = []
+    var trials: [PlannedCandidate] = []
+    var trialDetails: [CandidateRef: String] = [:]
     var evaluations: [CandidateEvaluation] = []
     var maxTokensSeen = request.maxTokens ?? defaultMaxTokens
 
@@ -107,8 +109,9 @@ public enum CandidatePlanner {
       if let cap = costCap.map({ MicroUSD(usd: $0) }), let w = worst, w > cap {
         reject(.overCostCap, "worst case \(w) > cap \(cap)", worst: worst); continue
       }
+      var overSLA: String?
       if let sla, let p95 = inputs.stats.observation(ref).latencyP95, p95 > sla {
-        reject(.overLatencySLA, "p95 \(Int(p95.milliseconds))ms > SLA \(Int(sla.milliseconds))ms", worst: worst); continue
+        overSLA = "p95 \(Int(p95.milliseconds))ms > SLA \(Int(sla.milliseconds))ms"
       }
       let fps = inputs.keyFingerprints(ref.provider)
       let circuits = (fps.isEmpty ? ["none"] : fps).map { CircuitKey(ref, keyFingerprint: $0) }
@@ -121,7 +124,20 @@ public enum CandidatePlanner {
       if let (scope, left) = tightest, let w = worst, w > left {
         reject(.budgetExhausted, "worst case \(w) > \(left) left in \(scope)", worst: worst); continue
       }
-      eligible.append(PlannedCandidate(spec: spec, info: info, worstCaseCost: worst?.usd, worstCase: worst))
+      let planned = PlannedCandidate(spec: spec, info: info, worstCaseCost: worst?.usd, worstCase: worst)
+      if let overSLA {
+        // Excluded by the SLA, except for one trial request per interval (after every
+        // other check passed), tried first so its latency can show a recovery.
+        if let interval = route.constraints.slaTrialInterval,
+           inputs.stats.claimTrial(ref, interval: interval, now: inputs.now) {
+          trials.append(planned)
+          trialDetails[ref] = "sla_trial: " + overSLA
+        } else {
+          reject(.overLatencySLA, overSLA, worst: worst)
+        }
+        continue
+      }
+      eligible.append(planned)
     }
 
     let ctx = StrategyContext(routeName: route.name, request: request, estimatedInputTokens: estimated, stats: inputs.stats)
@@ -134,9 +150,11 @@ public enum CandidatePlanner {
         return x != y ? x < y : a.offset < b.offset
       }.map(\.element)
     }
+    ranked = trials + ranked
     for (i, p) in ranked.enumerated() {
       evaluations.append(CandidateEvaluation(provider: p.ref.provider, model: p.ref.model, eligible: true,
-                                             score: p.score, rank: i + 1, worstCase: p.worstCase))
+                                             score: p.score, rank: i + 1, detail: trialDetails[p.ref] ?? "",
+                                             worstCase: p.worstCase))
     }
     // Keep evaluations in the route's order for readability.
     let order = Dictionary(route.candidates.enumerated().map { ($0.element.ref.description, $0.offset) }, uniquingKeysWith: { a, _ in a })

@@ -1,8 +1,11 @@
 import Synchronization
 
-/// Runs one request through its plan: attempts, classification, same-candidate
-/// retries, key rotation, fail over, budget reserve/settle, stream restarts,
-/// and assembles the decision event. One instance per request.
+/// Runs one request through its plan: the async shell around
+/// `AttemptStateMachine`. It checks each candidate and key, reserves budget
+/// before an attempt and settles it after the outcome, runs the attempt, reports
+/// the outcome to the circuit, stats, strategy and retry budget, and then does
+/// what the state machine decides (retry in place after a wait, next key, next
+/// candidate, or stop). Assembles the decision event's attempts. One instance per request.
 struct RequestExecutor {
   let requestID: String
   let route: RoutePolicy
@@ -13,6 +16,8 @@ struct RequestExecutor {
   let adapters: [String: any ProviderAdapter]
   let health: HealthBoard
   let stats: CandidateStatsBoard
+  let retryBudgets: RetryBudgetBoard
+  let random: SeededRandom
   let ledger: any BudgetLedger
   let keys: KeyResolver
   let clock: any RouterClock
@@ -42,10 +47,20 @@ struct RequestExecutor {
     let state = Mutex(S())
   }
 
+  /// How one attempt ended.
+  enum AttemptOutcome {
+    case success(ProviderResponse)
+    /// A failure; `consumed` is the usage the provider billed for it (a 200 whose
+    /// answer was stopped by a content filter), nil when unknown.
+    case failure(ProviderFailure, consumed: Usage?)
+    case cancelled
+  }
+
   func run(start: Instant) async -> (Result<(ProviderResponse, PlannedCandidate, Usage, CostBreakdown?), RoutingError>, Run) {
     var run = Run()
     let overallDeadline = start.advanced(by: request.deadline ?? route.retry.deadline)
     let maxAttempts = max(1, route.retry.maxAttempts)
+    let machine = AttemptStateMachine(route: route)
 
     candidates: for candidate in plan.ordered {
       if run.terminal != nil { break }
@@ -90,13 +105,13 @@ struct RequestExecutor {
           if isProbe { health.releaseProbe(circuit) }
           break candidates
         }
-        let now = clock.now()
-        if now >= overallDeadline {
+        if clock.now() >= overallDeadline {
           if isProbe { health.releaseProbe(circuit) }
           run.lastFailure = ProviderFailure(.deadlineExceeded, message: "overall deadline passed")
           break candidates
         }
-        // Reserve the worst case before anything goes out.
+
+        // Before the attempt: reserve the true worst case.
         let worst = ReservationEstimator.attemptAmount(candidate, delivered: run.pendingRestart != nil ? run.delivered : "")
         let reservation: BudgetReservation
         switch await ledger.reserve(worst, scopes: scopes, requestID: requestID, wallMillis: clock.wallMillis()) {
@@ -121,23 +136,24 @@ struct RequestExecutor {
 
         // A stream the client saw part of restarts (or continues) here.
         var prefill: String?
-        if let pending = run.pendingRestart {
-          let canPrefill = candidate.info.capabilities.contains(.prefill) && !run.delivered.isEmpty
-          if (route.onStreamFailure == .continue || !request.streamRestartAllowed), canPrefill {
-            prefill = run.delivered
-          } else if !request.streamRestartAllowed {
-            // The client cannot discard what it holds: end cleanly rather than splice.
-            if isProbe { health.releaseProbe(circuit) }
-            await ledger.release(reservation)
-            run.terminal = RoutingError(.unavailable, pending.reason,
-                                        "stream failed after the answer began and cannot be continued on \(candidate.ref)", retryable: true)
-            break candidates
-          } else {
-            run.pendingRestart = nil
-            run.delivered = ""
-            if let sink {
-              try? await sink.onRestart(StreamRestartInfo(attempt: run.attemptCount + 1, reason: pending.reason, failed: pending.failed, next: candidate.ref))
-            }
+        let canPrefill = candidate.info.capabilities.contains(.prefill) && !run.delivered.isEmpty
+        switch machine.resume(pending: run.pendingRestart?.reason, delivered: run.delivered, canPrefill: canPrefill,
+                              restartAllowed: request.streamRestartAllowed, candidate: candidate.ref) {
+        case .fresh:
+          break
+        case .prefill(let text):
+          prefill = text
+        case .terminal(let error):
+          if isProbe { health.releaseProbe(circuit) }
+          await ledger.release(reservation)  // no attempt: nothing consumed
+          run.terminal = error
+          break candidates
+        case .restart:
+          let pending = run.pendingRestart!
+          run.pendingRestart = nil
+          run.delivered = ""
+          if let sink {
+            try? await sink.onRestart(StreamRestartInfo(attempt: run.attemptCount + 1, reason: pending.reason, failed: pending.failed, next: candidate.ref))
           }
         }
 
@@ -145,45 +161,25 @@ struct RequestExecutor {
         let attemptNumber = run.attemptCount
         stats.begin(candidate.ref)
         let attemptStart = clock.now()
-        let attemptDeadline = attemptStart.advanced(by: route.timeouts.attempt)
-        let limits = AttemptLimits(
-          connect: route.timeouts.connect, firstToken: route.timeouts.firstToken, idle: route.timeouts.idle,
-          deadline: min(attemptDeadline, overallDeadline), deadlineIsOverall: overallDeadline <= attemptDeadline)
         let stream = AttemptStream()
-        var onDelta: DeltaHandler?
-        if request.stream {
-          let sink = self.sink, clock = self.clock, ref = candidate.ref
-          onDelta = { delta in
-            stream.state.withLock { s in
-              if s.firstTokenAt == nil { s.firstTokenAt = clock.now() }
-              if case .text(let t) = delta { s.text += t }
-              s.deliveredAny = true
-              s.deltas += 1
-            }
-            if let sink { try await sink.onDelta(delta, attemptNumber, ref) }
-          }
-        }
-        var attemptRequest = request
-        if let prefill, let max = request.maxTokens {
-          // A continuation may only produce what the answer has left.
-          attemptRequest.maxTokens = Swift.max(1, max - TokenEstimator.estimateTokens(prefill))
-        }
-        let call = ProviderCall(request: attemptRequest, model: candidate.ref.model, apiKey: key.secret, prefill: prefill,
-                                limits: limits, clock: clock, attempt: attemptNumber, requestID: requestID)
-        do {
-          var response = try await adapter.complete(call, onDelta: onDelta)
-          let latency = clock.now().duration(since: attemptStart)
+        let outcome = await attempt(candidate, key: key, adapter: adapter, number: attemptNumber, prefill: prefill,
+                                    stream: stream, overallDeadline: overallDeadline)
+        let latency = clock.now().duration(since: attemptStart)
+        let s = stream.state.withLock { $0 }
+
+        switch outcome {
+        case .success(var response):
           if response.usage == .zero {
             response.usage = Usage(inputTokens: plan.estimatedInputTokens, outputTokens: TokenEstimator.estimateTokens(response.content))
             run.warnings.append("usage_estimated:\(candidate.ref)")
           }
           let cost = candidate.info.cost(of: response.usage)
           if cost == nil { run.warnings.append("price_unknown:\(candidate.ref)") }
-          health.recordSuccess(circuit)
+          health.recordSuccess(circuit, probe: isProbe)
+          retryBudgets.record(candidate.ref.provider, success: true)
           stats.end(candidate.ref, success: true, latency: latency)
           strategy.onSuccess(candidate.ref, latency: latency)
           if let prefill { response.content = prefill + response.content }
-          let s = stream.state.withLock { $0 }
           run.attempts.append(AttemptRecord(
             index: attemptNumber, provider: candidate.ref.provider, model: candidate.ref.model, keySource: key.source,
             keyFingerprint: key.fingerprint, startedOffsetMs: attemptStart.duration(since: start).milliseconds,
@@ -191,89 +187,63 @@ struct RequestExecutor {
             outcome: .success, failureClass: nil, reason: nil, httpStatus: nil, usage: response.usage,
             estimatedInputTokens: plan.estimatedInputTokens, costUSD: cost?.total, message: "",
             sameCandidateRetry: retryingSame, probe: isProbe))
+          // After the outcome: settle what it cost.
           await settle(reservation, AttemptCharge.success(usage: response.usage, info: candidate.info), &run)
           run.warnings.append(contentsOf: response.warnings)
           return (.success((response, candidate, response.usage, cost)), run)
-        } catch {
-          let latency = clock.now().duration(since: attemptStart)
-          let s = stream.state.withLock { $0 }
-          let failure: ProviderFailure
-          if let f = error as? ProviderFailure {
-            failure = f
-          } else if error is CancellationError || Task.isCancelled {
-            if isProbe { health.releaseProbe(circuit) }
-            stats.end(candidate.ref, success: false, latency: nil)
-            run.attempts.append(failedRecord(attemptNumber, candidate, key, ProviderFailure(.cancelled, message: "cancelled by the client"),
-                                             attemptStart: attemptStart, start: start, latency: latency, stream: s, retry: retryingSame, probe: isProbe))
-            await settleFailed(reservation, candidate, nil, s, &run)
-            run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
-            break candidates
-          } else {
-            failure = ProviderFailure(.invalidResponse, message: "\(type(of: error)): \(error)")
-          }
+
+        case .cancelled:
+          if isProbe { health.releaseProbe(circuit) }
+          stats.end(candidate.ref, success: false, latency: nil)
+          run.attempts.append(failedRecord(attemptNumber, candidate, key, ProviderFailure(.cancelled, message: "cancelled by the client"),
+                                           attemptStart: attemptStart, start: start, latency: latency, stream: s, retry: retryingSame, probe: isProbe))
+          // After the outcome: settle what the cancelled attempt consumed.
+          await settleFailed(reservation, candidate, nil, s, &run)
+          run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
+          break candidates
+
+        case .failure(var failure, let consumed):
+          if let consumed, failure.usage == nil { failure.usage = consumed }
           health.recordFailure(circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: isProbe)
+          if failure.failureClass == .transient { retryBudgets.record(candidate.ref.provider, success: false) }
           stats.end(candidate.ref, success: false, latency: failure.failureClass == .transient ? latency : nil)
           if strategy.onFailure(candidate.ref, failure: failure) == .block { health.trip(circuit, now: clock.now()) }
           run.attempts.append(failedRecord(attemptNumber, candidate, key, failure, attemptStart: attemptStart, start: start,
                                            latency: latency, stream: s, retry: retryingSame, probe: isProbe))
+          // After the outcome: settle what it consumed (reported usage, else the estimate).
           await settleFailed(reservation, candidate, failure, s, &run)
           run.lastFailure = failure
           retryingSame = false
-
-          // The client saw part of this attempt's answer.
           if s.deliveredAny {
             run.delivered = (prefill ?? "") + s.text
-            if route.onStreamFailure == .error {
-              run.terminal = RoutingError(.unavailable, failure.reason, "stream failed after the answer began: \(failure.message)", retryable: true)
-              break candidates
-            }
             run.pendingRestart = (failure.reason, candidate.ref)
           }
-
-          switch failure.failureClass {
-          case .semantic:
-            switch failure.reason {
-            case .contextLengthExceeded:
-              run.minContextWindow = max(run.minContextWindow ?? 0, candidate.info.contextWindow == .max ? 0 : candidate.info.contextWindow)
-              continue candidates
-            case .contentPolicy:
-              if route.contentPolicyFallback { continue candidates }
-              run.terminal = RoutingError(.upstreamRejected, .contentPolicy, failure.message.isEmpty ? "the provider refused the content" : failure.message)
-              break candidates
-            case .invalidRequest:
-              run.terminal = RoutingError(.upstreamRejected, .invalidRequest, failure.message.isEmpty ? "the provider rejected the request" : failure.message)
-              break candidates
-            default:
-              continue candidates
-            }
-          case .hard:
-            // A bad or exhausted key: the next key of the pool, same candidate.
-            if [.invalidCredentials, .quotaExhausted].contains(failure.reason), keyIndex + 1 < pool.count {
-              keyIndex += 1
-              continue attempts
-            }
-            continue candidates
-          case .transient:
-            let cheap: Bool
-            switch failure.reason {
-            case .connectionReset: cheap = !failure.afterHeaders
-            case .provider5xx: cheap = true
-            case .rateLimited: cheap = (failure.retryAfter ?? .seconds(Int64.max / 2_000_000_000)) <= route.retry.retryAfterMax
-            default: cheap = false  // timeouts (silent), stalls, cuts: move on
-            }
-            if cheap, !failure.silent, !s.deliveredAny, sameRetries < route.retry.sameCandidateRetries {
-              if let wait = failure.retryAfter {
-                if clock.now().advanced(by: wait) >= overallDeadline { continue candidates }
-                do { try await clock.sleep(for: wait) } catch {
-                  run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
-                  break candidates
-                }
+          if failure.reason == .contextLengthExceeded {
+            run.minContextWindow = max(run.minContextWindow ?? 0, candidate.info.contextWindow == .max ? 0 : candidate.info.contextWindow)
+          }
+          let state = AttemptStateMachine.RunState(
+            sameCandidateRetries: sameRetries, keyIndex: keyIndex, keyCount: pool.count, now: clock.now(),
+            deadline: overallDeadline, delivered: s.deliveredAny,
+            retryPermitted: retryBudgets.isRetryPermitted(candidate.ref.provider), jitter: random.nextUnit())
+          switch machine.afterFailure(failure, state) {
+          case .retrySame(let wait):
+            if wait > .zero {
+              do { try await clock.sleep(for: wait) } catch {
+                run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
+                break candidates
               }
-              sameRetries += 1
-              retryingSame = true
-              continue attempts
             }
+            sameRetries += 1
+            retryingSame = true
+            continue attempts
+          case .nextKey:
+            keyIndex += 1
+            continue attempts
+          case .nextCandidate:
             continue candidates
+          case .terminal(let error):
+            run.terminal = error
+            break candidates
           }
         }
       }
@@ -281,6 +251,53 @@ struct RequestExecutor {
 
     if let terminal = run.terminal { return (.failure(terminal), run) }
     return (.failure(finalError(run)), run)
+  }
+
+  /// Runs one attempt on the adapter under the route's limits.
+  private func attempt(_ candidate: PlannedCandidate, key: ResolvedKey, adapter: any ProviderAdapter, number: Int,
+                       prefill: String?, stream: AttemptStream, overallDeadline: Instant) async -> AttemptOutcome {
+    let attemptDeadline = clock.now().advanced(by: route.timeouts.attempt)
+    let limits = AttemptLimits(
+      connect: route.timeouts.connect, firstToken: route.timeouts.firstToken, idle: route.timeouts.idle,
+      keepAliveCeiling: route.timeouts.keepAliveMax,
+      deadline: min(attemptDeadline, overallDeadline), deadlineIsOverall: overallDeadline <= attemptDeadline)
+    var onDelta: DeltaHandler?
+    if request.stream {
+      let sink = self.sink, clock = self.clock, ref = candidate.ref
+      onDelta = { delta in
+        stream.state.withLock { s in
+          if s.firstTokenAt == nil { s.firstTokenAt = clock.now() }
+          if case .text(let t) = delta { s.text += t }
+          s.deliveredAny = true
+          s.deltas += 1
+        }
+        if let sink { try await sink.onDelta(delta, number, ref) }
+      }
+    }
+    var attemptRequest = request
+    if let prefill, let max = request.maxTokens {
+      // A continuation may only produce what the answer has left.
+      attemptRequest.maxTokens = Swift.max(1, max - TokenEstimator.estimateTokens(prefill))
+    }
+    let call = ProviderCall(request: attemptRequest, model: candidate.ref.model, apiKey: key.secret, prefill: prefill,
+                            limits: limits, clock: clock, attempt: number, requestID: requestID)
+    do {
+      let response = try await adapter.complete(call, onDelta: onDelta)
+      if response.finishReason == .contentFilter {
+        // A 200 the provider's safety system stopped (OpenAI `content_filter`,
+        // Anthropic `refusal`) is not an answer: semantic `content_policy`, which
+        // follows the route's `content_policy_fallback`.
+        let f = ProviderFailure(.contentPolicy, httpStatus: 200,
+                                message: "the provider stopped the answer (content filter or refusal)", afterHeaders: true)
+        return .failure(f, consumed: response.usage == .zero ? nil : response.usage)
+      }
+      return .success(response)
+    } catch let f as ProviderFailure {
+      return .failure(f, consumed: nil)
+    } catch {
+      if error is CancellationError || Task.isCancelled { return .cancelled }
+      return .failure(ProviderFailure(.invalidResponse, message: "\(type(of: error)): \(error)"), consumed: nil)
+    }
   }
 
   private func finalError(_ run: Run) -> RoutingError {

@@ -49,17 +49,31 @@ public struct RetryPolicy: Sendable, Hashable {
   public var deadline: Duration = .seconds(30)
   /// Retries of the same candidate, only where cheap.
   public var sameCandidateRetries: Int = 1
-  /// A 429 is retried in place only when its Retry-After is at most this.
+  /// The longest in-place wait (back-off or Retry-After, whichever is longer)
+  /// before a same-candidate retry; a longer one fails over instead.
   public var retryAfterMax: Duration = .seconds(5)
+  /// Back-off before the first same-candidate retry; each further one multiplies
+  /// it by `backoffMultiplier`, up to `backoffMax`; each wait is jittered to
+  /// [d/2, d]. Zero: no back-off.
+  public var backoffBase: Duration = .milliseconds(200)
+  public var backoffMax: Duration = .seconds(2)
+  public var backoffMultiplier: Double = 2
   /// Creates the default policy.
   public init() {}
 }
 
 /// Per-attempt timeouts of a route.
 public struct TimeoutPolicy: Sendable, Hashable {
+  /// Connection establishment (until the request is written).
   public var connect: Duration = .seconds(2)
+  /// Streamed: until the first content or tool-call delta. Never applies to unary calls.
   public var firstToken: Duration = .seconds(8)
+  /// Streamed: longest gap between content events (keep-alives do not restart it).
   public var idle: Duration = .seconds(10)
+  /// Streamed: how far keep-alives may stretch the gap between content events
+  /// (nil: not at all, the gap is `idle`).
+  public var keepAliveMax: Duration?
+  /// One attempt, whole (the only limit after `connect` for a unary call).
   public var attempt: Duration = .seconds(30)
   /// Creates the default timeouts.
   public init() {}
@@ -95,6 +109,9 @@ public struct RouteConstraints: Sendable, Hashable {
   public var required: Set<Capability> = []
   /// Reject candidates whose price is unknown.
   public var requireKnownPrices = false
+  /// A candidate excluded by `latencySLA` still gets one trial request per this
+  /// interval (tried first), so its p95 can recover; nil: no trials.
+  public var slaTrialInterval: Duration? = .seconds(30)
   /// Creates empty constraints.
   public init() {}
 }
@@ -106,8 +123,14 @@ public struct RoutePolicy: Sendable {
   public var strategy: StrategyKind = .priority
   /// A custom strategy overrides `strategy`.
   public var customStrategy: (any RoutingStrategy)?
-  /// Seed of the `weighted` strategy's RNG.
+  /// The registered custom strategy the config names (`strategy: custom:NAME`);
+  /// the daemon resolves it into `customStrategy`.
+  public var customStrategyName: String?
+  /// Seed of the `weighted` strategy's and the exploration's RNG.
   public var seed: UInt64 = 0
+  /// `latency` strategy: the fraction of requests (ε) that try a random other
+  /// candidate first, so a candidate's figures never go stale. 0 turns it off.
+  public var exploration = 0.05
   public var scoreWeights = ScoreWeights()
   public var constraints = RouteConstraints()
   public var retry = RetryPolicy()

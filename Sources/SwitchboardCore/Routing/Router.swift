@@ -17,6 +17,9 @@ public final class Router: Sendable {
   public let health: HealthBoard
   /// Observed latency and reliability.
   public let stats: CandidateStatsBoard
+  /// Retry budget per provider.
+  public let retryBudgets: RetryBudgetBoard
+  private let random: SeededRandom
   /// Spend accounting.
   public let ledger: any BudgetLedger
   /// API keys.
@@ -27,13 +30,16 @@ public final class Router: Sendable {
   private let idPrefix: String
   private let counter = Atomic<UInt64>(0)
 
-  /// Creates a router.
+  /// Creates a router. `seed` makes every random choice of the router (circuit and
+  /// back-off jitter, exploration) repeatable; nil seeds from the system per process.
   public init(configuration: RouterConfiguration, keys: KeyResolver, ledger: any BudgetLedger = InMemoryBudgetLedger(),
               audit: any AuditSink = InMemoryAuditSink(), clock: any RouterClock = SystemClock(),
-              idPrefix: String? = nil) {
+              idPrefix: String? = nil, seed: UInt64? = nil) {
     self.snapshot = Mutex(Self.makeSnapshot(configuration))
-    self.health = HealthBoard(policy: configuration.circuit)
-    self.stats = CandidateStatsBoard()
+    self.health = HealthBoard(policy: configuration.circuit, seed: seed)
+    self.stats = CandidateStatsBoard(clock: clock, window: configuration.latencyWindow)
+    self.retryBudgets = RetryBudgetBoard(policy: configuration.retryBudget)
+    self.random = SeededRandom(seed: seed.map { $0 &+ 0x9E37_79B9 })
     self.ledger = ledger
     self.keys = keys
     self.clock = clock
@@ -46,21 +52,35 @@ public final class Router: Sendable {
   private static func makeSnapshot(_ c: RouterConfiguration) -> Snapshot {
     var strategies: [String: any RoutingStrategy] = [:]
     for (name, route) in c.routes {
-      strategies[name] = route.customStrategy ?? BuiltinStrategy.make(route.strategy, seed: route.seed, weights: route.scoreWeights)
+      strategies[name] = route.customStrategy ?? BuiltinStrategy.make(route.strategy, seed: route.seed, weights: route.scoreWeights,
+                                                                               exploration: route.exploration)
     }
     return Snapshot(configuration: c, strategies: strategies, knownProviders: Set(c.adapters.keys),
                     tenants: TenantResolver(c.budgets.tenants))
   }
 
-  /// Swaps in a new configuration; circuits, stats and spend carry over.
+  /// Swaps in a new configuration; circuits, stats and spend carry over. The
+  /// replaced configuration's custom strategies get `cleanup()`.
   public func reload(_ configuration: RouterConfiguration) {
     let s = Self.makeSnapshot(configuration)
-    snapshot.withLock { $0 = s }
+    let old = snapshot.withLock { current -> Snapshot in defer { current = s }; return current }
+    // Retire the replaced instances only (a reload may carry an instance over).
+    let kept = configuration.routes.values.compactMap { $0.customStrategy.map { $0 as AnyObject } }
+    for route in old.configuration.routes.values {
+      guard let strategy = route.customStrategy, !kept.contains(where: { $0 === (strategy as AnyObject) }) else { continue }
+      strategy.cleanup()
+    }
     health.update(policy: configuration.circuit)
+    retryBudgets.update(policy: configuration.retryBudget)
   }
 
   /// The configuration in force.
   public var configuration: RouterConfiguration { snapshot.withLock { $0.configuration } }
+
+  /// Retires the custom strategies in force (the daemon stops): `cleanup()` on each.
+  public func cleanupStrategies() {
+    for route in configuration.routes.values { route.customStrategy?.cleanup() }
+  }
 
   /// A fresh request id: a per-process random prefix and a counter, cheap and unique.
   /// Every request gets one; a client-supplied id is only a correlation id.
@@ -130,7 +150,7 @@ public final class Router: Sendable {
 
     let executor = RequestExecutor(
       requestID: requestID, route: route, strategy: strategy, request: request, plan: plan, catalog: config.catalog,
-      adapters: config.adapters, health: health, stats: stats, ledger: ledger, keys: keys, clock: clock,
+      adapters: config.adapters, health: health, stats: stats, retryBudgets: retryBudgets, random: random, ledger: ledger, keys: keys, clock: clock,
       scopes: scopes, sink: sink)
     let (result, run) = await executor.run(start: start)
 

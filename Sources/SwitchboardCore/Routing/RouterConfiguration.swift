@@ -8,6 +8,10 @@ public struct RouterConfiguration: Sendable {
   public var catalog: ModelCatalog
   /// Circuit breaker settings.
   public var circuit: CircuitPolicy
+  /// The retry budget every provider gets.
+  public var retryBudget: RetryBudget.Policy
+  /// How long a latency sample counts (read when the router is created).
+  public var latencyWindow: Duration = .seconds(300)
   /// Digest of the config file this came from (shown by health).
   public var digest: String
   /// Budgets, tenants, the direct policy and the estimator.
@@ -15,9 +19,10 @@ public struct RouterConfiguration: Sendable {
 
   /// Creates a configuration.
   public init(routes: [String: RoutePolicy], adapters: [String: any ProviderAdapter], catalog: ModelCatalog,
-              circuit: CircuitPolicy = .init(), digest: String = "", budgets: BudgetConfiguration = .init()) {
-    self.routes = routes; self.adapters = adapters; self.catalog = catalog; self.circuit = circuit; self.digest = digest
-    self.budgets = budgets
+              circuit: CircuitPolicy = .init(), retryBudget: RetryBudget.Policy = .init(), digest: String = "",
+              budgets: BudgetConfiguration = .init()) {
+    self.routes = routes; self.adapters = adapters; self.catalog = catalog; self.circuit = circuit
+    self.retryBudget = retryBudget; self.digest = digest; self.budgets = budgets
   }
 }
 

@@ -39,7 +39,12 @@ public enum FailureDirective: String, Sendable {
   case `continue`
 }
 
-/// How a route orders its eligible candidates. Conform to add a custom strategy.
+/// How a route orders its eligible candidates. Conform to add a custom strategy
+/// (a daemon registers it by name, see `StrategyRegistry` in SwitchboardDaemon):
+/// the instance is made (init) when the config is loaded, `rank` selects,
+/// `onSuccess`/`onFailure` report outcomes (`block` opens that candidate's
+/// circuit like any failure), and `cleanup` is called once when a reload replaces
+/// it or the daemon stops (calls already in flight may still finish on it).
 public protocol RoutingStrategy: Sendable {
   /// Recorded in the decision event.
   var name: String { get }
@@ -49,22 +54,26 @@ public protocol RoutingStrategy: Sendable {
   func onSuccess(_ candidate: CandidateRef, latency: Duration)
   /// Called after a candidate failed; decides block or continue.
   func onFailure(_ candidate: CandidateRef, failure: ProviderFailure) -> FailureDirective
+  /// Called once when the strategy is retired (reload or shutdown).
+  func cleanup()
 }
 
 extension RoutingStrategy {
   public func onSuccess(_ candidate: CandidateRef, latency: Duration) {}
   public func onFailure(_ candidate: CandidateRef, failure: ProviderFailure) -> FailureDirective { .continue }
+  public func cleanup() {}
 }
 
 /// The built-in strategies.
 public enum BuiltinStrategy {
   /// Makes the strategy for a route (stateful ones keep their state per route).
-  public static func make(_ kind: StrategyKind, seed: UInt64, weights: ScoreWeights) -> any RoutingStrategy {
+  public static func make(_ kind: StrategyKind, seed: UInt64, weights: ScoreWeights,
+                          exploration: Double = 0) -> any RoutingStrategy {
     switch kind {
     case .priority: return PriorityStrategy()
     case .roundRobin: return RoundRobinStrategy()
     case .weighted: return WeightedStrategy(seed: seed)
-    case .latency: return LatencyStrategy()
+    case .latency: return LatencyStrategy(exploration: exploration, seed: seed)
     case .cost: return CostStrategy()
     case .leastBusy: return LeastBusyStrategy()
     case .score: return ScoreStrategy(weights: weights)
@@ -121,13 +130,23 @@ public final class WeightedStrategy: RoutingStrategy {
   }
 }
 
-/// Fastest observed first (EMA, p95 as tie-break); untried candidates are explored first.
-public struct LatencyStrategy: RoutingStrategy {
+/// Fastest observed first (EMA over the latency window, p95 as tie-break);
+/// candidates without a recent sample are explored first. With ε-exploration, a
+/// fraction `exploration` of requests put a uniformly chosen other candidate first,
+/// so the figures of the slower ones keep being refreshed.
+public final class LatencyStrategy: RoutingStrategy {
+  /// ε: the fraction of requests that explore.
+  public let exploration: Double
+  private let rng: Mutex<SplitMix64>
   public var name: String { "latency" }
-  public init() {}
+  /// Creates the strategy; `seed` drives the exploration choices.
+  public init(exploration: Double = 0, seed: UInt64 = 0) {
+    self.exploration = min(max(exploration, 0), 1)
+    rng = Mutex(SplitMix64(seed: seed ^ 0x1A7E_4C7))
+  }
   public func rank(_ c: [PlannedCandidate], context: StrategyContext) -> [PlannedCandidate] {
     let obs = c.map { context.stats.observation($0.ref) }
-    let order = c.indices.sorted { a, b in
+    var order = c.indices.sorted { a, b in
       let oa = obs[a], ob = obs[b]
       switch (oa.latencyEMA, ob.latencyEMA) {
       case (nil, nil): return a < b
@@ -137,6 +156,13 @@ public struct LatencyStrategy: RoutingStrategy {
         if x != y { return x < y }
         return (oa.latencyP95 ?? x) < (ob.latencyP95 ?? y)
       }
+    }
+    if exploration > 0, order.count > 1 {
+      let pick: Int? = rng.withLock { r in
+        guard r.nextUnit() < exploration else { return nil }
+        return 1 + Int(r.next() % UInt64(order.count - 1))
+      }
+      if let pick { order.insert(order.remove(at: pick), at: 0) }
     }
     return order.map { i in
       var p = c[i]

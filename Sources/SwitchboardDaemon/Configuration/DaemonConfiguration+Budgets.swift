@@ -4,19 +4,30 @@ import Yams
 
 extension DaemonConfiguration {
   static func retryPolicy(_ r: ConfigReader, _ node: Node?, _ path: String, _ p: inout RetryPolicy) {
-    let retry = r.dict(node, path, allowed: ["max_attempts", "deadline_ms", "same_candidate_retries", "retry_after_max_ms"])
+    let retry = r.dict(node, path, allowed: ["max_attempts", "deadline_ms", "same_candidate_retries", "retry_after_max_ms",
+                                             "backoff_base_ms", "backoff_max_ms", "backoff_multiplier"])
     if let v = r.int(retry["max_attempts"], "\(path).max_attempts", min: 1) { p.maxAttempts = v }
     if let v = r.millis(retry["deadline_ms"], "\(path).deadline_ms") { p.deadline = v }
     if let v = r.int(retry["same_candidate_retries"], "\(path).same_candidate_retries", min: 0) { p.sameCandidateRetries = v }
     if let v = r.millis(retry["retry_after_max_ms"], "\(path).retry_after_max_ms") { p.retryAfterMax = v }
+    if let v = r.millis(retry["backoff_base_ms"], "\(path).backoff_base_ms") { p.backoffBase = v }
+    if let v = r.millis(retry["backoff_max_ms"], "\(path).backoff_max_ms") { p.backoffMax = v }
+    if let v = r.double(retry["backoff_multiplier"], "\(path).backoff_multiplier", min: 1) { p.backoffMultiplier = v }
+    if p.backoffMax < p.backoffBase {
+      r.issue("\(path).backoff_max_ms", retry["backoff_max_ms"] ?? retry["backoff_base_ms"], "must not be below backoff_base_ms")
+    }
   }
 
   static func timeoutPolicy(_ r: ConfigReader, _ node: Node?, _ path: String, _ p: inout TimeoutPolicy) {
-    let to = r.dict(node, path, allowed: ["connect_ms", "first_token_ms", "idle_ms", "attempt_ms"])
+    let to = r.dict(node, path, allowed: ["connect_ms", "first_token_ms", "idle_ms", "keepalive_max_ms", "attempt_ms"])
     if let v = r.millis(to["connect_ms"], "\(path).connect_ms") { p.connect = v }
     if let v = r.millis(to["first_token_ms"], "\(path).first_token_ms") { p.firstToken = v }
     if let v = r.millis(to["idle_ms"], "\(path).idle_ms") { p.idle = v }
     if let v = r.millis(to["attempt_ms"], "\(path).attempt_ms") { p.attempt = v }
+    if let v = r.millis(to["keepalive_max_ms"], "\(path).keepalive_max_ms") {
+      if v < p.idle { r.issue("\(path).keepalive_max_ms", to["keepalive_max_ms"], "must not be below idle_ms") }
+      else { p.keepAliveMax = v }
+    }
   }
 
   /// `{daily_usd: {soft, hard}, monthly_usd: {soft, hard}}`.

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardSimulation
 import SwitchboardWire
 import Yams
 
@@ -42,9 +43,11 @@ public struct DaemonConfiguration: Sendable {
   public var logLevel = "info"
   public var dotenvPath = ""
   public var circuit = CircuitPolicy()
+  /// The retry budget each provider gets (`retry_budget`).
+  public var retryBudget = RetryBudget.Policy()
   public var providers: [String: ProviderSettings] = [:]
-  /// Catalog overrides keyed by "provider/model".
-  public var models: [CandidateRef: ModelInfo] = [:]
+  /// Catalog overrides keyed by "provider/model", merged field by field over the bundled entry.
+  public var models: [CandidateRef: ModelOverride] = [:]
   public var routes: [String: RoutePolicy] = [:]
   /// Tenants, daemon-wide budgets, the direct policy, estimator and time zone.
   public var budgets = BudgetConfiguration()
@@ -75,8 +78,8 @@ public struct DaemonConfiguration: Sendable {
     let r = ConfigReader()
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
-    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "providers", "models", "routes",
-                                                 "tenants", "budgets", "direct"])
+    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "retry_budget", "providers", "models",
+                                         "routes", "tenants", "budgets", "direct"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -138,6 +141,14 @@ public struct DaemonConfiguration: Sendable {
       r.issue("circuit.max_cooldown_ms", circuit["max_cooldown_ms"], "must not be below base_cooldown_ms")
     }
 
+    let budget = r.dict(top["retry_budget"], "retry_budget", allowed: ["max_tokens", "token_ratio"])
+    if let v = r.int(budget["max_tokens"], "retry_budget.max_tokens", min: 0) {
+      if v > 1000 { r.issue("retry_budget.max_tokens", budget["max_tokens"], "must be between 0 and 1000") } else { c.retryBudget.maxTokens = v }
+    }
+    if let v = r.double(budget["token_ratio"], "retry_budget.token_ratio", min: 0.001) {
+      if v > 1 { r.issue("retry_budget.token_ratio", budget["token_ratio"], "must be between 0.001 and 1") } else { c.retryBudget.tokenRatio = v }
+    }
+
     // providers
     let providers = r.mapping(top["providers"], "providers")
     if providers.isEmpty { r.issue("providers", top["providers"], "at least one provider is required") }
@@ -188,6 +199,8 @@ public struct DaemonConfiguration: Sendable {
         s.simulated = sim
       } else if kind == .openai, let preset = s.preset, !Self.openAIPresets.contains(preset) {
         r.issue("\(path).preset", p["preset"], "unknown preset '\(preset)'; one of: " + Self.openAIPresets.sorted().joined(separator: ", "))
+      } else if kind == .openai, s.preset == "custom", s.baseURL == nil {
+        r.issue("\(path).base_url", node, "required with preset '\(s.preset!)'")
       }
       c.providers[name] = s
     }
@@ -199,17 +212,17 @@ public struct DaemonConfiguration: Sendable {
       if c.providers[ref.provider] == nil { r.issue(path, node, "unknown provider '\(ref.provider)'") }
       let m = r.dict(node, path, allowed: ["input", "output", "cached_input", "cache_write", "context", "max_output", "capabilities", "reasoning",
                                            "assumed_price"])
-      var info = ModelInfo()
+      var info = ModelOverride()
       info.inputPerMillion = r.double(m["input"], "\(path).input", min: 0)
       info.outputPerMillion = r.double(m["output"], "\(path).output", min: 0)
       info.cachedInputPerMillion = r.double(m["cached_input"], "\(path).cached_input", min: 0)
       info.cacheWritePerMillion = r.double(m["cache_write"], "\(path).cache_write", min: 0)
-      if let v = r.int(m["context"], "\(path).context", min: 1) { info.contextWindow = v }
-      if let v = r.int(m["max_output"], "\(path).max_output", min: 1) { info.maxOutputTokens = v }
+      info.contextWindow = r.int(m["context"], "\(path).context", min: 1)
+      info.maxOutputTokens = r.int(m["max_output"], "\(path).max_output", min: 1)
       if m["capabilities"] != nil {
         info.capabilities = Set(r.list(m["capabilities"], "\(path).capabilities").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       }
-      if let v = r.bool(m["reasoning"], "\(path).reasoning") { info.reasoning = v }
+      info.reasoning = r.bool(m["reasoning"], "\(path).reasoning")
       let ap = r.dict(m["assumed_price"], "\(path).assumed_price", allowed: ["input", "output"])
       if m["assumed_price"] != nil {
         info.assumedInputPerMillion = r.double(ap["input"], "\(path).assumed_price.input", min: 0)
@@ -225,7 +238,7 @@ public struct DaemonConfiguration: Sendable {
     for (name, node) in r.mapping(top["routes"], "routes") {
       let path = "routes.\(name)"
       let rt = r.dict(node, path, allowed: ["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
-                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap"])
+                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration"])
       var specs: [CandidateSpec] = []
       for (cp, cn) in r.list(rt["candidates"], "\(path).candidates") {
         var target: String?
@@ -249,17 +262,32 @@ public struct DaemonConfiguration: Sendable {
         r.issue("\(path).candidates", rt["candidates"] ?? node, "a route needs at least one candidate")
       }
       var route = RoutePolicy(name: name, candidates: specs)
-      if let s = r.oneOf(rt["strategy"], "\(path).strategy", StrategyKind.self) { route.strategy = s }
+      if let text = rt["strategy"]?.string, text.hasPrefix("custom:") {
+        // Resolved against the daemon's StrategyRegistry when the runtime is built.
+        let name = String(text.dropFirst("custom:".count))
+        if name.isEmpty { r.issue("\(path).strategy", rt["strategy"], "custom: needs a strategy name, e.g. custom:my_router") }
+        else { route.customStrategyName = name }
+      } else if let text = rt["strategy"]?.string, StrategyKind(rawValue: text) == nil {
+        r.issue("\(path).strategy", rt["strategy"], "'\(text)' is not one of: "
+          + StrategyKind.allCases.map(\.rawValue).joined(separator: ", ") + ", custom:NAME")
+      } else if let s = r.oneOf(rt["strategy"], "\(path).strategy", StrategyKind.self) { route.strategy = s }
       if let v = r.int(rt["seed"], "\(path).seed", min: 0) { route.seed = UInt64(v) }
+      if let v = r.double(rt["exploration"], "\(path).exploration", min: 0) {
+        if v > 1 { r.issue("\(path).exploration", rt["exploration"], "must be between 0 and 1") } else { route.exploration = v }
+      }
       let sw = r.dict(rt["score_weights"], "\(path).score_weights", allowed: ["cost", "latency", "reliability"])
       if let v = r.double(sw["cost"], "\(path).score_weights.cost", min: 0) { route.scoreWeights.cost = v }
       if let v = r.double(sw["latency"], "\(path).score_weights.latency", min: 0) { route.scoreWeights.latency = v }
       if let v = r.double(sw["reliability"], "\(path).score_weights.reliability", min: 0) { route.scoreWeights.reliability = v }
-      let cons = r.dict(rt["constraints"], "\(path).constraints", allowed: ["max_cost_usd", "latency_sla_ms", "require", "require_known_prices"])
+      let cons = r.dict(rt["constraints"], "\(path).constraints", allowed: ["max_cost_usd", "latency_sla_ms", "require", "require_known_prices",
+                                                                                 "sla_trial_interval_ms"])
       route.constraints.maxCostUSD = r.double(cons["max_cost_usd"], "\(path).constraints.max_cost_usd", min: 0)
       route.constraints.latencySLA = r.millis(cons["latency_sla_ms"], "\(path).constraints.latency_sla_ms")
       route.constraints.required = Set(r.list(cons["require"], "\(path).constraints.require").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       if let v = r.bool(cons["require_known_prices"], "\(path).constraints.require_known_prices") { route.constraints.requireKnownPrices = v }
+      if let v = r.millis(cons["sla_trial_interval_ms"], "\(path).constraints.sla_trial_interval_ms") {
+        route.constraints.slaTrialInterval = v == .zero ? nil : v
+      }
       retryPolicy(r, rt["retry"], "\(path).retry", &route.retry)
       timeoutPolicy(r, rt["timeouts"], "\(path).timeouts", &route.timeouts)
       if let v = r.oneOf(rt["on_stream_failure"], "\(path).on_stream_failure", StreamFailurePolicy.self) { route.onStreamFailure = v }
@@ -275,11 +303,11 @@ public struct DaemonConfiguration: Sendable {
     return c
   }
 
-  static let openAIPresets: Set<String> = ["openai", "groq", "together", "mistral", "deepseek", "openrouter", "fireworks", "vllm", "ollama", "azure"]
+  static let openAIPresets: Set<String> = ["openai", "groq", "together", "mistral", "deepseek", "openrouter", "fireworks", "vllm", "ollama", "azure", "custom"]
 
   static let faultKinds: Set<String> = [
     "ok", "slow", "timeout", "first_token_timeout", "connect_failed", "connection_reset", "provider_5xx", "rate_limited",
-    "stream_cut", "stream_stalled", "malformed", "invalid_credentials", "model_not_found", "quota_exhausted",
+    "stream_cut", "stream_stalled", "keepalive_stall", "malformed", "invalid_credentials", "model_not_found", "quota_exhausted",
     "context_length_exceeded", "content_policy", "invalid_request", "invalid_response",
   ]
 

@@ -6,6 +6,7 @@ import NIOPosix
 import Synchronization
 import SwitchboardAudit
 import SwitchboardCore
+import SwitchboardSimulation
 import SwitchboardProviders
 import SwitchboardState
 import SwitchboardWire
@@ -23,6 +24,8 @@ public final class DaemonRuntime: Sendable {
   let startedAt = ContinuousClock.now
   /// The spend ledger (its own SQLite store).
   public let ledger: SQLiteBudgetLedger
+  /// The custom strategies this daemon binary offers (`strategy: custom:NAME`).
+  let strategies: StrategyRegistry
   private let state: Mutex<State>
 
   struct State: Sendable {
@@ -39,8 +42,10 @@ public final class DaemonRuntime: Sendable {
   /// be opened or loaded is a startup error (``LedgerStoreError``): spend must never
   /// silently reset.
   public init(configuration: DaemonConfiguration, configPath: String?, socketOverridden: Bool = false,
-              environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws {
+              environment: [String: String] = ProcessInfo.processInfo.environment, strategies: StrategyRegistry = .init(),
+              logger: Logger) async throws {
     self.logger = logger
+    self.strategies = strategies
     self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPProviderAdapterDefaults.clientConfiguration())
     self.metrics = SwitchboardMetrics()
     let clock = SystemClock()
@@ -71,7 +76,7 @@ public final class DaemonRuntime: Sendable {
     _ = try? await audit.prune(now: now, maxAgeDays: configuration.audit.retentionDays, maxRows: configuration.audit.retentionMaxRows)
     let built: (RouterConfiguration, [String: ProviderKeySettings])
     do {
-      built = try Self.routerConfiguration(configuration, httpClient: httpClient, logger: logger)
+      built = try Self.routerConfiguration(configuration, httpClient: httpClient, strategies: strategies, logger: logger)
     } catch {
       await audit.close()
       try? await httpClient.shutdown()
@@ -89,6 +94,7 @@ public final class DaemonRuntime: Sendable {
 
   /// Releases the HTTP client and closes the audit store (after the server has drained).
   public func shutdown() async {
+    router.cleanupStrategies()
     await audit.close()
     try? await httpClient.shutdown()
   }
@@ -107,7 +113,7 @@ public final class DaemonRuntime: Sendable {
       if next.server.path != current.configuration.server.path {
         return (false, ["listen.socket cannot change on reload (restart the daemon)"], current.configuration.digest)
       }
-      let built = try Self.routerConfiguration(next, httpClient: httpClient, logger: logger)
+      let built = try Self.routerConfiguration(next, httpClient: httpClient, strategies: strategies, logger: logger)
       router.keys.reload(settings: built.1, environment: ProcessInfo.processInfo.environment, dotenv: Self.loadDotenv(next.dotenvPath))
       router.reload(built.0)
       state.withLock { $0.configuration = next; $0.configPath = file }
@@ -122,11 +128,11 @@ public final class DaemonRuntime: Sendable {
   }
 
   /// Builds the core's configuration: adapters, catalog, routes, key settings.
-  static func routerConfiguration(_ c: DaemonConfiguration, httpClient: HTTPClient, logger: Logger) throws
-    -> (RouterConfiguration, [String: ProviderKeySettings])
+  static func routerConfiguration(_ c: DaemonConfiguration, httpClient: HTTPClient, strategies: StrategyRegistry = .init(),
+                                  logger: Logger) throws -> (RouterConfiguration, [String: ProviderKeySettings])
   {
     let bundled = (try? ModelCatalogLoader.loadBundled()) ?? [:]
-    var catalog = ModelCatalog(vendorEntries: bundled, instanceEntries: c.models, vendorOf: [:])
+    var catalog = ModelCatalog(vendorEntries: bundled, overrides: c.models, vendorOf: [:])
     var adapters: [String: any ProviderAdapter] = [:]
     var keySettings: [String: ProviderKeySettings] = [:]
     var issues: [ConfigIssue] = []
@@ -149,9 +155,27 @@ public final class DaemonRuntime: Sendable {
       }
       keySettings[name] = ProviderKeySettings(pool: p.keys, environmentVariable: p.apiKeyEnv ?? adapters[name]?.conventionalKeyEnvironmentVariable)
     }
-    if !issues.isEmpty { throw ConfigError(issues: issues) }
-    let config = RouterConfiguration(routes: c.routes, adapters: adapters, catalog: catalog, circuit: c.circuit, digest: c.digest,
-                                     budgets: c.budgets)
+    var routes = c.routes
+    for (name, route) in c.routes.sorted(by: { $0.key < $1.key }) {
+      guard let custom = route.customStrategyName else { continue }
+      let setup = StrategySetup(route: name, candidates: route.candidates.map(\.ref), seed: route.seed)
+      do {
+        guard let strategy = try strategies.make(custom, setup: setup) else {
+          let known = strategies.names.isEmpty ? "this daemon registers none" : "registered: " + strategies.names.joined(separator: ", ")
+          issues.append(ConfigIssue(path: "routes.\(name).strategy", line: nil, message: "unknown custom strategy '\(custom)'; \(known)"))
+          continue
+        }
+        routes[name]?.customStrategy = strategy
+      } catch {
+        issues.append(ConfigIssue(path: "routes.\(name).strategy", line: nil, message: "custom strategy '\(custom)' failed to start: \(error)"))
+      }
+    }
+    if !issues.isEmpty {
+      for r in routes.values { r.customStrategy?.cleanup() }
+      throw ConfigError(issues: issues)
+    }
+    let config = RouterConfiguration(routes: routes, adapters: adapters, catalog: catalog, circuit: c.circuit,
+                                     retryBudget: c.retryBudget, digest: c.digest, budgets: c.budgets)
     return (config, keySettings)
   }
 

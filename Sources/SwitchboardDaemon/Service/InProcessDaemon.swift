@@ -17,10 +17,12 @@ public final class InProcessDaemon: Sendable {
   /// Starts a daemon from YAML text on `socketPath` and waits until it listens.
   public static func start(yaml: String, socketPath: String, configPath: String? = nil,
                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                           strategies: StrategyRegistry = .init(),
                            logger: Logger = Logger(label: "switchboard", factory: { _ in SwiftLogNoOpLogHandler() })) async throws -> InProcessDaemon {
     var config = try DaemonConfiguration.parse(yaml: yaml)
     config.server.path = socketPath
-    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: true, environment: environment, logger: logger)
+    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: true, environment: environment,
+                                          strategies: strategies, logger: logger)
     let group = ServiceGroup(configuration: .init(
       services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)],
       gracefulShutdownSignals: [], logger: logger))

@@ -73,14 +73,18 @@ public final class SwitchboardDaemonService: Service, Sendable {
 /// Entry points shared by `switchboardd` and the CLI's in-process demo.
 public enum SwitchboardDaemonMain {
   /// Loads the config, applies `--socket`, and runs until SIGTERM/SIGINT.
-  public static func run(configPath: String, socketOverride: String?, logFormat: String?) async throws {
+  /// `strategies`: the custom strategies routes may name (`strategy: custom:NAME`);
+  /// a user-built daemon passes its own.
+  public static func run(configPath: String, socketOverride: String?, logFormat: String?,
+                         strategies: StrategyRegistry = .init()) async throws {
     var config = try DaemonConfiguration.load(path: configPath)
     if let s = socketOverride { config.server.path = s }
     let format = LogFormat(rawValue: logFormat ?? config.logFormat) ?? .logfmt
     let level = Logger.Level(rawValue: config.logLevel) ?? .info
     SwitchboardLogging.bootstrap(format: format, level: level)
     let logger = Logger(label: "switchboard")
-    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: socketOverride != nil, logger: logger)
+    let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: socketOverride != nil,
+                                          strategies: strategies, logger: logger)
     let group = ServiceGroup(configuration: .init(
       services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)],
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -4,21 +4,27 @@ import NIOHTTP1
 /// Reads how long a provider asked us to wait.
 enum RetryAfter {
   /// `retry-after-ms` (milliseconds), else `retry-after` (seconds or an HTTP date).
+  /// The longest wait taken from a provider: a larger value (or a date further
+  /// ahead) is clamped, so a lying or broken provider can neither crash the
+  /// conversion nor bench a key for years.
+  static let ceiling: Duration = .seconds(86_400)
+
   static func parse(_ headers: HTTPHeaders, now: Date = Date()) -> Duration? {
+    let ceilingMs = Double(ceiling.components.seconds) * 1000
+    func clamped(_ ms: Double) -> Duration { .milliseconds(Int64(min(max(0, ms), ceilingMs).rounded(.up))) }
     if let ms = headers.first(name: "retry-after-ms").flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }),
       ms.isFinite, ms >= 0
     {
-      return .milliseconds(Int64(ms.rounded(.up)))
+      return clamped(ms)
     }
     guard let raw = headers.first(name: "retry-after")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else {
       return nil
     }
     if let seconds = Double(raw), seconds.isFinite, seconds >= 0 {
-      return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+      return clamped(seconds * 1000)
     }
     guard let date = parseHTTPDate(raw) else { return nil }
-    let wait = date.timeIntervalSince(now)
-    return .milliseconds(Int64(max(0, wait * 1000).rounded(.up)))
+    return clamped(date.timeIntervalSince(now) * 1000)
   }
 
   private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]

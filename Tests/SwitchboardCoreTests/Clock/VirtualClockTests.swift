@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 
 @testable import SwitchboardCore
+import SwitchboardSimulation
 
 @Suite("VirtualClock")
 struct VirtualClockTests {

@@ -22,7 +22,7 @@ struct HealthBoardTests {
     board.recordFailure(key, class: .transient, retryAfter: nil, now: t0)
     board.recordFailure(key, class: .transient, retryAfter: nil, now: t0)
     #expect(board.admit(key, now: t0) == .allowed)
-    board.recordSuccess(key)  // consecutive: a success resets the count
+    board.recordSuccess(key, probe: false)  // consecutive: a success resets the count
     board.recordFailure(key, class: .transient, retryAfter: nil, now: t0)
     board.recordFailure(key, class: .transient, retryAfter: nil, now: t0)
     #expect(board.admit(key, now: t0) == .allowed)
@@ -104,7 +104,7 @@ struct HealthBoardTests {
     #expect(board.admit(key, now: after) == .probe)
     for _ in 0..<10 { #expect(!board.admit(key, now: after).isAllowed) }
     #expect(board.isBlocked(key, now: after))
-    board.recordSuccess(key)
+    board.recordSuccess(key, probe: true)
     #expect(board.admit(key, now: after) == .allowed)
     #expect(state(board, key, after)?.state == "closed")
     #expect(state(board, key, after)?.openings == 0)
@@ -148,6 +148,35 @@ struct HealthBoardTests {
     board2.recordFailure(key, class: .transient, retryAfter: .seconds(7), now: t0, probe: false)
     #expect(board2.admit(key, now: t0.advanced(by: .seconds(6))).isAllowed == false)
     #expect(board2.admit(key, now: t0.advanced(by: .seconds(7))) == .probe)
+  }
+
+  @Test func jitterIsPerProcessAndSeedable() {
+    // Same key, same history: two processes (boards) with different seeds open for
+    // different cooldowns (no lock-step re-probing); the same seed repeats exactly.
+    func first(_ seed: UInt64) -> Duration {
+      let b = HealthBoard(policy: policy(jitter: 0.2), seed: seed)
+      b.recordFailure(key, class: .hard, retryAfter: nil, now: t0)
+      return state(b, key, t0)!.cooldown
+    }
+    #expect(first(1) == first(1))
+    #expect(Set((1...10).map { first(UInt64($0)) }).count > 5)
+  }
+
+  @Test func aLateSuccessDoesNotCloseAnOpenCircuit() {
+    let board = HealthBoard(policy: policy())
+    board.recordFailure(key, class: .hard, retryAfter: nil, now: t0)
+    board.recordSuccess(key, probe: false)  // admitted before the opening, answered late
+    #expect(state(board, key, t0)?.state == "open")
+    #expect(board.isBlocked(key, now: t0.advanced(by: .milliseconds(500))))
+  }
+
+  @Test func retryAfterHoldsEvenWhileClosed() {
+    let board = HealthBoard(policy: policy(threshold: 3))
+    board.recordFailure(key, class: .transient, retryAfter: .seconds(60), now: t0, probe: false)
+    #expect(state(board, key, t0)?.state == "closed")
+    #expect(board.admit(key, now: t0.advanced(by: .milliseconds(1))) == .rejected(remaining: .milliseconds(59_999)))
+    #expect(board.isBlocked(key, now: t0.advanced(by: .seconds(59))))
+    #expect(board.admit(key, now: t0.advanced(by: .seconds(60))) == .allowed)
   }
 
   @Test func circuitsArePerKey() {

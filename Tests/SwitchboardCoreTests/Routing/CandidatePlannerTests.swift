@@ -72,7 +72,9 @@ struct CandidatePlannerTests {
     for _ in 0..<20 { stats.end(Fixture.b, success: true, latency: .milliseconds(100)) }
     var req = Fixture.request()
     req.constraints.latencySLA = .milliseconds(500)
-    let p = plan(Fixture.route(), req, catalog: Fixture.catalog)
+    var route = Fixture.route()
+    route.constraints.slaTrialInterval = nil  // trials: LatencyWindowTests
+    let p = plan(route, req, catalog: Fixture.catalog)
     #expect(rejection(p, Fixture.a) == .overLatencySLA)
     #expect(rejection(p, Fixture.b) == nil)
     #expect(rejection(p, Fixture.c) == nil)  // untried: no p95, not rejected

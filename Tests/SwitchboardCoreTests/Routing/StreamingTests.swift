@@ -1,6 +1,7 @@
 import Testing
 
 @testable import SwitchboardCore
+import SwitchboardSimulation
 
 @Suite("Streaming failures")
 struct StreamingTests {

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import SwitchboardCore
+import SwitchboardSimulation
 
 /// One scripted step of a `ScriptedAdapter` call.
 enum Step: Sendable {

@@ -1,3 +1,4 @@
+import SwitchboardCore
 import Foundation
 import Synchronization
 
@@ -60,7 +61,8 @@ struct DrillWorld {
   /// Wall milliseconds at virtual t=0.
   let wallOrigin: Int64
 
-  init(route: RoutePolicy, providers: [SimulatedProvider], circuit: CircuitPolicy) {
+  init(route: RoutePolicy, providers: [SimulatedProvider], circuit: CircuitPolicy, retryBudget: RetryBudget.Policy = .init(),
+       latencyWindow: Duration? = nil) {
     clock = VirtualClock()
     wallOrigin = clock.wallMillis()
     audit = InMemoryAuditSink()
@@ -70,9 +72,11 @@ struct DrillWorld {
     var byName: [String: SimulatedProvider] = [:]
     for p in providers { adapters[p.name] = p; byName[p.name] = p }
     self.providers = byName
-    let config = RouterConfiguration(routes: [route.name: route], adapters: adapters, catalog: Self.catalog, circuit: circuit)
+    var config = RouterConfiguration(routes: [route.name: route], adapters: adapters, catalog: Self.catalog, circuit: circuit,
+                                     retryBudget: retryBudget)
+    if let latencyWindow { config.latencyWindow = latencyWindow }
     router = Router(configuration: config, keys: KeyResolver(settings: [:], environment: [:]), ledger: ledger,
-                    audit: audit, clock: clock, idPrefix: "drill-")
+                    audit: audit, clock: clock, idPrefix: "drill-", seed: 0x5EED)
     driver = VirtualTimeDriver(clock: clock)
   }
 

@@ -1,3 +1,4 @@
+import SwitchboardCore
 import Foundation
 import Synchronization
 
@@ -5,7 +6,8 @@ import Synchronization
 public struct SimulatedProviderConfiguration: Sendable, Hashable {
   /// One scripted or random fault.
   public struct Fault: Sendable, Hashable {
-    /// A reason code (`timeout`, `provider_5xx`, `rate_limited`, `stream_cut`, ...), or `ok`, or `slow`.
+    /// A reason code (`timeout`, `provider_5xx`, `rate_limited`, `stream_cut`, ...), or `ok`, or `slow`,
+    /// or `keepalive_stall` (streamed: content stops part-way, keep-alives go on).
     public var kind: String
     /// Probability per call for random faults (ignored in scripts).
     public var rate: Double
@@ -32,6 +34,9 @@ public struct SimulatedProviderConfiguration: Sendable, Hashable {
   public var script: [Fault] = []
   /// Windows (offsets on the router clock) during which every call fails with connect_failed.
   public var downWindows: [Range<Duration>] = []
+  /// Windows (offsets on the router clock) during which every call is 10x slower
+  /// (a degraded provider that still answers).
+  public var slowWindows: [Range<Duration>] = []
   /// Creates the default settings.
   public init() {}
 }
@@ -78,6 +83,7 @@ public final class SimulatedProvider: ProviderAdapter {
     let start = clock.now()
     let offset = start.duration(since: Instant(nanoseconds: 0))
     let down = configuration.downWindows.contains { $0.contains(offset) }
+    let degraded = configuration.slowWindows.contains { $0.contains(offset) }
     let (fault, latency, fraction): (SimulatedProviderConfiguration.Fault, Duration, Double) = state.withLock { s in
       var f = SimulatedProviderConfiguration.Fault("ok")
       if down {
@@ -93,7 +99,7 @@ public final class SimulatedProvider: ProviderAdapter {
       let u1 = max(1e-12, s.rng.nextUnit()), u2 = s.rng.nextUnit()
       let z = sqrt(-2 * log(u1)) * cos(2 * Double.pi * u2)
       var ms = p50 * exp(sigma * z)
-      if f.kind == "slow" { ms *= 10 }
+      if f.kind == "slow" || degraded { ms *= 10 }
       s.calls.append(CallRecord(at: start, model: call.model, outcome: f.kind, prefill: call.prefill != nil))
       return (f, .microseconds(Int64(ms * 1000)), s.rng.nextUnit())
     }
@@ -115,12 +121,18 @@ public final class SimulatedProvider: ProviderAdapter {
     }
 
     let hang = Duration.seconds(86_400)
+    // The same limits as the HTTP adapters: a unary call is bounded by connect and
+    // the attempt deadline only; the first-token limit applies to streams, until the
+    // first content delta.
+    let streaming = onDelta != nil
+    let firstTokenLimit = streaming ? limits.firstToken : nil
     switch fault.kind {
-    case "ok", "slow": break
+    case "ok", "slow", "keepalive_stall": break
     case "timeout":
       try await wait(hang, limit: nil, limitReason: .timeout, afterHeaders: false)
     case "first_token_timeout":
-      try await wait(hang, limit: limits.firstToken, limitReason: .firstTokenTimeout, afterHeaders: true)
+      // Streamed: the head and keep-alives come, content never does. Unary: a hang.
+      try await wait(hang, limit: firstTokenLimit, limitReason: .firstTokenTimeout, afterHeaders: streaming)
     case "connect_failed":
       try await wait(.milliseconds(1), limit: limits.connect, limitReason: .connectFailed, afterHeaders: false)
       throw ProviderFailure(.connectFailed, message: "simulated connection refused")
@@ -131,7 +143,7 @@ public final class SimulatedProvider: ProviderAdapter {
       break  // fails part-way below
     default:
       // Errors answered by the provider after a short think.
-      try await wait(latency / 10, limit: limits.firstToken, limitReason: .firstTokenTimeout, afterHeaders: false)
+      try await wait(latency / 10, limit: firstTokenLimit, limitReason: .firstTokenTimeout, afterHeaders: false)
       let reason = ReasonCode(fault.kind)
       let status: Int
       switch reason {
@@ -158,7 +170,8 @@ public final class SimulatedProvider: ProviderAdapter {
                       outputTokens: count)
 
     guard let onDelta else {
-      try await wait(configuration.firstTokenDelay + latency, limit: limits.firstToken + .milliseconds(1) + latency, limitReason: .firstTokenTimeout, afterHeaders: false)
+      // The whole generation happens before the head: bounded by the attempt deadline only.
+      try await wait(configuration.firstTokenDelay + latency, limit: nil, limitReason: .timeout, afterHeaders: false)
       return ProviderResponse(content: call.prefill != nil ? " " + text : text, finishReason: finish, usage: usage, model: call.model)
     }
 
@@ -174,6 +187,12 @@ public final class SimulatedProvider: ProviderAdapter {
       } else {
         if fault.kind == "stream_stalled" && i == cutAt {
           try await wait(hang, limit: limits.idle, limitReason: .streamStalled, afterHeaders: true)
+        }
+        if fault.kind == "keepalive_stall" && i == cutAt {
+          // Keep-alives every idle/2 and no content: they never restart the idle
+          // limit, only stretch the content gap up to the keep-alive ceiling.
+          let ceiling = max(limits.idle, limits.keepAliveCeiling ?? limits.idle)
+          try await wait(hang, limit: ceiling, limitReason: .streamStalled, afterHeaders: true)
         }
         if fault.kind == "stream_cut" && i == cutAt {
           throw ProviderFailure(.streamCut, message: "simulated stream cut after \(i) chunks", afterHeaders: true)

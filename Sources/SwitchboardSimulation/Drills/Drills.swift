@@ -1,3 +1,4 @@
+import SwitchboardCore
 /// Chaos drills on simulated providers and a virtual clock: each runs a scenario
 /// through a real `Router`, checks the routing invariants it is about, and returns a
 /// `DrillReport` with a timeline. Deterministic: same build, same report.
@@ -43,7 +44,7 @@ public enum Drills {
       run: primaryOutage),
     Entry(descriptor: DrillDescriptor(
       name: "rate-limit-storm",
-      summary: "429s: short Retry-After retried in place, long ones fail over and floor the circuit's cooldown"),
+      summary: "429s: short Retry-After retried in place, long ones fail over and keep the key idle for the Retry-After"),
       run: rateLimitStorm),
     Entry(descriptor: DrillDescriptor(
       name: "flapping-primary",
@@ -61,5 +62,21 @@ public enum Drills {
       name: "thundering-herd",
       summary: "500 requests during an outage: one probe per cooldown reaches the dead provider, no herd"),
       run: thunderingHerd),
+    Entry(descriptor: DrillDescriptor(
+      name: "stale-success",
+      summary: "a slow success of an attempt admitted before the circuit opened does not close it; only the probe does"),
+      run: staleSuccess),
+    Entry(descriptor: DrillDescriptor(
+      name: "retry-storm",
+      summary: "a 5xx storm across 200 concurrent requests: retries back off and stay within the provider's retry budget"),
+      run: retryStorm),
+    Entry(descriptor: DrillDescriptor(
+      name: "sla-recovery",
+      summary: "a slow primary excluded by the latency SLA gets trials and is re-admitted after it recovers"),
+      run: slaRecovery),
+    Entry(descriptor: DrillDescriptor(
+      name: "long-unary",
+      summary: "a 20 s non-streamed generation succeeds with the default timeouts; a stream that slow fails over"),
+      run: longUnary),
   ]
 }

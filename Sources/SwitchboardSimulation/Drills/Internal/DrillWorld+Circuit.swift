@@ -1,3 +1,4 @@
+import SwitchboardCore
 extension DrillWorld {
   /// Checks the breaker's discipline on `ref` while it was failing (attempts that
   /// started before `outageEndMs`): once `policy.failureThreshold` failures have

@@ -1,3 +1,4 @@
+import SwitchboardCore
 import Synchronization
 
 /// Runs concurrent work on a `VirtualClock` and moves virtual time forward only

@@ -1,3 +1,4 @@
+import SwitchboardCore
 /// What `switchboard simulate --list` shows of one drill.
 public struct DrillDescriptor: Sendable, Hashable, Codable {
   /// The scenario name (`golden-path`, `thundering-herd`, ...).
@@ -14,8 +15,23 @@ public struct DrillOptions: Sendable, Hashable {
   public var circuit: CircuitPolicy?
   /// Seed of the simulated providers (default 7).
   public var seed: UInt64 = 7
+  /// Replaces the drill route's retry settings (nil = the drill's own).
+  public var retry: RetryPolicy?
+  /// Replaces the retry budget (nil = the drill's own; `maxTokens: 0` turns it off).
+  public var retryBudget: RetryBudget.Policy?
+  /// Replaces the drill route's timeouts (nil = the drill's own).
+  public var timeouts: TimeoutPolicy?
+  /// Whether SLA-excluded candidates get trial requests (default true).
+  public var slaTrials = true
+  /// How long latency samples count (nil = the router's default, 5 minutes).
+  public var latencyWindow: Duration?
   /// Creates default options.
-  public init(circuit: CircuitPolicy? = nil, seed: UInt64 = 7) { self.circuit = circuit; self.seed = seed }
+  public init(circuit: CircuitPolicy? = nil, seed: UInt64 = 7, retry: RetryPolicy? = nil, retryBudget: RetryBudget.Policy? = nil,
+              timeouts: TimeoutPolicy? = nil, slaTrials: Bool = true, latencyWindow: Duration? = nil) {
+    self.latencyWindow = latencyWindow
+    self.circuit = circuit; self.seed = seed; self.retry = retry; self.retryBudget = retryBudget
+    self.timeouts = timeouts; self.slaTrials = slaTrials
+  }
 }
 
 /// The result of one drill: a virtual-time timeline and the invariants it broke.

@@ -1,0 +1,104 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardTestKit
+import Testing
+@testable import SwitchboardProviders
+
+/// One meaning per limit, against a real HTTP server (the fake provider):
+/// unary = connect + attempt deadline; streamed first token = first content or
+/// tool-call delta; idle = gap between content events, keep-alives excluded
+/// (they stretch it only up to the keep-alive ceiling).
+@Suite("Attempt limits: one meaning each")
+struct TimeoutSemanticsTests {
+  /// The fake's event index after the first text delta.
+  static func afterFirstContent(_ wire: Wire) -> Int { wire == .anthropic ? 4 : 2 }
+
+  @Test(arguments: Wire.allCases)
+  func aLongUnaryGenerationIsNotCutByTheFirstTokenLimit(_ wire: Wire) async throws {
+    try await Support.withFake { fake in
+      // The head comes only when the 700 ms generation is done, 3.5x the first-token limit.
+      fake.enqueue(.slowFirstToken(milliseconds: 700))
+      let adapter = try Support.adapter(wire, fake)
+      let response = try await adapter.complete(
+        Support.call(Support.model(wire), firstToken: .milliseconds(200), total: .seconds(20)), onDelta: nil)
+      #expect(response.content == "fake answer from \(Support.model(wire))")
+    }
+  }
+
+  @Test(arguments: Wire.allCases)
+  func aHungUnaryCallEndsAtTheAttemptDeadlineAsATimeout(_ wire: Wire) async throws {
+    try await Support.withFake { fake in
+      fake.enqueue(.hang)
+      let adapter = try Support.adapter(wire, fake)
+      let started = ContinuousClock.now
+      let f = try #require(await Support.failure {
+        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(100), total: .milliseconds(600)),
+                                   onDelta: nil)
+      })
+      #expect(f.reason == .timeout, "bounded by attempt_ms, not first_token_ms")
+      #expect(ContinuousClock.now - started >= .milliseconds(590))
+    }
+  }
+
+  @Test(arguments: Wire.allCases)
+  func eventsWithoutContentAreNotTheFirstToken(_ wire: Wire) async throws {
+    // message_start / the role chunk and keep-alives arrive at once; content only after 10 s.
+    var configuration = FakeProvider.Configuration()
+    configuration.keepAliveInterval = .milliseconds(40)
+    try await Support.withFake(configuration) { fake in
+      fake.enqueue(.slowFirstToken(milliseconds: 10_000))
+      let adapter = try Support.adapter(wire, fake)
+      let f = try #require(await Support.failure {
+        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(300), total: .seconds(8)),
+                                   onDelta: Support.Deltas().handler)
+      })
+      #expect(f.reason == .firstTokenTimeout)
+    }
+  }
+
+  @Test(arguments: Wire.allCases)
+  func keepAlivesDoNotRestartTheIdleLimit(_ wire: Wire) async throws {
+    var configuration = FakeProvider.Configuration()
+    configuration.keepAliveInterval = .milliseconds(40)
+    try await Support.withFake(configuration) { fake in
+      fake.enqueue(.keepAlivesOnly(afterChunks: Self.afterFirstContent(wire)))
+      let adapter = try Support.adapter(wire, fake)
+      let deltas = Support.Deltas()
+      let started = ContinuousClock.now
+      let f = try #require(await Support.failure {
+        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(300), total: .seconds(8)),
+                                   onDelta: deltas.handler)
+      })
+      #expect(f.reason == .streamStalled, "pings every 40 ms must not keep a content-less stream alive")
+      #expect(!deltas.text.isEmpty)
+      #expect(ContinuousClock.now - started < .seconds(6))
+    }
+  }
+
+  @Test(arguments: Wire.allCases)
+  func keepAlivesStretchTheContentGapUpToTheirCeilingOnly(_ wire: Wire) async throws {
+    var configuration = FakeProvider.Configuration()
+    configuration.keepAliveInterval = .milliseconds(40)
+    try await Support.withFake(configuration) { fake in
+      fake.enqueue(.keepAlivesOnly(afterChunks: Self.afterFirstContent(wire)))
+      let adapter = try Support.adapter(wire, fake)
+      let started = ContinuousClock.now
+      let f = try #require(await Support.failure {
+        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(200),
+                                                keepAliveCeiling: .milliseconds(900), total: .seconds(8)),
+                                   onDelta: Support.Deltas().handler)
+      })
+      #expect(f.reason == .streamStalled)
+      let elapsed = ContinuousClock.now - started
+      #expect(elapsed >= .milliseconds(880), "keep-alives stretched the 200 ms idle limit towards the 900 ms ceiling")
+      #expect(elapsed < .seconds(6))
+
+      // A slow first content with keep-alives before it succeeds when within first_token_ms.
+      fake.enqueue(.slowFirstToken(milliseconds: 300))
+      let deltas = Support.Deltas()
+      _ = try await adapter.complete(Support.call(Support.model(wire), firstToken: .seconds(3), idle: .milliseconds(200)),
+                                     onDelta: deltas.handler)
+      #expect(deltas.text == "fake answer from \(Support.model(wire))")
+    }
+  }
+}
