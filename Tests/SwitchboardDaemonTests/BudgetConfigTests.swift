@@ -43,7 +43,7 @@ import Testing
     let r = try #require(c.routes["r"])
     #expect(r.onSoftCap == .cheapest && r.budget.perTenant.daily.hard == MicroUSD(1_000_000))
     #expect(r.budget.perRoute.monthly == BudgetLimit(soft: MicroUSD(20_000_000), hard: MicroUSD(30_000_000)))
-    let x = try #require(c.models[CandidateRef(provider: "p", model: "x")])
+    let x = try #require(c.models[CandidateRef(provider: "p", model: "x")]).applied(over: nil)
     #expect(x.budgetPrices?.assumed == true && x.budgetPrices?.output == 15_000_000)
   }
 
