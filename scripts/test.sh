@@ -12,6 +12,8 @@ command -v protoc-c >/dev/null || need+=(protobuf-c-compiler)
 command -v socat    >/dev/null || need+=(socat)
 [ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v cc       >/dev/null || need+=(gcc make)
+# The container tests (deploy/container): build and run the image without a registry.
+for tool in podman buildah runc; do command -v "$tool" >/dev/null || need+=("$tool"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -43,6 +45,11 @@ step "demo"
 
 step "deployment files"
 python3 -m pytest -q deploy/tests || failed+=("deploy")
+
+step "container image and pod (buildah, podman; skipped with the reason where no engine runs)"
+# From the debug build above, not a second (release) build: see docs/operations.md,
+# "Running the image locally". -rs prints each skip's reason.
+SWITCHBOARD_IMAGE_BINARIES="$PWD/.build/debug" python3 -m pytest -q -rs -s deploy/container || failed+=("container")
 
 if [ ${#failed[@]} -gt 0 ]; then echo; echo "FAILED: ${failed[*]}"; exit 1; fi
 echo; echo "all tests passed"

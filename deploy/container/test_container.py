@@ -176,7 +176,8 @@ def sidecar(images):
     mountpoint = Path(podman("volume", "inspect", volume, "--format", "{{.Mountpoint}}").stdout.strip())
     wait_for(lambda: (mountpoint / "switchboard.sock").exists(), "the socket in the shared volume", 60)
     yield {"name": name, "volume": volume, "socket_on_host": mountpoint / "switchboard.sock", "limit_mib": limit}
-    print("\n[container] sidecar log tail:\n" + "\n".join(podman("logs", name, check=False).stdout.splitlines()[-8:]))
+    logs = podman("logs", name, check=False)
+    print("\n[container] sidecar log tail:\n" + "\n".join((logs.stdout + logs.stderr).splitlines()[-4:]))
     podman("rm", "-f", "-t", "0", name, check=False)
     podman("volume", "rm", "-f", volume, check=False)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -213,7 +214,7 @@ def test_image_config_is_the_dockerfiles(images):
     assert config["Env"] == [td.dockerfile_env_path()]
     assert config["Labels"] == td.dockerfile_labels()
     options, cmd = td.dockerfile_healthcheck()
-    health = inspect["HealthCheck"]
+    health = inspect["Healthcheck"]
     assert health["Test"] == ["CMD"] + cmd
     seconds = {"interval": health["Interval"], "timeout": health["Timeout"], "start-period": health["StartPeriod"]}
     for key, ns in seconds.items():
@@ -487,10 +488,13 @@ def test_kube_play_of_the_kustomize_output(images, tmp_path):
             probe = podman("exec", app_ctr, "/sb-probe", "complete", "no-such-route", "hi", check=False)
             assert probe.stdout.startswith("error NOT_FOUND"), probe.stdout + probe.stderr
             grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-            notes.append(f"plain-container variant played: app served through the emptyDir socket, probe healthy; "
-                         f"podman 4.3 ignores readinessProbe, startupProbe, lifecycle.preStop, fsGroup, "
-                         f"emptyDir medium/sizeLimit, requests, and terminationGracePeriodSeconds={grace} "
-                         f"(stop timeout {inspect['Config'].get('StopTimeout')}s)")
+            socket_mount = next(m for m in inspect["Mounts"] if m["Destination"] == "/run/switchboard")
+            notes.append(f"plain-container variant played: app served through the emptyDir socket, liveness "
+                         f"probe healthy; podman made the emptyDir a {socket_mount['Type']} (medium/sizeLimit "
+                         f"not applied), ran the livenessProbe only as the healthcheck (through /bin/sh), "
+                         f"groups added for fsGroup: {inspect['HostConfig'].get('GroupAdd') or 'none'}, "
+                         f"stop timeout {inspect['Config'].get('StopTimeout')}s for "
+                         f"terminationGracePeriodSeconds={grace}")
         finally:
             kube_down(name, env)
     finally:
