@@ -379,6 +379,30 @@ def test_stop_drains_in_flight_calls_and_removes_the_socket(sidecar):
     print(f"\n[container] podman stop drained 1 in-flight stream in {stop_s:.1f}s")
 
 
+def test_restart_on_the_same_volume_reclaims_only_a_stale_socket(sidecar):
+    """After the drain test the sidecar is stopped. Started again it serves; a second
+    sidecar on the same socket volume refuses to steal the live socket (what two
+    replicas sharing one volume would do); after SIGKILL the socket file stays behind
+    and a restart removes it as stale and serves again."""
+    name = sidecar["name"]
+    podman("start", name)
+    wait_for(lambda: podman("healthcheck", "run", name, check=False).returncode == 0, "the restarted sidecar", 60)
+    second = podman("run", "--rm", *LIMITS, "--read-only", "-v", f"{sidecar['volume']}:/run/switchboard",
+                    SIDECAR_IMAGE, check=False, timeout=60)
+    assert second.returncode == 1 and "in use by a running daemon; refusing to steal it" in second.stderr, second
+    rc, out = app(sidecar, "10001:10001", "complete", "default", "still mine?")
+    assert rc == 0 and out.startswith("ok "), out
+    podman("kill", "--signal", "KILL", name)
+    podman("wait", name, check=False)
+    assert sidecar["socket_on_host"].exists(), "SIGKILL leaves the socket file behind"
+    rc, out = app(sidecar, "10001:10001", "complete", "default", "anyone?")
+    assert rc == 1 and "IO_ERROR" in out, out  # a stale socket: nobody listening
+    podman("start", name)
+    wait_for(lambda: podman("healthcheck", "run", name, check=False).returncode == 0, "the sidecar after SIGKILL", 60)
+    rc, out = app(sidecar, "10001:10001", "complete", "default", "back?")
+    assert rc == 0 and out.startswith("ok "), out
+
+
 # ----------------------------------------------------------------- podman kube play
 
 
