@@ -96,8 +96,11 @@ BINARIES=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --print-config) print_config; exit 0 ;;
-    --tag) [ $# -ge 2 ] && [ -n "$2" ] || usage; TAG=$2; shift 2 ;;
-    --binaries) [ $# -ge 2 ] && [ -n "$2" ] || usage; BINARIES=$(cd "$2" && pwd); shift 2 ;;
+    --tag) if [ $# -lt 2 ] || [ -z "$2" ]; then usage; fi; TAG=$2; shift 2 ;;
+    --binaries)
+      if [ $# -lt 2 ] || [ -z "$2" ]; then usage; fi
+      BINARIES=$(cd "$2" && pwd) || { echo "no such directory: $2" >&2; exit 2; }
+      shift 2 ;;
     *) usage ;;
   esac
 done

@@ -6,7 +6,7 @@
 # Entrypoint `/sb-probe app`, user 10001:10001, SWITCHBOARD_SOCKET set.
 # Usage: deploy/container/build-app-image.sh TAG    (needs cc, libprotobuf-c-dev, buildah, root)
 set -euo pipefail
-[ $# -eq 1 ] && [ -n "$1" ] || { echo "usage: $0 TAG" >&2; exit 2; }
+if [ $# -ne 1 ] || [ -z "$1" ]; then echo "usage: $0 TAG" >&2; exit 2; fi
 tag=$1
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-app-image.XXXXXX")

@@ -178,7 +178,7 @@ def sidecar(images):
     yield {"name": name, "volume": volume, "socket_on_host": mountpoint / "switchboard.sock", "limit_mib": limit}
     logs = podman("logs", name, check=False)
     print("\n[container] sidecar log tail:\n" + "\n".join((logs.stdout + logs.stderr).splitlines()[-4:]))
-    podman("rm", "-f", "-t", "0", name, check=False)
+    podman("rm", "-f", "-v", "-t", "0", name, check=False)
     podman("volume", "rm", "-f", volume, check=False)
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -228,7 +228,7 @@ def image_tree(tmp_path) -> dict[str, tarfile.TarInfo]:
         tar_path = tmp_path / "rootfs.tar"
         podman("export", "-o", str(tar_path), ctr)
     finally:
-        podman("rm", "-f", ctr, check=False)
+        podman("rm", "-f", "-v", ctr, check=False)
     with tarfile.open(tar_path) as tar:
         members = {"/" + m.name.lstrip("./"): m for m in tar.getmembers()}
         members["__files__"] = {  # the small files' contents
