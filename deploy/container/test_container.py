@@ -439,7 +439,7 @@ def playable(objects, name):
     return out
 
 
-def kube_play(path, name, secret, env):
+def kube_play(path, env):
     return podman("kube", "play", "--quiet", str(path), check=False, timeout=180, env=env)
 
 
@@ -476,7 +476,7 @@ def test_kube_play_of_the_kustomize_output(images, tmp_path):
         native = [o for o in yaml.safe_load_all(run([exe, "kustomize", str(K8S)]).stdout) if o]
         path = tmp_path / "native.yaml"
         path.write_text(yaml.safe_dump_all(playable(native, name)))
-        out = kube_play(path, name, secret_name, env)
+        out = kube_play(path, env)
         kube_down(name, env)
         if out.returncode != 0:
             assert "init container" in out.stderr, out.stderr
@@ -491,7 +491,7 @@ def test_kube_play_of_the_kustomize_output(images, tmp_path):
         path = tmp_path / "plain.yaml"
         path.write_text(yaml.safe_dump_all(playable(plain, name)))
         try:
-            out = kube_play(path, name, secret_name, env)
+            out = kube_play(path, env)
             assert out.returncode == 0, out.stdout + out.stderr
             pod = f"{name}-pod-0"
             side, app_ctr = f"{pod}-switchboard", f"{pod}-app"
