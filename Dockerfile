@@ -63,6 +63,14 @@ RUN bin="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
 # -------------------------------------------------------------------------- runtime
 FROM ${RUNTIME_IMAGE} AS runtime
 
+# deploy/build-image.sh assembles the same image FROM scratch where no base image can
+# be pulled; deploy/tests/test_deploy.py keeps the two equivalent (config, user,
+# directories, files, and the libraries the binaries need against the packages here).
+LABEL org.opencontainers.image.title="switchboard" \
+      org.opencontainers.image.description="Switchboard sidecar: routes LLM completions across providers behind a Unix socket" \
+      io.switchboard.socket="/run/switchboard/switchboard.sock" \
+      io.switchboard.uid="10001"
+
 # ca-certificates: TLS to the providers. libsqlite3-0: GRDB's SQLite (audit store).
 # libstdc++6 and zlib1g are already in the slim image; listed so that stays true.
 RUN export DEBIAN_FRONTEND=noninteractive \

@@ -16,6 +16,8 @@ command -v c++      >/dev/null || need+=(g++)
 command -v go       >/dev/null || need+=(golang-go)
 command -v protoc-gen-go >/dev/null || need+=(protoc-gen-go)
 [ -d /usr/share/gocode/src/google.golang.org/protobuf ] || need+=(golang-google-protobuf-dev)
+# The container tests (deploy/container): build and run the image without a registry.
+for tool in podman buildah runc; do command -v "$tool" >/dev/null || need+=("$tool"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -47,6 +49,11 @@ step "demo"
 
 step "deployment files"
 python3 -m pytest -q deploy/tests || failed+=("deploy")
+
+step "container image and pod (buildah, podman; skipped with the reason where no engine runs)"
+# From the debug build above, not a second (release) build: see docs/operations.md,
+# "Running the image locally". -rs prints each skip's reason.
+SWITCHBOARD_IMAGE_BINARIES="$PWD/.build/debug" python3 -m pytest -q -rs -s deploy/container || failed+=("container")
 
 if [ ${#failed[@]} -gt 0 ]; then echo; echo "FAILED: ${failed[*]}"; exit 1; fi
 echo; echo "all tests passed"

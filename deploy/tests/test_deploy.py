@@ -683,6 +683,152 @@ def test_image_default_config_matches_the_image():
     assert copy == [f"deploy/docker/switchboard.yaml {CONFIG_PATH}"]
 
 
+# ------------------------------------------------------ build-image.sh vs Dockerfile
+
+BUILD_IMAGE = DEPLOY / "build-image.sh"
+PLAIN_SIDECAR = DEPLOY / "kubernetes-plain-sidecar"
+# debian:bookworm-slim's PATH, which the Dockerfile's `ENV PATH=...:$PATH` extends.
+DEBIAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def dockerfile_env_path():
+    env = next(a for k, a in stages()["runtime"] if k == "ENV")
+    assert env.startswith("PATH=")
+    return env.replace("$PATH", DEBIAN_PATH)
+
+
+def dockerfile_labels():
+    labels = {}
+    for keyword, args in stages()["runtime"]:
+        if keyword == "LABEL":
+            for word in shlex.split(args):
+                key, _, value = word.partition("=")
+                labels[key] = value
+    return labels
+
+
+def dockerfile_healthcheck():
+    """({option: value}, CMD argv) of the runtime stage's HEALTHCHECK."""
+    healthcheck = next(a for k, a in stages()["runtime"] if k == "HEALTHCHECK")
+    options, cmd = healthcheck.split(" CMD ", 1)
+    parsed = dict(o[2:].split("=", 1) for o in options.split())
+    return parsed, json.loads(cmd)
+
+
+def build_image_config():
+    out = subprocess.run(["bash", str(BUILD_IMAGE), "--print-config"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    config = {}
+    for line in out.stdout.splitlines():
+        key, _, value = line.partition("=")
+        config.setdefault(key, []).append(value)
+    return config
+
+
+def test_build_image_config_is_the_dockerfiles():
+    """deploy/build-image.sh (FROM scratch, no pull) sets exactly the Dockerfile's
+    runtime-stage config; deploy/container/test_container.py checks the built image."""
+    runtime = stages()["runtime"]
+    c = build_image_config()
+    assert json.loads(c["entrypoint"][0]) == json.loads(next(a for k, a in runtime if k == "ENTRYPOINT"))
+    options, cmd = c["healthcheck"][0].split(" CMD ", 1)
+    assert (dict(o[2:].split("=", 1) for o in options.split()), json.loads(cmd)) == dockerfile_healthcheck()
+    assert c["env"] == [dockerfile_env_path()]
+    assert c["volume"] == json.loads(next(a for k, a in runtime if k == "VOLUME"))
+    assert c["user"] == [next(a for k, a in runtime if k == "USER")]
+    assert c["stopsignal"] == [next(a for k, a in runtime if k == "STOPSIGNAL")]
+    assert dict(label.split("=", 1) for label in c["label"]) == dockerfile_labels()
+    assert dockerfile_labels()["io.switchboard.socket"] == SOCKET
+
+
+def test_build_image_puts_in_the_dockerfiles_files_user_and_directories():
+    runtime = stages()["runtime"]
+    runs = " ".join(a for k, a in runtime if k == "RUN")
+    c = build_image_config()
+    # useradd/groupadd in the Dockerfile -> the passwd/group lines the script writes.
+    useradd = re.search(r"useradd (.*?) switchboard\b", runs).group(1).split()
+    opt = {useradd[i]: useradd[i + 1] for i in range(len(useradd) - 1) if useradd[i].startswith("--") and not useradd[i + 1].startswith("--")}
+    assert c["passwd"] == [f"switchboard:x:{opt['--uid']}:{opt['--gid']}::{opt['--home-dir']}:{opt['--shell']}"]
+    gid = re.search(r"groupadd --system --gid (\d+) switchboard", runs).group(1)
+    assert c["group"] == [f"switchboard:x:{gid}:"]
+    # Directories: created, owned and moded as the Dockerfile's RUN does.
+    dirs = {d.split()[0]: d.split()[1:] for d in c["dir"]}
+    mkdir = re.search(r"mkdir -p ([^&]+)", runs).group(1).split()
+    chown = re.search(r"chown (\S+) ([^&]+)", runs)
+    chmod = re.search(r"chmod (\S+) ([^&]+)", runs)
+    for path in mkdir:
+        assert path in dirs, path
+        if path in chown.group(2).split():
+            assert dirs[path][1] == chown.group(1), path
+        if path in chmod.group(2).split():
+            assert dirs[path][0] == chmod.group(1), path
+    for path in json.loads(next(a for k, a in runtime if k == "VOLUME")):
+        assert dirs[path] == ["0750", f"{UID}:{UID}"], path
+    assert dirs["/tmp"] == ["1777", "0:0"]
+    # Files: the staged tree (COPY --from=build /staging/ /opt/switchboard/), the
+    # default config, the CA bundle of the ca-certificates package.
+    files = {f.split()[0]: f.split()[1:] for f in c["file"]}
+    for name in ("switchboardd", "switchboard", f"{BUNDLE}/catalog.json"):
+        assert f"/opt/switchboard/bin/{name}" in files, name
+    copy = next(a for k, a in runtime if k == "COPY" and "deploy/docker/switchboard.yaml" in a).split()
+    assert files[copy[1]] == [copy[0]]
+    assert "/etc/ssl/certs/ca-certificates.crt" in files and "ca-certificates" in runs
+    # /bin/sh and sleep: in the Debian base (dash, coreutils); kube play's probes and
+    # the plain-container preStop hook use them.
+    assert "/usr/bin/sleep" in files and "/usr/bin/dash" in files and c["symlink"] == ["/usr/bin/sh dash"]
+
+
+def test_build_image_script_usage_and_syntax():
+    assert os.access(BUILD_IMAGE, os.X_OK)
+    assert subprocess.run(["bash", "-n", str(BUILD_IMAGE)]).returncode == 0
+    out = subprocess.run(["bash", str(BUILD_IMAGE), "--bogus"], capture_output=True, text=True)
+    assert out.returncode == 2 and "usage" in out.stderr
+    script = BUILD_IMAGE.read_text()
+    assert "--format docker" in script, "HEALTHCHECK exists only in the docker image format"
+    assert "buildah from --quiet scratch" in script and "buildah pull" not in script
+
+
+def test_build_image_shellcheck():
+    exe = shutil.which("shellcheck")
+    if not exe:
+        pytest.skip("shellcheck not installed")
+    for script in (BUILD_IMAGE, DEPLOY / "container" / "build-app-image.sh"):
+        out = subprocess.run([exe, str(script)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout
+
+
+def test_plain_sidecar_overlay_is_the_documented_edit():
+    """deploy/kubernetes-plain-sidecar is the header comment's plain-container
+    variant: the sidecar moved into `containers`, no restartPolicy, a preStop sleep,
+    and the grace period above that sleep + drain_grace_ms."""
+    kustomization = load(PLAIN_SIDECAR / "kustomization.yaml")
+    assert kustomization["resources"] == ["../kubernetes"]
+    ops = yaml.safe_load(kustomization["patches"][0]["patch"])
+    assert {"op": "move", "from": "/spec/template/spec/initContainers/0",
+            "path": "/spec/template/spec/containers/-"} in ops
+    assert {"op": "remove", "path": "/spec/template/spec/containers/1/restartPolicy"} in ops
+    prestop = next(o for o in ops if o["op"] == "add")["value"]["preStop"]["exec"]["command"]
+    assert prestop[0] == "sleep"
+    drain_s = load(K8S / "switchboard.yaml")["listen"]["drain_grace_ms"] / 1000
+    assert pod_spec(the_deployment())["terminationGracePeriodSeconds"] > float(prestop[1]) + drain_s
+    assert "deploy/kubernetes-plain-sidecar" in (K8S / "deployment.yaml").read_text()
+
+
+def test_plain_sidecar_overlay_renders():
+    out = subprocess.run([kubectl(), "kustomize", str(PLAIN_SIDECAR)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    deployment = next(o for o in yaml.safe_load_all(out.stdout) if o and o["kind"] == "Deployment")
+    spec = pod_spec(deployment)
+    assert "initContainers" not in spec
+    names = [c["name"] for c in spec["containers"]]
+    assert names == ["app", "switchboard"]
+    sidecar = spec["containers"][1]
+    assert "restartPolicy" not in sidecar
+    assert sidecar["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
+    assert sidecar["readinessProbe"]["exec"]["command"] == HEALTH
+    assert not sidecar["image"].startswith("switchboard")
+
+
 # ------------------------------------------------------------- alerts and operations
 
 
