@@ -157,6 +157,7 @@ let package = Package(
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
         "SwitchboardTestKit",
       ],
+      exclude: ["Drivers"],
       swiftSettings: swiftSettings
     ),
   ]

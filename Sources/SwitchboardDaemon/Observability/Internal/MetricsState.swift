@@ -13,6 +13,9 @@ struct AttemptSeries: Hashable, Sendable {
   var outcome: AttemptRecord.Outcome
   var failureClass: FailureClass?
   var reason: ReasonCode?
+  /// The client cancelled during this attempt: counted as `outcome="cancelled"`,
+  /// not as a provider failure.
+  var cancelled = false
 }
 
 /// Label set of per-candidate series (`switchboard_upstream_latency_seconds`).
@@ -47,6 +50,7 @@ struct MetricsState: Sendable {
   var overhead: HistogramState
   var softExceeded: [String: UInt64]
   var framesRejected: [String: UInt64]
+  var reloads: [Bool: UInt64] = [:]
 
   init(upstreamBucketCount: Int, overheadBucketCount: Int) {
     requests = [:]; requests.reserveCapacity(64)
