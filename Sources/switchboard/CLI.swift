@@ -265,10 +265,10 @@ extension Keys {
     @Argument var provider: String
     func run() async throws {
       var k = Switchboard_V1_ClearKeyRequest(); k.provider = provider
-      var a = Switchboard_V1_AdminRequest(); a.kind = .clearKey(k)
+      var a = Switchboard_V1_AdminRequest(); a.kind = .clearKey_p(k)
       let client = try await socket.connect()
       do {
-        let r = try await client.admin(a).clearKey
+        let r = try await client.admin(a).clearKey_p
         print("provider=\(r.provider) active_key=\(r.activeKeyFingerprint) source=\(r.keySource) pool_size=\(r.poolSize)")
       } catch let e as SwitchboardStatusError { throw fail(e) }
       await client.close()

@@ -91,12 +91,12 @@ import Testing
       _ = try await client.admin(admin(.setKey(set)))
       #expect(daemon.runtime.router.keys.keys(for: "up").first?.source == .store)
       var clear = Switchboard_V1_ClearKeyRequest(); clear.provider = "up"
-      let r = try await client.admin(admin(.clearKey(clear))).clearKey
+      let r = try await client.admin(admin(.clearKey_p(clear))).clearKey_p
       #expect(r.keySource == "config")
       #expect(r.activeKeyFingerprint == Secret("sk-from-config").fingerprint)
       #expect(daemon.runtime.router.keys.keys(for: "up").first?.source == .config)
       clear.provider = "nope"
-      await #expect(throws: SwitchboardStatusError.self) { _ = try await client.admin(admin(.clearKey(clear))) }
+      await #expect(throws: SwitchboardStatusError.self) { _ = try await client.admin(admin(.clearKey_p(clear))) }
       await client.close()
     }
   }

@@ -44,7 +44,7 @@ final class DaemonProcess {
     logPath = dir + "/stderr.log"
     let config = dir + "/c.yaml"
     try yaml.write(toFile: config, atomically: true, encoding: .utf8)
-    FileManager.default.createFile(atPath: logPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     process.executableURL = URL(fileURLWithPath: Self.binary)
     process.arguments = ["--config", config, "--socket", socket]
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

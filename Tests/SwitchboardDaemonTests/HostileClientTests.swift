@@ -100,10 +100,11 @@ struct HostileClientTests {
       try await client.writeRaw(bytes)
       kill(d.pid, SIGTERM)
       // Connections racing the shutdown.
+      let socket = d.socket
       let late = await withTaskGroup(of: Bool.self) { g in
         for _ in 0..<4 {
           g.addTask {
-            guard let c = try? await SwitchboardClient.connect(socketPath: d.socket) else { return true }
+            guard let c = try? await SwitchboardClient.connect(socketPath: socket) else { return true }
             _ = try? await c.admin({ var a = Switchboard_V1_AdminRequest(); a.kind = .health(.init()); return a }())
             await c.close()
             return true

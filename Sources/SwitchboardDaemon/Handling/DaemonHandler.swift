@@ -221,7 +221,7 @@ final class DaemonHandler: CallHandler {
       r.provider = k.provider; r.activeKeyFingerprint = active.fingerprint
       r.poolSize = UInt32(router.keys.keys(for: k.provider).count)
       response.kind = .rotateKey(r)
-    case .clearKey(let k):
+    case .clearKey_p(let k):
       guard await requireAdmin(call, "clear_key") else { return }
       guard router.configuration.adapters[k.provider] != nil else {
         await call.fail(.notFound, reason: "unknown_provider", message: "unknown provider '\(k.provider)'"); return
@@ -231,7 +231,7 @@ final class DaemonHandler: CallHandler {
       var r = Switchboard_V1_ClearKeyResponse()
       r.provider = k.provider; r.activeKeyFingerprint = pool.first?.fingerprint ?? "none"
       r.poolSize = UInt32(pool.count); r.keySource = pool.first?.source.rawValue ?? "none"
-      response.kind = .clearKey(r)
+      response.kind = .clearKey_p(r)
     case .reloadConfig(let rc):
       guard await requireAdmin(call, "reload_config") else { return }
       guard rc.path.isEmpty else {

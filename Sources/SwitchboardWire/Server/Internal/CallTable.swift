@@ -134,3 +134,6 @@ struct CallTable<Handle> {
     return out
   }
 }
+
+extension CallTable: Sendable where Handle: Sendable {}
+extension CallTable.Entry: Sendable where Handle: Sendable {}

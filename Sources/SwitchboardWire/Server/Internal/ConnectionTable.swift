@@ -43,3 +43,5 @@ struct ConnectionTable<Connection> {
   /// Every open connection.
   var all: [Connection] { connections.sorted { $0.key < $1.key }.map(\.value) }
 }
+
+extension ConnectionTable: Sendable where Connection: Sendable {}
