@@ -103,12 +103,25 @@ import Testing
 
   /// A cancelled admin call answers CANCELLED, never INTERNAL `CancellationError()`.
   @Test func aCancelledAdminCallAnswersCancelled() async throws {
-    try await TestSupport.withDaemon { _, socket in
+    try await TestSupport.withDaemon { daemon, socket in
       let client = try await SwitchboardClient.connect(socketPath: socket)
-      for _ in 0..<20 { _ = try await client.complete(TestSupport.request(route: "default")) }
+      // Enough rows that a 10,000-row read is still running when the cancel arrives.
+      let audit = daemon.runtime.audit
+      await withTaskGroup(of: Void.self) { g in
+        for i in 0..<4000 {
+          g.addTask {
+            let json = """
+              {"requestID":"bulk-\(i)","timestampMs":\(1_767_225_600_000 + Int64(i)),"tenant":"t","route":"default","strategy":"priority",
+               "stream":false,"outcome":"success","message":"","candidates":[],"attempts":[],"totalSpendUSD":0,"budgetScopes":[],
+               "usage":{"inputTokens":1,"outputTokens":1,"cachedInputTokens":0,"cacheWriteTokens":0},"totalLatencyMs":1,"warnings":[]}
+              """
+            if let e = try? JSONDecoder().decode(DecisionEvent.self, from: Data(json.utf8)) { await audit.record(e) }
+          }
+        }
+      }
       var cancelled = 0
       for _ in 0..<20 {
-        var l = Switchboard_V1_ListDecisionsRequest(); l.limit = 1000
+        var l = Switchboard_V1_ListDecisionsRequest(); l.limit = 10_000
         let id = client.newCallID()
         // Request and cancel in one write: the cancel arrives while the read runs.
         var f1 = Switchboard_V1_Frame(); f1.callID = id; f1.body = .adminRequest(admin(.listDecisions(l)))
@@ -125,7 +138,7 @@ import Testing
           if s.code == .cancelled { cancelled += 1 }
         }
       }
-      #expect(cancelled >= 10, "\(cancelled) of 20 cancelled reads answered CANCELLED")
+      #expect(cancelled >= 15, "\(cancelled) of 20 cancelled reads answered CANCELLED")
       await client.close()
     }
   }

@@ -111,7 +111,7 @@ final class DaemonHandler: CallHandler {
 
   /// Ends an admin call whose read failed: CANCELLED when the call was cancelled.
   private func failRead(_ call: ServerCall, _ error: any Error) async {
-    if Task.isCancelled || error is CancellationError {
+    if call.isCancelled || Task.isCancelled || error is CancellationError {
       await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled")
     } else {
       await call.fail(.internal, reason: "audit_error", message: "cannot read the audit store")
@@ -162,7 +162,7 @@ final class DaemonHandler: CallHandler {
       do {
         // Another caller's decision is answered exactly like a missing one.
         guard let event = try await audit.event(requestID: e.requestID), visibility.allows(event) else {
-          if Task.isCancelled { await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return }
+          if call.isCancelled || Task.isCancelled { await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return }
           await call.fail(.notFound, reason: "unknown_request", message: "no decision recorded for request \(e.requestID)"); return
         }
         var x = Switchboard_V1_ExplainResponse()
@@ -191,7 +191,6 @@ final class DaemonHandler: CallHandler {
       do {
         var r = Switchboard_V1_ListDecisionsResponse()
         r.events = try await visibleEvents(filter, limit: limit, visibility).map(ProtoConversion.event)
-        if Task.isCancelled { await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return }
         response.kind = .listDecisions(r)
       } catch {
         await failRead(call, error); return
@@ -246,6 +245,11 @@ final class DaemonHandler: CallHandler {
       response.kind = .reloadConfig(r)
     case nil:
       await call.fail(.invalidArgument, reason: "invalid_request", message: "admin request has no kind"); return
+    }
+    // A call the client cancelled answers CANCELLED, whatever kind it is (a key
+    // set or a reload that already happened is logged above).
+    if call.isCancelled || Task.isCancelled {
+      await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return
     }
     await call.finish(.adminResponse(response))
   }

@@ -10,6 +10,7 @@ public final class ServerCall: Sendable {
   public let peer: PeerCredentials?
   private let writer: ConnectionWriter
   private let finished = Atomic<Bool>(false)
+  private let cancelRequested = Atomic<Bool>(false)
   /// Frees the call's id and slots; returns whether the connection should close
   /// once this terminal frame is out (it was draining and this was the last call).
   private let onTerminal: @Sendable () -> Bool
@@ -20,6 +21,13 @@ public final class ServerCall: Sendable {
 
   /// Whether the terminal frame has been sent.
   public var isFinished: Bool { finished.load(ordering: .acquiring) }
+
+  /// Whether the client cancelled this call (or its connection went away). Set
+  /// synchronously when the cancel arrives, before the task's cancellation
+  /// propagates, so a handler can answer `CANCELLED` instead of a late result.
+  public var isCancelled: Bool { cancelRequested.load(ordering: .acquiring) }
+
+  func markCancelled() { cancelRequested.store(true, ordering: .releasing) }
 
   /// Sends a non-terminal frame (a chunk or a restart). Suspends while the frame
   /// is queued; throws when the connection is gone, the client did not read

@@ -353,7 +353,7 @@ public final class UnixSocketServer: Sendable {
       let task = group.addCancellableTask {
         await work(call)
         if !call.isFinished {
-          if Task.isCancelled {
+          if Task.isCancelled || call.isCancelled {
             await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled")
           } else {
             await call.fail(.internal, reason: "internal", message: "the call ended without a result")
@@ -362,7 +362,7 @@ public final class UnixSocketServer: Sendable {
       }
       switch connection.attach(id, generation: generation, handle: CallHandle(call: call, task: task)) {
       case .attached: break
-      case .cancelRequested: task.cancel()
+      case .cancelRequested: CallHandle(call: call, task: task).cancel()
       case .gone:
         // Expired by the drain before it was attached (or already finished: then this is a no-op).
         _ = call.finishNow(.status(ServerConnection.drainingStatus))

@@ -5,6 +5,11 @@ import Synchronization
 struct CallHandle: Sendable {
   let call: ServerCall
   let task: CancellableTaskHandle
+  /// Cancels the call: marks it at once, then cancels its task.
+  func cancel() {
+    call.markCancelled()
+    task.cancel()
+  }
 }
 
 /// One accepted connection: its channel, peer, writer, inbound frames and call table.
@@ -57,9 +62,9 @@ final class ServerConnection: Sendable {
     return action == .close
   }
 
-  func cancel(_ id: UInt64) { table.withLock { $0.cancel(id) }?.task.cancel() }
+  func cancel(_ id: UInt64) { table.withLock { $0.cancel(id) }?.cancel() }
 
-  func cancelAll() { for h in table.withLock({ $0.cancelAll() }) { h.task.cancel() } }
+  func cancelAll() { for h in table.withLock({ $0.cancelAll() }) { h.cancel() } }
 
   /// Shutdown began: stop admitting; an idle connection closes at once.
   func drain() {
@@ -74,7 +79,7 @@ final class ServerConnection: Sendable {
     for entry in open {
       guard let h = entry.handle else { continue }  // not attached yet: `attach` sees `.gone` and ends it
       _ = h.call.finishNow(.status(Self.drainingStatus))
-      h.task.cancel()
+      h.cancel()
     }
     writer.closeAfterPendingWrites()
   }
