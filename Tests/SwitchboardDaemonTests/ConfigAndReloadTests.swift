@@ -74,7 +74,8 @@ import Testing
       _ = try await client.admin(a)  // slow provider now ~300ms
       let inflight = Task { try await client.complete(TestSupport.request(route: "slow")) }
       try await Task.sleep(for: .milliseconds(30))
-      try "providers: {fast: {kind: simulated}}\nroutes: {default: {candidates: [fast/m]}}\n".write(toFile: file, atomically: true, encoding: .utf8)
+      // (logging stays as it was: a logging change needs a restart and would be refused)
+      try "logging: {level: error}\nproviders: {fast: {kind: simulated}}\nroutes: {default: {candidates: [fast/m]}}\n".write(toFile: file, atomically: true, encoding: .utf8)
       #expect(try await client.admin(a).reloadConfig.applied)
       #expect(try await inflight.value.provider == "slow")
       await #expect(throws: SwitchboardStatusError.self) { _ = try await client.complete(TestSupport.request(route: "slow")) }

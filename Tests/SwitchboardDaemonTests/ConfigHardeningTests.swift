@@ -154,7 +154,7 @@ import Testing
   /// The largest values `config check` accepts run: the Welcome fields fit the wire.
   @Test func theLargestAcceptedLimitsRun() async throws {
     let yaml = TestSupport.baseYAML.replacingOccurrences(
-      of: "max_in_flight_per_connection: 512", with: "max_in_flight_per_connection: 65536, max_frame_bytes: 67108864, max_in_flight: 1000000")
+      of: "max_in_flight_per_connection: 512", with: "max_in_flight_per_connection: 65536, max_frame_bytes: 67108864, max_in_flight: 1000000, max_inbound_buffer_bytes: 134217728")
     try await TestSupport.withDaemon(yaml: yaml) { _, socket in
       let client = try await SwitchboardClient.connect(socketPath: socket, maxFrameBytes: 67_108_864)
       let (_, frames) = try await client.open(.hello(.init()))

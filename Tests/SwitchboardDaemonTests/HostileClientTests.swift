@@ -30,8 +30,8 @@ struct HostileClientTests {
   @Test func streamsNobodyReadsGiveTheirSlotsBack() async throws {
     let yaml = TestSupport.baseYAML
       .replacingOccurrences(of: "max_in_flight_per_connection: 512", with: "max_in_flight_per_connection: 512, max_in_flight: 20, write_timeout_ms: 1000")
-      .replacingOccurrences(of: "providers:\n", with: "providers:\n  long: {kind: simulated, latency_ms: {p50: 200, p99: 300}, output_tokens: 200000}\n")
-      .replacingOccurrences(of: "models:\n", with: "models:\n  long/m: {input: 1.0, output: 2.0, context: 32000, max_output: 200000, capabilities: [streaming]}\n")
+      .replacingOccurrences(of: "providers:\n", with: "providers:\n  long: {kind: simulated, latency_ms: {p50: 200, p99: 300}, output_tokens: 20000}\n")
+      .replacingOccurrences(of: "models:\n", with: "models:\n  long/m: {input: 1.0, output: 2.0, context: 32000, max_output: 20000, capabilities: [streaming]}\n")
       .replacingOccurrences(of: "routes:\n", with: "routes:\n  long: {candidates: [long/m], retry: {deadline_ms: 60000}, timeouts: {attempt_ms: 60000, idle_ms: 60000}}\n")
     let d = try await DaemonProcess(yaml: yaml)
     let r = try await HostileClient.run(["nonreading", d.socket, "\(d.pid)", "20", "long", "3"])
