@@ -130,7 +130,7 @@ struct HostileClientTests {
       }
       let (reason, status) = await d.waitForExit()
       #expect(reason == .exit && status == 0, "run \(run): the daemon died (\(reason) \(status)): \(d.log)")
-      #expect(terminals.allSatisfy { $0 == 1 }, "run \(run): terminal frames per call \(terminals)")
+      #expect(terminals.allSatisfy { $0 == 1 }, "run \(run): terminal frames per call \(terminals): \(d.log)")
       await client.close()
       if reason != .exit || status != 0 { break }
     }

@@ -11,11 +11,12 @@ public final class ServerCall: Sendable {
   private let writer: ConnectionWriter
   private let finished = Atomic<Bool>(false)
   private let cancelRequested = Atomic<Bool>(false)
-  /// Frees the call's id and slots; returns whether the connection should close
-  /// once this terminal frame is out (it was draining and this was the last call).
-  private let onTerminal: @Sendable () -> Bool
+  /// Frees the call's id and slots when its terminal frame is queued; returns what
+  /// to run once that frame is written (the connection stops counting the call
+  /// as open only then, so a draining connection never closes under it).
+  private let onTerminal: @Sendable () -> @Sendable () -> Void
 
-  init(callID: UInt64, peer: PeerCredentials?, writer: ConnectionWriter, onTerminal: @escaping @Sendable () -> Bool) {
+  init(callID: UInt64, peer: PeerCredentials?, writer: ConnectionWriter, onTerminal: @escaping @Sendable () -> @Sendable () -> Void) {
     self.callID = callID; self.peer = peer; self.writer = writer; self.onTerminal = onTerminal
   }
 
@@ -56,9 +57,9 @@ public final class ServerCall: Sendable {
     var f = Switchboard_V1_Frame()
     f.callID = callID
     f.body = body
-    let close = onTerminal()
+    let afterWrite = onTerminal()
     let written = writer.write(f)
-    if close { writer.closeAfterPendingWrites() }
+    written.whenComplete { _ in afterWrite() }
     return written
   }
 

@@ -336,21 +336,32 @@ public final class UnixSocketServer: Sendable {
     let c = configuration
     let writer = connection.writer
     let verdict: CallTable<CallHandle>.Admission
+    var admitted: (CallHandle, AsyncStream<Void>)?
     if state.withLock({ $0.draining }) {
       verdict = .draining
     } else if let why = takeGlobalSlot(kind, c) {
       verdict = .overloaded(why)
     } else {
-      verdict = connection.admit(id, kind: kind)
-      if case .admitted = verdict {} else { releaseGlobalSlot(kind) }
+      var signal: AsyncStream<Void>?
+      let (v, handle) = connection.admit(id, kind: kind) { generation in
+        let call = ServerCall(callID: id, peer: peer, writer: writer, onTerminal: { [self] in
+          self.releaseGlobalSlot(kind)
+          return connection.release(id, generation: generation)
+        })
+        let (task, s) = CancellableTaskHandle.make()
+        signal = s
+        return CallHandle(call: call, task: task)
+      }
+      verdict = v
+      if let handle, let signal { admitted = (handle, signal) } else { releaseGlobalSlot(kind) }
     }
     switch verdict {
-    case .admitted(let generation):
-      let call = ServerCall(callID: id, peer: peer, writer: writer, onTerminal: { [self] in
-        self.releaseGlobalSlot(kind)
-        return connection.release(id, generation: generation)
-      })
-      let task = group.addCancellableTask {
+    case .admitted:
+      guard let (handle, signal) = admitted else { return }
+      let call = handle.call
+      // If the drain already expired this call, its signal has ended and the
+      // task starts cancelled; its UNAVAILABLE status is already queued.
+      group.addCancellableTask(signal: signal) {
         await work(call)
         if !call.isFinished {
           if Task.isCancelled || call.isCancelled {
@@ -359,14 +370,6 @@ public final class UnixSocketServer: Sendable {
             await call.fail(.internal, reason: "internal", message: "the call ended without a result")
           }
         }
-      }
-      switch connection.attach(id, generation: generation, handle: CallHandle(call: call, task: task)) {
-      case .attached: break
-      case .cancelRequested: CallHandle(call: call, task: task).cancel()
-      case .gone:
-        // Expired by the drain before it was attached (or already finished: then this is a no-op).
-        _ = call.finishNow(.status(ServerConnection.drainingStatus))
-        task.cancel()
       }
     case .duplicate:
       _ = writer.write(.status(callID: id, .invalidArgument, reason: "invalid_request",

@@ -30,6 +30,12 @@ final class InboundBudget: Sendable {
 /// Sent down the pipeline by the serving task when it has caught up with the frames.
 struct ResumeReadingEvent: Sendable {}
 
+/// Sent down the pipeline when the daemon drains: the connection keeps reading
+/// (new calls are answered `UNAVAILABLE draining`, so frames a client pipelined
+/// before the shutdown still get an answer) and closes once it has been quiet —
+/// no open call, nothing queued, no frame — for `ConnectionHandler.quietPeriod`.
+struct QuiesceEvent: Sendable {}
+
 /// Counters a connection's handler (on the event loop) shares with its tasks.
 final class ConnectionCounters: Sendable {
   /// Frames handed to the serving task and not yet taken.
@@ -71,6 +77,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
   private var outboundBytes = 0
   private var flushScheduled = false
   private var failed = false
+  private var quiescing = false
+  /// How long a draining connection must be quiet before it closes.
+  static let quietPeriod: TimeAmount = .milliseconds(50)
   private var lastActivity = NIODeadline.now()
   private var lastWriteProgress = NIODeadline.now()
   private var writeTimer: Scheduled<Void>?
@@ -247,6 +256,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
       promise?.succeed(())
       return
     }
+    if event is QuiesceEvent {
+      quiescing = true
+      lastActivity = .now()
+      idleTimer?.cancel()
+      armIdleTimer(context: context, at: lastActivity + Self.quietPeriod)
+      promise?.succeed(())
+      return
+    }
     context.triggerUserOutboundEvent(event, promise: promise)
   }
 
@@ -277,12 +294,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
       guard let self, let context = self.context else { return }
       self.idleTimer = nil
       let busy = self.counters.openCalls.load(ordering: .relaxed) > 0 || self.outboundBytes > 0 || self.cumulation != nil
-      let due = self.lastActivity + self.settings.idleTimeout
+        || (self.readPending && !self.failed) || self.counters.bufferedFrames.load(ordering: .relaxed) > 0
+      let timeout = self.quiescing ? Self.quietPeriod : self.settings.idleTimeout
+      let due = self.lastActivity + timeout
       if !busy && NIODeadline.now() >= due {
-        self.reject(FrameError(.idleTimeout, "idle for \(self.settings.idleTimeout.nanoseconds / 1_000_000) ms"), context: context)
+        if self.quiescing {
+          self.events.finish()
+        } else {
+          self.reject(FrameError(.idleTimeout, "idle for \(timeout.nanoseconds / 1_000_000) ms"), context: context)
+        }
         context.close(promise: nil)
       } else {
-        self.armIdleTimer(context: context, at: busy ? NIODeadline.now() + self.settings.idleTimeout : due)
+        self.armIdleTimer(context: context, at: busy ? NIODeadline.now() + timeout : due)
       }
     }
   }

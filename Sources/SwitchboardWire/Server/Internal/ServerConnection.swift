@@ -37,47 +37,55 @@ final class ServerConnection: Sendable {
 
   func setLimits(_ limits: CallTable<CallHandle>.Limits) { table.withLock { $0.limits = limits } }
 
-  func admit(_ id: UInt64, kind: CallTable<CallHandle>.Kind) -> CallTable<CallHandle>.Admission {
-    let a = table.withLock { $0.admit(id, kind: kind) }
-    if case .admitted = a { counters.openCalls.wrappingAdd(1, ordering: .relaxed) }
-    return a
-  }
-
-  enum Attach { case attached, cancelRequested, gone }
-
-  func attach(_ id: UInt64, generation: UInt64, handle: CallHandle) -> Attach {
-    table.withLock { t -> Attach in
-      guard t.open[id]?.generation == generation else { return .gone }
-      return t.attach(id, generation: generation, handle: handle) ? .cancelRequested : .attached
+  /// Admits call `id` and registers its handle (made by `make` from the call's
+  /// generation) under the same lock, so a drain expiring the connection never
+  /// sees an admitted call without a handle.
+  func admit(_ id: UInt64, kind: CallTable<CallHandle>.Kind,
+             make: (UInt64) -> CallHandle) -> (CallTable<CallHandle>.Admission, CallHandle?) {
+    let (a, h) = table.withLock { t -> (CallTable<CallHandle>.Admission, CallHandle?) in
+      let a = t.admit(id, kind: kind)
+      guard case .admitted(let g) = a else { return (a, nil) }
+      let h = make(g)
+      _ = t.attach(id, generation: g, handle: h)  // a fresh entry: no cancel can have come first
+      return (a, h)
     }
+    if h != nil { counters.openCalls.wrappingAdd(1, ordering: .relaxed) }
+    return (a, h)
   }
 
-  /// Frees the id at the terminal frame; returns whether to close afterwards.
-  func release(_ id: UInt64, generation: UInt64) -> Bool {
-    let (action, removed) = table.withLock { t -> (CallTable<CallHandle>.ReleaseAction, Bool) in
+  /// Frees the id when the call's terminal frame is queued (a draining connection
+  /// does not close here but from its handler once quiet, so frames the client
+  /// sent before the drain are still read and answered). Returns what to run once
+  /// the frame is written: only then does the call stop counting as open.
+  func release(_ id: UInt64, generation: UInt64) -> @Sendable () -> Void {
+    let removed = table.withLock { t -> Bool in
       let was = t.open[id]?.generation == generation
-      return (t.release(id, generation: generation), was)
+      _ = t.release(id, generation: generation)
+      return was
     }
-    if removed { counters.openCalls.wrappingSubtract(1, ordering: .relaxed) }
-    return action == .close
+    let counters = self.counters
+    return { if removed { counters.openCalls.wrappingSubtract(1, ordering: .relaxed) } }
   }
 
   func cancel(_ id: UInt64) { table.withLock { $0.cancel(id) }?.cancel() }
 
   func cancelAll() { for h in table.withLock({ $0.cancelAll() }) { h.cancel() } }
 
-  /// Shutdown began: stop admitting; an idle connection closes at once.
+  /// Shutdown began: stop admitting (new calls get `UNAVAILABLE draining`); the
+  /// connection closes once its calls are done and it has been quiet briefly.
   func drain() {
-    if table.withLock({ $0.beginDrain() }) == .close { writer.closeAfterPendingWrites() }
+    _ = table.withLock { $0.beginDrain() }
+    channel.triggerUserOutboundEvent(QuiesceEvent(), promise: nil)
   }
 
   /// The drain grace expired: every open call gets `Status{UNAVAILABLE, draining}`
   /// and is cancelled; the connection closes once those frames are written.
   func expire() {
+    // `openCalls` keeps counting the expired calls: this connection closes after
+    // their statuses are written, not when its handler finds it quiet.
     let open = table.withLock { $0.expireAll() }
-    counters.openCalls.store(0, ordering: .relaxed)
     for entry in open {
-      guard let h = entry.handle else { continue }  // not attached yet: `attach` sees `.gone` and ends it
+      guard let h = entry.handle else { continue }  // always attached (see `admit`)
       _ = h.call.finishNow(.status(Self.drainingStatus))
       h.cancel()
     }
