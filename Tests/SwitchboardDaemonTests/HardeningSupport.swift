@@ -34,7 +34,10 @@ final class DaemonProcess {
   let logPath: String
   var pid: Int32 { process.processIdentifier }
 
-  static var binary: String { TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboardd").path }
+  /// `$SWITCHBOARDD` (e.g. an older build, to show a test fails on it), else this build's.
+  static var binary: String {
+    ProcessInfo.processInfo.environment["SWITCHBOARDD"] ?? TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboardd").path
+  }
   static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 
   /// Starts the daemon on `yaml` and waits until its socket answers.

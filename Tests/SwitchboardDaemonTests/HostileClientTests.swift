@@ -18,6 +18,7 @@ struct HostileClientTests {
   @Test func writeOnlyFloodStaysUnderTheMemoryLimit() async throws {
     let d = try await DaemonProcess(yaml: TestSupport.baseYAML)
     let r = try await HostileClient.run(["flood", d.socket, "\(d.pid)", "300000", "4"])
+    print("write-only flood: peak RSS \(mib(r["peak_rss"])) MiB, \(r["bytes_sent"] ?? 0) bytes accepted before the daemon stopped reading")
     #expect((r["peak_rss"] as? Int ?? .max) < sidecarMemoryLimit, "peak RSS \(mib(r["peak_rss"])) MiB: \(r)")
     #expect(r["blocked"] as? Bool == true, "the daemon kept reading from a client that never reads: \(r)")
     #expect(r["health_ok"] as? Bool == true, "\(r)")
@@ -35,6 +36,7 @@ struct HostileClientTests {
       .replacingOccurrences(of: "routes:\n", with: "routes:\n  long: {candidates: [long/m], retry: {deadline_ms: 60000}, timeouts: {attempt_ms: 60000, idle_ms: 60000}}\n")
     let d = try await DaemonProcess(yaml: yaml)
     let r = try await HostileClient.run(["nonreading", d.socket, "\(d.pid)", "20", "long", "3"])
+    print("non-reading streams: peak RSS \(mib(r["peak_rss"])) MiB, next caller got \(r["served_after"] ?? "-")")
     #expect((r["peak_rss"] as? Int ?? .max) < sidecarMemoryLimit, "peak RSS \(mib(r["peak_rss"])) MiB: \(r)")
     let served = r["served_after"] as? [String: Any]
     #expect(served?["completion"] != nil, "after the write timeout another caller must be served: \(r)")
@@ -49,6 +51,7 @@ struct HostileClientTests {
                                                          with: "max_in_flight_per_connection: 512, frame_read_timeout_ms: 1500, max_connections: 128")
     let d = try await DaemonProcess(yaml: yaml)
     let r = try await HostileClient.run(["slowloris", d.socket, "\(d.pid)", "100", "\(4 * 1024 * 1024)", "3"])
+    print("slowloris: peak RSS \(mib(r["peak_rss"])) MiB, \(r["closed_by_daemon"] ?? 0) of 100 closed by the daemon, statuses \(r["statuses"] ?? [:])")
     #expect((r["peak_rss"] as? Int ?? .max) < sidecarMemoryLimit, "peak RSS \(mib(r["peak_rss"])) MiB: \(r)")
     #expect(r["closed_by_daemon"] as? Int == 100, "every stalled connection is closed: \(r)")
     let statuses = r["statuses"] as? [String: Int] ?? [:]
