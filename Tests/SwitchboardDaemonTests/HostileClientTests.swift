@@ -13,12 +13,16 @@ import Testing
 struct HostileClientTests {
   func mib(_ any: Any?) -> Int { ((any as? Int) ?? Int.max) / (1024 * 1024) }
 
-  /// 300,000 completion frames written and nothing read (the issue's 1.27 GB case):
-  /// the daemon stops reading that connection once its answers back up.
-  @Test func writeOnlyFloodStaysUnderTheMemoryLimit() async throws {
+  /// 300,000 completion frames written and nothing read (the issue's 1.27 GB case),
+  /// to a route that answers (calls run) and to one that does not exist (every call
+  /// fails at once, the fastest way to pile up answers): the daemon stops reading
+  /// that connection once its answers back up, and a finished call does not stay
+  /// pinned in memory while its answer waits for the client.
+  @Test(arguments: ["default", "no-such-route"])
+  func writeOnlyFloodStaysUnderTheMemoryLimit(route: String) async throws {
     let d = try await DaemonProcess(yaml: TestSupport.baseYAML)
-    let r = try await HostileClient.run(["flood", d.socket, "\(d.pid)", "300000", "4"])
-    print("write-only flood: peak RSS \(mib(r["peak_rss"])) MiB, \(r["bytes_sent"] ?? 0) bytes accepted before the daemon stopped reading")
+    let r = try await HostileClient.run(["flood", d.socket, "\(d.pid)", "300000", "4", route])
+    print("write-only flood (\(route)): peak RSS \(mib(r["peak_rss"])) MiB, \(r["bytes_sent"] ?? 0) bytes accepted before the daemon stopped reading")
     #expect((r["peak_rss"] as? Int ?? .max) < sidecarMemoryLimit, "peak RSS \(mib(r["peak_rss"])) MiB: \(r)")
     #expect(r["blocked"] as? Bool == true, "the daemon kept reading from a client that never reads: \(r)")
     #expect(r["health_ok"] as? Bool == true, "\(r)")

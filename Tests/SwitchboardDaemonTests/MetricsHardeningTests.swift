@@ -50,17 +50,23 @@ import Testing
   /// timeout and a refused connection now count, by reason.
   @Test func rejectedFramesAreCounted() async throws {
     let yaml = TestSupport.baseYAML.replacingOccurrences(of: "max_in_flight_per_connection: 512",
-                                                         with: "max_in_flight_per_connection: 512, idle_timeout_ms: 100, max_connections: 1")
+                                                         with: "max_in_flight_per_connection: 512, idle_timeout_ms: 1000, max_connections: 1")
     try await TestSupport.withDaemon(yaml: yaml) { daemon, socket in
       let bad = try await SwitchboardClient.connect(socketPath: socket)
       try await bad.writeRaw([7, 0, 0, 0, 1, 0])
       for _ in 0..<200 where bad.isActive { try await Task.sleep(for: .milliseconds(5)) }
       for _ in 0..<200 where daemon.runtime.server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(5)) }
       let idle = try await SwitchboardClient.connect(socketPath: socket)
-      try await Task.sleep(for: .milliseconds(20))
+      for _ in 0..<200 where daemon.runtime.server.connectionCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
       let over = try await SwitchboardClient.connect(socketPath: socket)  // the limit is 1
-      for _ in 0..<200 where over.isActive || idle.isActive { try await Task.sleep(for: .milliseconds(5)) }
-      let text = daemon.runtime.metrics.render(circuits: [], budgets: [])
+      for _ in 0..<600 where over.isActive || idle.isActive { try await Task.sleep(for: .milliseconds(5)) }
+      // The counters move when the serving task sees the refusal, just after the client does.
+      var text = ""
+      for _ in 0..<300 {
+        text = daemon.runtime.metrics.render(circuits: [], budgets: [])
+        if text.contains("reason=\"idle_timeout\"} 1") && text.contains("reason=\"max_connections\"} 1") { break }
+        try await Task.sleep(for: .milliseconds(10))
+      }
       #expect(text.contains("switchboard_frames_rejected_total{reason=\"bad_flags\"} 1"), "\(text)")
       #expect(text.contains("switchboard_frames_rejected_total{reason=\"max_connections\"} 1"), "\(text)")
       #expect(text.contains("switchboard_frames_rejected_total{reason=\"idle_timeout\"} 1"), "\(text)")

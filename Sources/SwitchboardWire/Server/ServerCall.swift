@@ -42,11 +42,14 @@ public final class ServerCall: Sendable {
   }
 
   /// Sends the terminal frame; later calls are ignored. Returns whether this call sent it.
+  ///
+  /// Returns once the frame is queued, without waiting for the client to read it:
+  /// the call's task and everything it holds end now, and only the frame's bytes
+  /// stay queued (bounded by the connection's outbound limit). Awaiting the write
+  /// here let a client that never reads pin one finished task per answered call.
   @discardableResult
   public func finish(_ body: Switchboard_V1_Frame.OneOf_Body) async -> Bool {
-    guard let written = finishNow(body) else { return false }
-    try? await written.get()
-    return true
+    finishNow(body) != nil
   }
 
   /// Enqueues the terminal frame without waiting for it (the server uses this when

@@ -132,11 +132,11 @@ def mode_admin(path, args):
 
 def mode_flood(path, pid, args):
     """Writes completion frames as fast as the daemon takes them and never reads."""
-    n = int(args[0]); seconds = float(args[1])
+    n = int(args[0]); seconds = float(args[1]); route = args[2] if len(args) > 2 else 'default'
     rss = RSS(pid)
     c = Conn(path)
     c.s.setblocking(False)
-    blob = b''.join(frame(i + 1, 4, completion('default')) for i in range(n))
+    blob = b''.join(frame(i + 1, 4, completion(route)) for i in range(n))
     sent, deadline, stalled_since = 0, time.time() + seconds, None
     while sent < len(blob) and time.time() < deadline:
         try:
