@@ -36,7 +36,8 @@ final class DaemonProcess {
 
   /// `$SWITCHBOARDD` (e.g. an older build, to show a test fails on it), else this build's.
   static var binary: String {
-    ProcessInfo.processInfo.environment["SWITCHBOARDD"] ?? TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboardd").path
+    if let b = ProcessInfo.processInfo.environment["SWITCHBOARDD"], !b.isEmpty { return b }
+    return TestSupport.repoRoot.appendingPathComponent(".build/debug/switchboardd").path
   }
   static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 

@@ -138,20 +138,23 @@ def mode_flood(path, pid, args):
     c.s.setblocking(False)
     blob = b''.join(frame(i + 1, 4, completion(route)) for i in range(n))
     sent, deadline, stalled_since = 0, time.time() + seconds, None
+    last_progress = time.time()
     while sent < len(blob) and time.time() < deadline:
         try:
-            k = c.s.send(blob[sent:sent + 65536]); sent += k; stalled_since = None
+            k = c.s.send(blob[sent:sent + 65536]); sent += k; stalled_since = None; last_progress = time.time()
         except BlockingIOError:
             stalled_since = stalled_since or time.time()
             time.sleep(0.01)
         except OSError:
             break
         rss.sample()
+    stalled_for = time.time() - last_progress
     end = time.time() + 1.0
     while time.time() < end:
         rss.sample(); time.sleep(0.05)
     ok = health_ok(path)
     print(json.dumps({'frames_sent': sent * n // len(blob), 'bytes_sent': sent, 'blocked': sent < len(blob),
+                      'stalled_for': stalled_for,
                       'peak_rss': rss.peak, 'health_ok': ok}))
 
 def mode_nonreading(path, pid, args):
