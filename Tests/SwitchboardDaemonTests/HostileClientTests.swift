@@ -21,12 +21,13 @@ struct HostileClientTests {
   @Test(arguments: ["default", "no-such-route"])
   func writeOnlyFloodStaysUnderTheMemoryLimit(route: String) async throws {
     let d = try await DaemonProcess(yaml: TestSupport.baseYAML)
-    let r = try await HostileClient.run(["flood", d.socket, "\(d.pid)", "300000", "4", route])
+    let r = try await HostileClient.run(["flood", d.socket, "\(d.pid)", "300000", "5", route])
     print("write-only flood (\(route)): peak RSS \(mib(r["peak_rss"])) MiB, \(r["bytes_sent"] ?? 0) bytes accepted before the daemon stopped reading")
     #expect((r["peak_rss"] as? Int ?? .max) < sidecarMemoryLimit, "peak RSS \(mib(r["peak_rss"])) MiB: \(r)")
     // Past the outbound limit the daemon stops reading that connection: the client's
     // writes make no progress for the rest of the flood (the old daemon kept reading).
-    #expect((r["stalled_for"] as? Double ?? 0) >= 2, "the daemon kept reading from a client that never reads: \(r)")
+    // (The old daemon kept reading: its client stalled for well under 0.1 s.)
+    #expect((r["stalled_for"] as? Double ?? 0) >= 1, "the daemon kept reading from a client that never reads: \(r)")
     #expect(r["health_ok"] as? Bool == true, "\(r)")
     let (reason, status) = await d.terminate()
     #expect(reason == .exit && status == 0, "\(d.log)")

@@ -4,17 +4,6 @@ import Logging
 import SwitchboardCore
 import SwitchboardProviders
 
-/// What `switchboard config check` found.
-public struct ConfigCheckReport: Sendable {
-  /// The configuration, when it is valid.
-  public var configuration: DaemonConfiguration?
-  /// Problems that make the daemon refuse the file.
-  public var errors: [ConfigIssue] = []
-  /// Things that will run but probably not as meant (unset key variables,
-  /// unpriced models under a cost cap).
-  public var warnings: [ConfigIssue] = []
-}
-
 /// Validates a config file exactly as the daemon would load it: the same parser,
 /// and the same adapter construction (`DaemonRuntime.routerConfiguration`), so a
 /// file that passes is one the daemon starts with.

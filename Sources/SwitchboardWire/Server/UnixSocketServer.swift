@@ -8,14 +8,6 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// What the server reports to the daemon's metrics.
-public protocol UnixSocketServerObserver: Sendable {
-  /// A frame or connection was refused; `reason` is a short fixed code
-  /// (`bad_flags`, `oversized`, `undecodable`, `inbound_budget`, `read_timeout`,
-  /// `write_timeout`, `idle_timeout`, `max_connections`, `permission_denied`).
-  func frameRejected(reason: String)
-}
-
 /// The daemon's Unix-socket front door: accepts connections, checks peer
 /// credentials, splits frames, multiplexes calls per connection, bounds what each
 /// connection may hold, sheds load with `OVERLOADED`, and drains on shutdown.

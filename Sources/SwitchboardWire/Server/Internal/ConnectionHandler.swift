@@ -1,49 +1,6 @@
 import NIOCore
 import Synchronization
 
-/// What a connection's reader hands to its serving task.
-enum InboundEvent: Sendable {
-  /// A decoded frame.
-  case frame(Switchboard_V1_Frame)
-  /// The input broke a rule or a timer fired; the connection is being closed.
-  case rejected(FrameError)
-}
-
-/// Bytes held in partial frames by every connection of a server: a partial frame
-/// reserves its full size when its header arrives, and a reservation that does not
-/// fit is refused (the connection gets `PROTOCOL_ERROR` and is closed), so slow or
-/// stalled senders cannot hold more than the budget between them.
-final class InboundBudget: Sendable {
-  private let used = Atomic<Int>(0)
-  let limit: Int
-  init(limit: Int) { self.limit = limit }
-  var inUse: Int { used.load(ordering: .relaxed) }
-  func reserve(_ n: Int) -> Bool {
-    if n <= 0 { return true }
-    let now = used.wrappingAdd(n, ordering: .relaxed).newValue
-    if now > limit { used.wrappingSubtract(n, ordering: .relaxed); return false }
-    return true
-  }
-  func release(_ n: Int) { if n > 0 { used.wrappingSubtract(n, ordering: .relaxed) } }
-}
-
-/// Sent down the pipeline by the serving task when it has caught up with the frames.
-struct ResumeReadingEvent: Sendable {}
-
-/// Sent down the pipeline when the daemon drains: the connection keeps reading
-/// (new calls are answered `UNAVAILABLE draining`, so frames a client pipelined
-/// before the shutdown still get an answer) and closes once it has been quiet —
-/// no open call, nothing queued, no frame — for `ConnectionHandler.quietPeriod`.
-struct QuiesceEvent: Sendable {}
-
-/// Counters a connection's handler (on the event loop) shares with its tasks.
-final class ConnectionCounters: Sendable {
-  /// Frames handed to the serving task and not yet taken.
-  let bufferedFrames = Atomic<Int>(0)
-  /// Calls open (the idle timer does not fire while any is).
-  let openCalls = Atomic<Int>(0)
-}
-
 /// The connection's only channel handler. Inbound: splits frames itself (so it
 /// knows when a partial frame is buffered), times out partial frames and idle
 /// connections, and stops reading while the serving task is behind or too many

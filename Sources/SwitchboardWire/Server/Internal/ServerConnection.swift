@@ -1,17 +1,6 @@
 import NIOCore
 import Synchronization
 
-/// A running call as the connection's table holds it.
-struct CallHandle: Sendable {
-  let call: ServerCall
-  let task: CancellableTaskHandle
-  /// Cancels the call: marks it at once, then cancels its task.
-  func cancel() {
-    call.markCancelled()
-    task.cancel()
-  }
-}
-
 /// One accepted connection: its channel, peer, writer, inbound frames and call table.
 final class ServerConnection: Sendable {
   let channel: any Channel
