@@ -57,6 +57,35 @@ import Testing
     }
   }
 
+  /// Reload applies `listen.allowed_uids` (it used to be ignored while answering
+  /// `applied: true`): a peer no longer allowed has its connection closed, and
+  /// `listen.mode` is re-applied to the socket.
+  @Test(.enabled(if: canSetpriv, "needs root and setpriv to connect as a second uid"))
+  func reloadAppliesAccessAndMode() async throws {
+    let dir = TestSupport.tempDir()
+    let file = dir + "/c.yaml"
+    let open = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", allowed_uids: [0, 65534], ")
+    try open.write(toFile: file, atomically: true, encoding: .utf8)
+    try await TestSupport.withDaemon(yaml: open, configPath: file) { _, socket in
+      chmod((socket as NSString).deletingLastPathComponent, 0o755)
+      let held = Task { () -> (served: Bool, closed: Bool, text: String) in
+        let out = try await HostileClient.run(["hold", socket, "5"], asNobody: true)
+        return ((out["first"] as? [String: Any])?["admin"] != nil, out["closed"] as? Bool == true, "\(out)")
+      }
+      try await Task.sleep(for: .milliseconds(500))
+      try open.replacingOccurrences(of: "mode: \"0666\", allowed_uids: [0, 65534]", with: "mode: \"0600\", allowed_uids: [0]")
+        .write(toFile: file, atomically: true, encoding: .utf8)
+      let client = try await SwitchboardClient.connect(socketPath: socket)
+      #expect(try await client.admin(admin(.reloadConfig(.init()))).reloadConfig.applied)
+      let out = try await held.value
+      #expect(out.served, "\(out.text)")
+      #expect(out.closed, "the removed uid's connection stays open: \(out.text)")
+      let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
+      #expect(mode == 0o600)
+      await client.close()
+    }
+  }
+
   @Test func reloadRefusesAPathFromTheWire() async throws {
     let dir = TestSupport.tempDir()
     let file = dir + "/c.yaml"

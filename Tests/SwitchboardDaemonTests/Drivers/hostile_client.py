@@ -130,6 +130,19 @@ def mode_admin(path, args):
     out['health'] = status_of(c.call(9, 10, fld(1, b'')))
     print(json.dumps(out))
 
+def mode_hold(path, args):
+    """Connects, makes one health call, then waits for the daemon to close the connection."""
+    seconds = float(args[0])
+    c = Conn(path, timeout=seconds)
+    first = status_of(c.call(1, 10, fld(1, b'')))
+    start = time.time()
+    closed = False
+    try:
+        closed = c.read_frame() is None
+    except OSError:
+        closed = time.time() - start < seconds - 0.1
+    print(json.dumps({'first': first, 'closed': closed, 'after': time.time() - start}))
+
 def mode_flood(path, pid, args):
     """Writes completion frames as fast as the daemon takes them and never reads."""
     n = int(args[0]); seconds = float(args[1]); route = args[2] if len(args) > 2 else 'default'
@@ -244,6 +257,7 @@ def mode_idle(path, pid, args):
 if __name__ == '__main__':
     mode, path = sys.argv[1], sys.argv[2]
     if mode == 'admin': mode_admin(path, sys.argv[3:])
+    elif mode == 'hold': mode_hold(path, sys.argv[3:])
     else:
         pid = int(sys.argv[3]); args = sys.argv[4:]
         {'flood': mode_flood, 'nonreading': mode_nonreading, 'slowloris': mode_slowloris, 'idle': mode_idle}[mode](path, pid, args)
