@@ -197,6 +197,7 @@ let package = Package(
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
         "SwitchboardTestKit",
       ],
+      exclude: ["Drivers"],
       swiftSettings: swiftSettings
     ),
   ]

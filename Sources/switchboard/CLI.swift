@@ -247,8 +247,8 @@ struct Health: AsyncParsableCommand {
 }
 
 struct Keys: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Set or rotate a provider's API key (the secret is read from stdin).",
-                                                  subcommands: [Set.self, Rotate.self])
+  static let configuration = CommandConfiguration(abstract: "Set, rotate or clear a provider's in-memory API key (secrets are read from stdin; needs admin rights).",
+                                                  subcommands: [Set.self, Rotate.self, Clear.self])
   static func readSecret(allowEmpty: Bool) throws -> String {
     let data = FileHandle.standardInput.readDataToEndOfFile()
     let s = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -287,12 +287,32 @@ struct Keys: AsyncParsableCommand {
   }
 }
 
+extension Keys {
+  struct Clear: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Drop the in-memory keys of PROVIDER (set or rotated over the socket); config, environment and .env apply again.")
+    @OptionGroup var socket: SocketOptions
+    @Argument var provider: String
+    func run() async throws {
+      var k = Switchboard_V1_ClearKeyRequest(); k.provider = provider
+      var a = Switchboard_V1_AdminRequest(); a.kind = .clearKey_p(k)
+      let client = try await socket.connect()
+      do {
+        let r = try await client.admin(a).clearKey_p
+        print("provider=\(r.provider) active_key=\(r.activeKeyFingerprint) source=\(r.keySource) pool_size=\(r.poolSize)")
+      } catch let e as SwitchboardStatusError { throw fail(e) }
+      await client.close()
+    }
+  }
+}
+
 struct Reload: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Ask the daemon to re-read its config (validated first; an invalid file is rejected).")
+  static let configuration = CommandConfiguration(
+    abstract: "Ask the daemon to re-read its config file (validated first; an invalid file is rejected).",
+    discussion: "The daemon re-reads the file it was started with; to use another file, restart it with --config. Needs admin rights.")
   @OptionGroup var socket: SocketOptions
-  @Option(help: "Another config file to load instead.") var path: String?
   func run() async throws {
-    var rc = Switchboard_V1_ReloadConfigRequest(); rc.path = path ?? ""
+    let rc = Switchboard_V1_ReloadConfigRequest()
     var a = Switchboard_V1_AdminRequest(); a.kind = .reloadConfig(rc)
     let client = try await socket.connect()
     do {
@@ -336,13 +356,14 @@ struct Config: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Validate a config file; print every error with its key path.")
     @Argument var file: String
     func run() async throws {
-      do {
-        let c = try DaemonConfiguration.load(path: file)
-        print("ok: \(c.providers.count) provider(s), \(c.routes.count) route(s), socket \(c.server.path), digest \(c.digest)")
-      } catch let e as ConfigError {
-        for i in e.issues { print("\(file): \(i)") }
+      let report = await ConfigCheck.run(path: file)
+      for w in report.warnings { FileHandle.standardError.write(Data("\(file): warning: \(w)\n".utf8)) }
+      guard let c = report.configuration else {
+        for i in report.errors { print("\(file): \(i)") }
         throw ExitCode(2)
       }
+      print("ok: \(c.providers.count) provider(s), \(c.routes.count) route(s), socket \(c.server.path), digest \(c.digest)"
+            + (report.warnings.isEmpty ? "" : ", \(report.warnings.count) warning(s)"))
     }
   }
 }

@@ -250,7 +250,7 @@ private func promtoolCheck(_ path: String, _ text: String) throws -> (Int32, Str
     "switchboard_budget_remaining_usd": "gauge", "switchboard_budget_soft_exceeded_total": "counter",
     "switchboard_upstream_latency_seconds": "histogram", "switchboard_overhead_seconds": "histogram",
     "switchboard_in_flight": "gauge", "switchboard_frames_rejected_total": "counter",
-    "switchboard_audit_write_failures_total": "counter",
+    "switchboard_audit_write_failures_total": "counter", "switchboard_config_reloads_total": "counter",
     "switchboard_budget_overage_total": "counter", "switchboard_budget_overage_usd_total": "counter",
   ]
 

@@ -134,6 +134,16 @@ public final class KeyResolver: Sendable {
     }
   }
 
+  /// Drops the store's keys for `provider`, so config, environment and `.env`
+  /// supply them again. Returns the pool now in force.
+  @discardableResult
+  public func clear(_ provider: String) -> [ResolvedKey] {
+    state.withLock { s in
+      s.store.removeValue(forKey: provider)
+      return s.resolved[provider] ?? []
+    }
+  }
+
   /// Every secret the resolver knows of (for leak checks in tests and log scrubbing).
   public func allSecrets() -> [Secret] {
     state.withLock { s in

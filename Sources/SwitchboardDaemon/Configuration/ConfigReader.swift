@@ -55,18 +55,28 @@ final class ConfigReader {
     return s
   }
 
-  func int(_ node: Node?, _ path: String, min: Int? = nil) -> Int? {
+  // Messages never repeat the value found (it may be a secret pasted in the
+  // wrong place); they name the key path, the line and what was expected.
+
+  func int(_ node: Node?, _ path: String, min: Int? = nil, max: Int? = nil) -> Int? {
     guard let node, node.null == nil else { return nil }
-    guard let v = node.int else { issue(path, node, "expected an integer, got '\(node.string ?? "?")'"); return nil }
+    guard node.scalar != nil, let v = node.int else { issue(path, node, "expected an integer"); return nil }
     if let min, v < min { issue(path, node, "must be at least \(min)"); return nil }
+    if let max, v > max { issue(path, node, "must be at most \(max)"); return nil }
     return v
   }
 
-  func double(_ node: Node?, _ path: String, min: Double? = nil) -> Double? {
+  func double(_ node: Node?, _ path: String, min: Double? = nil, max: Double? = nil) -> Double? {
     guard let node, node.null == nil else { return nil }
-    guard let v = node.float ?? node.int.map(Double.init) else { issue(path, node, "expected a number, got '\(node.string ?? "?")'"); return nil }
+    guard node.scalar != nil, let v = node.float ?? node.int.map(Double.init), v.isFinite else { issue(path, node, "expected a number"); return nil }
     if let min, v < min { issue(path, node, "must be at least \(min)"); return nil }
+    if let max, v > max { issue(path, node, "must be at most \(max)"); return nil }
     return v
+  }
+
+  /// A uid or gid: 0 ... 2^32 - 2 (2^32 - 1 is "no id").
+  func id(_ node: Node?, _ path: String) -> UInt32? {
+    int(node, path, min: 0, max: Int(UInt32.max) - 1).map { UInt32($0) }
   }
 
   func bool(_ node: Node?, _ path: String) -> Bool? {
@@ -75,8 +85,12 @@ final class ConfigReader {
     return v
   }
 
-  func millis(_ node: Node?, _ path: String) -> Duration? {
-    int(node, path, min: 0).map { .milliseconds($0) }
+  /// The longest duration any `*_ms` key takes: one day.
+  static let maxMillis = 86_400_000
+
+  /// A duration in milliseconds; `min` 1 for timeouts (a zero timeout fails every request).
+  func millis(_ node: Node?, _ path: String, min: Int = 1, max: Int = ConfigReader.maxMillis) -> Duration? {
+    int(node, path, min: min, max: max).map { .milliseconds($0) }
   }
 
   func list(_ node: Node?, _ path: String) -> [(String, Node)] {
@@ -92,7 +106,7 @@ final class ConfigReader {
   func oneOf<T: RawRepresentable>(_ node: Node?, _ path: String, _ type: T.Type) -> T? where T.RawValue == String, T: CaseIterable {
     guard let s = string(node, path) else { return nil }
     guard let v = T(rawValue: s) else {
-      issue(path, node, "'\(s)' is not one of: " + T.allCases.map(\.rawValue).joined(separator: ", "))
+      issue(path, node, "not one of: " + T.allCases.map(\.rawValue).joined(separator: ", "))
       return nil
     }
     return v

@@ -6,13 +6,13 @@ extension DaemonConfiguration {
   static func retryPolicy(_ r: ConfigReader, _ node: Node?, _ path: String, _ p: inout RetryPolicy) {
     let retry = r.dict(node, path, allowed: ["max_attempts", "deadline_ms", "same_candidate_retries", "retry_after_max_ms",
                                              "backoff_base_ms", "backoff_max_ms", "backoff_multiplier"])
-    if let v = r.int(retry["max_attempts"], "\(path).max_attempts", min: 1) { p.maxAttempts = v }
+    if let v = r.int(retry["max_attempts"], "\(path).max_attempts", min: 1, max: 100) { p.maxAttempts = v }
     if let v = r.millis(retry["deadline_ms"], "\(path).deadline_ms") { p.deadline = v }
-    if let v = r.int(retry["same_candidate_retries"], "\(path).same_candidate_retries", min: 0) { p.sameCandidateRetries = v }
-    if let v = r.millis(retry["retry_after_max_ms"], "\(path).retry_after_max_ms") { p.retryAfterMax = v }
+    if let v = r.int(retry["same_candidate_retries"], "\(path).same_candidate_retries", min: 0, max: 100) { p.sameCandidateRetries = v }
+    if let v = r.millis(retry["retry_after_max_ms"], "\(path).retry_after_max_ms", min: 0) { p.retryAfterMax = v }
     if let v = r.millis(retry["backoff_base_ms"], "\(path).backoff_base_ms") { p.backoffBase = v }
     if let v = r.millis(retry["backoff_max_ms"], "\(path).backoff_max_ms") { p.backoffMax = v }
-    if let v = r.double(retry["backoff_multiplier"], "\(path).backoff_multiplier", min: 1) { p.backoffMultiplier = v }
+    if let v = r.double(retry["backoff_multiplier"], "\(path).backoff_multiplier", min: 1, max: 100) { p.backoffMultiplier = v }
     if p.backoffMax < p.backoffBase {
       r.issue("\(path).backoff_max_ms", retry["backoff_max_ms"] ?? retry["backoff_base_ms"], "must not be below backoff_base_ms")
     }

@@ -17,6 +17,8 @@ public struct ProviderSettings: Sendable {
   public var headers: [String: String] = [:]
   public var apiVersion: String?
   public var simulated = SimulatedProviderConfiguration()
+  /// Line of the provider's entry in the file (for issues found after parsing).
+  public var line: Int?
 }
 
 /// Audit store settings.
@@ -39,6 +41,8 @@ public struct DaemonConfiguration: Sendable {
   public var audit = AuditSettings()
   /// "host:port" of the metrics endpoint; empty = none.
   public var metricsListen = ""
+  /// Whether `metricsListen` may name a non-loopback address. Default: false.
+  public var metricsAllowNonLoopback = false
   public var logFormat = "logfmt"
   public var logLevel = "info"
   public var dotenvPath = ""
@@ -73,7 +77,7 @@ public struct DaemonConfiguration: Sendable {
   public static func parse(yaml text: String) throws -> DaemonConfiguration {
     let root: Node?
     do { root = try Yams.compose(yaml: text) } catch {
-      throw ConfigError(issues: [ConfigIssue(path: "(yaml)", line: nil, message: "not valid YAML: \(error)")])
+      throw ConfigError(issues: [YAMLErrorLocator.issue(for: error, in: text)])
     }
     let r = ConfigReader()
     var c = DaemonConfiguration()
@@ -83,7 +87,10 @@ public struct DaemonConfiguration: Sendable {
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
-                                                           "max_in_flight_per_connection", "max_in_flight", "drain_grace_ms"])
+                                                           "max_in_flight_per_connection", "max_in_flight", "drain_grace_ms",
+                                                           "admin_uids", "admin_gids", "max_connections", "max_outbound_bytes",
+                                                           "write_timeout_ms", "idle_timeout_ms", "frame_read_timeout_ms",
+                                                           "max_inbound_buffer_bytes", "admin_in_flight_per_connection", "admin_in_flight"])
     if let s = r.string(listen["socket"], "listen.socket") {
       if s.isEmpty { r.issue("listen.socket", listen["socket"], "must not be empty") }
       else if s.utf8.count > 107 { r.issue("listen.socket", listen["socket"], "path longer than 107 bytes (Unix socket limit)") }
@@ -93,31 +100,59 @@ public struct DaemonConfiguration: Sendable {
       if let v = UInt32(m, radix: 8), v <= 0o777 { c.server.mode = v } else { r.issue("listen.mode", listen["mode"], "expected an octal mode such as \"0660\"") }
     }
     if let g = r.string(listen["group"], "listen.group"), !g.isEmpty {
-      if let gid = UInt32(g) { c.server.group = gid }
+      if let gid = UInt32(g), gid < UInt32.max { c.server.group = gid }
       else if let grp = getgrnam(g) { c.server.group = grp.pointee.gr_gid }
-      else { r.issue("listen.group", listen["group"], "no such group '\(g)'") }
+      else { r.issue("listen.group", listen["group"], "no such group") }
     }
-    let uids = r.list(listen["allowed_uids"], "listen.allowed_uids").compactMap { r.int($0.1, $0.0, min: 0) }.map { UInt32($0) }
-    let gids = r.list(listen["allowed_gids"], "listen.allowed_gids").compactMap { r.int($0.1, $0.0, min: 0) }.map { UInt32($0) }
+    let uids = r.list(listen["allowed_uids"], "listen.allowed_uids").compactMap { r.id($0.1, $0.0) }
+    let gids = r.list(listen["allowed_gids"], "listen.allowed_gids").compactMap { r.id($0.1, $0.0) }
     c.server.access = SocketAccessPolicy(allowedUIDs: Set(uids), allowedGIDs: Set(gids))
-    if let v = r.int(listen["max_frame_bytes"], "listen.max_frame_bytes", min: 1024) { c.server.maxFrameBytes = v }
-    if let v = r.int(listen["max_in_flight_per_connection"], "listen.max_in_flight_per_connection", min: 1) { c.server.maxInFlightPerConnection = v }
-    if let v = r.int(listen["max_in_flight"], "listen.max_in_flight", min: 1) { c.server.maxInFlight = v }
-    if let v = r.millis(listen["drain_grace_ms"], "listen.drain_grace_ms") { c.server.drainGrace = v }
+    let adminUIDs = r.list(listen["admin_uids"], "listen.admin_uids").compactMap { r.id($0.1, $0.0) }
+    let adminGIDs = r.list(listen["admin_gids"], "listen.admin_gids").compactMap { r.id($0.1, $0.0) }
+    c.server.admin = SocketAccessPolicy(allowedUIDs: Set(adminUIDs), allowedGIDs: Set(adminGIDs))
+    // Sizes fit the wire's uint32 fields and a 256 MiB sidecar.
+    if let v = r.int(listen["max_frame_bytes"], "listen.max_frame_bytes", min: 1024, max: 64 << 20) { c.server.maxFrameBytes = v }
+    if let v = r.int(listen["max_in_flight_per_connection"], "listen.max_in_flight_per_connection", min: 1, max: 65_536) { c.server.maxInFlightPerConnection = v }
+    if let v = r.int(listen["max_in_flight"], "listen.max_in_flight", min: 1, max: 1_000_000) { c.server.maxInFlight = v }
+    if let v = r.int(listen["admin_in_flight_per_connection"], "listen.admin_in_flight_per_connection", min: 1, max: 1024) { c.server.reservedAdminCallsPerConnection = v }
+    if let v = r.int(listen["admin_in_flight"], "listen.admin_in_flight", min: 1, max: 65_536) { c.server.reservedAdminCalls = v }
+    if let v = r.int(listen["max_connections"], "listen.max_connections", min: 1, max: 65_536) { c.server.maxConnections = v }
+    if let v = r.int(listen["max_outbound_bytes"], "listen.max_outbound_bytes", min: 64 << 10, max: 1 << 30) { c.server.maxOutboundBytesPerConnection = v }
+    if let v = r.int(listen["max_inbound_buffer_bytes"], "listen.max_inbound_buffer_bytes", min: 64 << 10, max: 4 << 30) { c.server.maxInboundBufferBytes = v }
+    if let v = r.millis(listen["write_timeout_ms"], "listen.write_timeout_ms") { c.server.writeTimeout = v }
+    if let v = r.millis(listen["idle_timeout_ms"], "listen.idle_timeout_ms") { c.server.idleTimeout = v }
+    if let v = r.millis(listen["frame_read_timeout_ms"], "listen.frame_read_timeout_ms") { c.server.frameReadTimeout = v }
+    if let v = r.millis(listen["drain_grace_ms"], "listen.drain_grace_ms", min: 0) { c.server.drainGrace = v }
+    if c.server.maxFrameBytes + FrameFormat.headerSize > c.server.maxInboundBufferBytes {
+      r.issue("listen.max_inbound_buffer_bytes", listen["max_inbound_buffer_bytes"] ?? listen["max_frame_bytes"],
+              "must be above listen.max_frame_bytes (one whole frame must fit)")
+    }
 
     // audit
     let audit = r.dict(top["audit"], "audit", allowed: ["path", "durable_responses", "retention_days", "retention_max_rows", "batch_max"])
     if let v = r.string(audit["path"], "audit.path") { c.audit.path = v }
     if let v = r.bool(audit["durable_responses"], "audit.durable_responses") { c.audit.durableResponses = v }
-    if let v = r.int(audit["retention_days"], "audit.retention_days", min: 1) { c.audit.retentionDays = v }
+    if let v = r.int(audit["retention_days"], "audit.retention_days", min: 1, max: 36_500) { c.audit.retentionDays = v }
     if let v = r.int(audit["retention_max_rows"], "audit.retention_max_rows", min: 1) { c.audit.retentionMaxRows = v }
-    if let v = r.int(audit["batch_max"], "audit.batch_max", min: 1) { c.audit.batchMax = v }
+    if let v = r.int(audit["batch_max"], "audit.batch_max", min: 1, max: 100_000) { c.audit.batchMax = v }
 
-    let metrics = r.dict(top["metrics"], "metrics", allowed: ["listen"])
+    let metrics = r.dict(top["metrics"], "metrics", allowed: ["listen", "allow_non_loopback"])
+    if let v = r.bool(metrics["allow_non_loopback"], "metrics.allow_non_loopback") { c.metricsAllowNonLoopback = v }
     if let v = r.string(metrics["listen"], "metrics.listen") {
-      if !v.isEmpty, v.split(separator: ":").count != 2 || Int(v.split(separator: ":").last ?? "") == nil {
+      if v.isEmpty {
+        c.metricsListen = ""
+      } else if let (host, port) = Self.splitHostPort(v), (0...65_535).contains(port) {
+        do {
+          try MetricsServer.checkHost(host, allowNonLoopback: c.metricsAllowNonLoopback)
+          c.metricsListen = v
+        } catch let e as MetricsServerError where e.code == .nonLoopbackHost {
+          r.issue("metrics.listen", metrics["listen"], "not a loopback address; set metrics.allow_non_loopback: true to expose metrics on it")
+        } catch {
+          r.issue("metrics.listen", metrics["listen"], "the host must be an IP address or localhost")
+        }
+      } else {
         r.issue("metrics.listen", metrics["listen"], "expected host:port, e.g. 127.0.0.1:9464")
-      } else { c.metricsListen = v }
+      }
     }
     let logging = r.dict(top["logging"], "logging", allowed: ["format", "level"])
     if let v = r.string(logging["format"], "logging.format") {
@@ -125,15 +160,15 @@ public struct DaemonConfiguration: Sendable {
     }
     if let v = r.string(logging["level"], "logging.level") {
       if ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(v) { c.logLevel = v }
-      else { r.issue("logging.level", logging["level"], "unknown level '\(v)'") }
+      else { r.issue("logging.level", logging["level"], "must be one of trace, debug, info, notice, warning, error, critical") }
     }
     let keys = r.dict(top["keys"], "keys", allowed: ["dotenv"])
     if let v = r.string(keys["dotenv"], "keys.dotenv") { c.dotenvPath = v }
 
     let circuit = r.dict(top["circuit"], "circuit", allowed: ["failure_threshold", "base_cooldown_ms", "max_cooldown_ms", "jitter"])
-    if let v = r.int(circuit["failure_threshold"], "circuit.failure_threshold", min: 1) { c.circuit.failureThreshold = v }
-    if let v = r.millis(circuit["base_cooldown_ms"], "circuit.base_cooldown_ms") { c.circuit.baseCooldown = v }
-    if let v = r.millis(circuit["max_cooldown_ms"], "circuit.max_cooldown_ms") { c.circuit.maxCooldown = v }
+    if let v = r.int(circuit["failure_threshold"], "circuit.failure_threshold", min: 1, max: 1_000_000) { c.circuit.failureThreshold = v }
+    if let v = r.millis(circuit["base_cooldown_ms"], "circuit.base_cooldown_ms", min: 0) { c.circuit.baseCooldown = v }
+    if let v = r.millis(circuit["max_cooldown_ms"], "circuit.max_cooldown_ms", min: 0) { c.circuit.maxCooldown = v }
     if let v = r.double(circuit["jitter"], "circuit.jitter", min: 0) {
       if v > 1 { r.issue("circuit.jitter", circuit["jitter"], "must be between 0 and 1") } else { c.circuit.jitter = v }
     }
@@ -155,13 +190,30 @@ public struct DaemonConfiguration: Sendable {
     for (name, node) in providers {
       let path = "providers.\(name)"
       if name.contains("/") { r.issue(path, node, "provider names may not contain '/'") }
-      let p = r.dict(node, path, allowed: ["kind", "preset", "base_url", "api_key_env", "keys", "headers", "api_version",
-                                           "seed", "latency_ms", "first_token_ms", "output_tokens", "faults", "script", "down_between_ms"])
+      // The kind decides which keys belong: a simulated provider's `faults` on an
+      // openai provider would be silently ignored, so it is an error.
+      let kindNode = node.mapping?.first(where: { $0.key.string == "kind" })?.value
+      let kindName = kindNode?.string
+      let allowed: Set<String>
+      switch kindName.flatMap(ProviderSettings.Kind.init(rawValue:)) {
+      case .simulated?: allowed = Self.commonProviderKeys.union(Self.simulatedProviderKeys)
+      case .openai?: allowed = Self.commonProviderKeys.union(Self.httpProviderKeys).union(["preset"])
+      case .anthropic?: allowed = Self.commonProviderKeys.union(Self.httpProviderKeys)
+      case nil: allowed = Self.commonProviderKeys.union(Self.httpProviderKeys).union(Self.simulatedProviderKeys).union(["preset"])
+      }
+      if let kind = kindName.flatMap(ProviderSettings.Kind.init(rawValue:)), let m = node.mapping {
+        for (k, _) in m {
+          guard let key = k.string, !allowed.contains(key), Self.allProviderKeys.contains(key) else { continue }
+          r.issue("\(path).\(key)", k, "does not apply to kind \(kind.rawValue)")
+        }
+      }
+      let p = r.dict(node, path, allowed: Self.allProviderKeys)
       guard let kind = r.oneOf(p["kind"], "\(path).kind", ProviderSettings.Kind.self) else {
         if p["kind"] == nil { r.issue("\(path).kind", node, "required") }
         continue
       }
       var s = ProviderSettings(name: name, kind: kind)
+      s.line = node.mark?.line
       s.preset = r.string(p["preset"], "\(path).preset")
       if let u = r.string(p["base_url"], "\(path).base_url") {
         if URL(string: u)?.scheme.map({ ["http", "https"].contains($0) }) != true {
@@ -183,24 +235,25 @@ public struct DaemonConfiguration: Sendable {
       if kind == .simulated {
         var sim = SimulatedProviderConfiguration()
         if let v = r.int(p["seed"], "\(path).seed", min: 0) { sim.seed = UInt64(v) }
+        // Simulated latencies: at most one day.
         let lat = r.dict(p["latency_ms"], "\(path).latency_ms", allowed: ["p50", "p99"])
-        if let v = r.double(lat["p50"], "\(path).latency_ms.p50", min: 0) { sim.latencyP50 = .microseconds(Int64(v * 1000)) }
-        if let v = r.double(lat["p99"], "\(path).latency_ms.p99", min: 0) { sim.latencyP99 = .microseconds(Int64(v * 1000)) }
+        if let v = r.double(lat["p50"], "\(path).latency_ms.p50", min: 0, max: Double(ConfigReader.maxMillis)) { sim.latencyP50 = .microseconds(Int64(v * 1000)) }
+        if let v = r.double(lat["p99"], "\(path).latency_ms.p99", min: 0, max: Double(ConfigReader.maxMillis)) { sim.latencyP99 = .microseconds(Int64(v * 1000)) }
         if sim.latencyP99 < sim.latencyP50 { r.issue("\(path).latency_ms.p99", lat["p99"], "must not be below p50") }
-        if let v = r.millis(p["first_token_ms"], "\(path).first_token_ms") { sim.firstTokenDelay = v }
-        if let v = r.int(p["output_tokens"], "\(path).output_tokens", min: 1) { sim.outputTokens = v }
+        if let v = r.millis(p["first_token_ms"], "\(path).first_token_ms", min: 0) { sim.firstTokenDelay = v }
+        if let v = r.int(p["output_tokens"], "\(path).output_tokens", min: 1, max: 1_000_000) { sim.outputTokens = v }
         sim.faults = faults(r, p["faults"], "\(path).faults", needRate: true)
         sim.script = faults(r, p["script"], "\(path).script", needRate: false)
         for (wp, wn) in r.list(p["down_between_ms"], "\(path).down_between_ms") {
-          let pair = r.list(wn, wp).compactMap { r.int($0.1, $0.0, min: 0) }
+          let pair = r.list(wn, wp).compactMap { r.int($0.1, $0.0, min: 0, max: 100 * ConfigReader.maxMillis) }
           if pair.count == 2, pair[0] < pair[1] { sim.downWindows.append(.milliseconds(pair[0]) ..< .milliseconds(pair[1])) }
           else { r.issue(wp, wn, "expected [start_ms, end_ms] with start < end") }
         }
         s.simulated = sim
       } else if kind == .openai, let preset = s.preset, !Self.openAIPresets.contains(preset) {
-        r.issue("\(path).preset", p["preset"], "unknown preset '\(preset)'; one of: " + Self.openAIPresets.sorted().joined(separator: ", "))
+        r.issue("\(path).preset", p["preset"], "unknown preset; one of: " + Self.openAIPresets.sorted().joined(separator: ", "))
       } else if kind == .openai, s.preset == "custom", s.baseURL == nil {
-        r.issue("\(path).base_url", node, "required with preset '\(s.preset!)'")
+        r.issue("\(path).base_url", node, "required with preset 'custom'")
       }
       c.providers[name] = s
     }
@@ -209,7 +262,7 @@ public struct DaemonConfiguration: Sendable {
     for (key, node) in r.mapping(top["models"], "models") {
       let path = "models.\(key)"
       guard let ref = CandidateRef(parsing: key) else { r.issue(path, node, "expected provider/model"); continue }
-      if c.providers[ref.provider] == nil { r.issue(path, node, "unknown provider '\(ref.provider)'") }
+      if c.providers[ref.provider] == nil { r.issue(path, node, "names a provider that is not configured") }
       let m = r.dict(node, path, allowed: ["input", "output", "cached_input", "cache_write", "context", "max_output", "capabilities", "reasoning",
                                            "assumed_price"])
       var info = ModelOverride()
@@ -217,8 +270,8 @@ public struct DaemonConfiguration: Sendable {
       info.outputPerMillion = r.double(m["output"], "\(path).output", min: 0)
       info.cachedInputPerMillion = r.double(m["cached_input"], "\(path).cached_input", min: 0)
       info.cacheWritePerMillion = r.double(m["cache_write"], "\(path).cache_write", min: 0)
-      info.contextWindow = r.int(m["context"], "\(path).context", min: 1)
-      info.maxOutputTokens = r.int(m["max_output"], "\(path).max_output", min: 1)
+      info.contextWindow = r.int(m["context"], "\(path).context", min: 1, max: 100_000_000)
+      info.maxOutputTokens = r.int(m["max_output"], "\(path).max_output", min: 1, max: 100_000_000)
       if m["capabilities"] != nil {
         info.capabilities = Set(r.list(m["capabilities"], "\(path).capabilities").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       }
@@ -252,9 +305,9 @@ public struct DaemonConfiguration: Sendable {
           target = r.string(cn, cp)
         }
         guard let t = target else { continue }
-        guard let ref = CandidateRef(parsing: t) else { r.issue(cp, cn, "expected provider/model, got '\(t)'"); continue }
+        guard let ref = CandidateRef(parsing: t) else { r.issue(cp, cn, "expected provider/model"); continue }
         if c.providers[ref.provider] == nil {
-          r.issue(cp, cn, "unknown provider '\(ref.provider)'; configured: " + c.providers.keys.sorted().joined(separator: ", "))
+          r.issue(cp, cn, "names a provider that is not configured; configured: " + c.providers.keys.sorted().joined(separator: ", "))
         }
         specs.append(CandidateSpec(ref, weight: weight))
       }
@@ -283,9 +336,10 @@ public struct DaemonConfiguration: Sendable {
                                                                                  "sla_trial_interval_ms"])
       route.constraints.maxCostUSD = r.double(cons["max_cost_usd"], "\(path).constraints.max_cost_usd", min: 0)
       route.constraints.latencySLA = r.millis(cons["latency_sla_ms"], "\(path).constraints.latency_sla_ms")
+      if let v = route.constraints.maxCostUSD, v > 1_000_000 { r.issue("\(path).constraints.max_cost_usd", cons["max_cost_usd"], "must be at most 1000000") }
       route.constraints.required = Set(r.list(cons["require"], "\(path).constraints.require").compactMap { r.oneOf($0.1, $0.0, Capability.self) })
       if let v = r.bool(cons["require_known_prices"], "\(path).constraints.require_known_prices") { route.constraints.requireKnownPrices = v }
-      if let v = r.millis(cons["sla_trial_interval_ms"], "\(path).constraints.sla_trial_interval_ms") {
+      if let v = r.millis(cons["sla_trial_interval_ms"], "\(path).constraints.sla_trial_interval_ms", min: 0) {
         route.constraints.slaTrialInterval = v == .zero ? nil : v
       }
       retryPolicy(r, rt["retry"], "\(path).retry", &route.retry)
@@ -301,6 +355,24 @@ public struct DaemonConfiguration: Sendable {
 
     if !r.issues.isEmpty { throw ConfigError(issues: r.issues) }
     return c
+  }
+
+  static let commonProviderKeys: Set<String> = ["kind"]
+  static let httpProviderKeys: Set<String> = ["base_url", "api_key_env", "keys", "headers", "api_version"]
+  static let simulatedProviderKeys: Set<String> = ["seed", "latency_ms", "first_token_ms", "output_tokens", "faults", "script", "down_between_ms"]
+  static let allProviderKeys: Set<String> = commonProviderKeys.union(httpProviderKeys).union(simulatedProviderKeys).union(["preset"])
+
+  /// "host:port" or "[v6]:port" split; nil when malformed.
+  static func splitHostPort(_ v: String) -> (String, Int)? {
+    if v.hasPrefix("["), let close = v.firstIndex(of: "]") {
+      let host = String(v[v.index(after: v.startIndex)..<close])
+      let rest = v[v.index(after: close)...]
+      guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()) else { return nil }
+      return (host, port)
+    }
+    let parts = v.split(separator: ":", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]) else { return nil }
+    return (String(parts[0]), port)
   }
 
   static let openAIPresets: Set<String> = ["openai", "groq", "together", "mistral", "deepseek", "openrouter", "fireworks", "vllm", "ollama", "azure", "custom"]
@@ -323,12 +395,12 @@ public struct DaemonConfiguration: Sendable {
         if kind == nil { r.issue("\(fp).error", fn, "required") }
         if let v = r.double(f["rate"], "\(fp).rate", min: 0) { if v > 1 { r.issue("\(fp).rate", f["rate"], "must be between 0 and 1") } else { rate = v } }
         else if needRate && f["rate"] == nil { r.issue("\(fp).rate", fn, "required for random faults") }
-        retryAfter = r.millis(f["retry_after_ms"], "\(fp).retry_after_ms")
+        retryAfter = r.millis(f["retry_after_ms"], "\(fp).retry_after_ms", min: 0)
       } else {
         kind = r.string(fn, fp)
       }
       guard let k = kind else { continue }
-      guard faultKinds.contains(k) else { r.issue(fp, fn, "unknown fault '\(k)'; one of: " + faultKinds.sorted().joined(separator: ", ")); continue }
+      guard faultKinds.contains(k) else { r.issue(fp, fn, "unknown fault; one of: " + faultKinds.sorted().joined(separator: ", ")); continue }
       out.append(.init(k, rate: rate, retryAfter: retryAfter))
     }
     return out

@@ -105,6 +105,30 @@ final class DaemonHandler: CallHandler {
 
   // MARK: - admin
 
+  /// Whether `peer` holds admin rights (`listen.admin_uids` / `admin_gids`).
+  func isAdmin(_ peer: PeerCredentials?) -> Bool {
+    guard let peer, let rt = runtime.runtime else { return false }
+    return rt.server.configuration.admin.allows(peer)
+  }
+
+  /// Ends an admin call whose read failed: CANCELLED when the call was cancelled.
+  private func failRead(_ call: ServerCall, _ error: any Error) async {
+    if call.isCancelled || Task.isCancelled || error is CancellationError {
+      await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled")
+    } else {
+      await call.fail(.internal, reason: "audit_error", message: "cannot read the audit store")
+      logger.error("audit read failed", metadata: ["error": "\(type(of: error))"])
+    }
+  }
+
+  private func requireAdmin(_ call: ServerCall, _ what: String) async -> Bool {
+    if isAdmin(call.peer) { return true }
+    logger.notice("admin call refused", metadata: ["peer": "\(call.peer.map(String.init(describing:)) ?? "unknown")", "admin.call": "\(what)"])
+    await call.fail(.permissionDenied, reason: "admin_required",
+                    message: "\(what) needs admin rights (listen.admin_uids / listen.admin_gids)")
+    return false
+  }
+
   func handleAdmin(_ request: Switchboard_V1_AdminRequest, call: ServerCall) async {
     var response = Switchboard_V1_AdminResponse()
     switch request.kind {
@@ -130,8 +154,11 @@ final class DaemonHandler: CallHandler {
       guard !e.requestID.isEmpty else {
         await call.fail(.invalidArgument, reason: "invalid_request", message: "request_id is required"); return
       }
+      let visibility = DecisionVisibility.of(call.peer, isAdmin: isAdmin(call.peer))
       do {
-        guard let event = try await audit.event(requestID: e.requestID) else {
+        // Another caller's decision is answered exactly like a missing one.
+        guard let event = try await audit.event(requestID: e.requestID), visibility.allows(event) else {
+          if call.isCancelled || Task.isCancelled { await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return }
           await call.fail(.notFound, reason: "unknown_request", message: "no decision recorded for request \(e.requestID)"); return
         }
         var x = Switchboard_V1_ExplainResponse()
@@ -139,7 +166,7 @@ final class DaemonHandler: CallHandler {
         x.text = DecisionExplainer.render(event)
         response.kind = .explain(x)
       } catch {
-        await call.fail(.internal, reason: "audit_error", message: "cannot read the audit store: \(error)"); return
+        await failRead(call, error); return
       }
     case .listDecisions(let l):
       var filter = DecisionFilter()
@@ -155,15 +182,18 @@ final class DaemonHandler: CallHandler {
         }
         filter.outcome = o
       }
-      filter.limit = l.limit > 0 ? Int(min(l.limit, 10_000)) : 100
+      let limit = l.limit > 0 ? Int(min(l.limit, 10_000)) : 100
+      filter.limit = limit
+      let visibility = DecisionVisibility.of(call.peer, isAdmin: isAdmin(call.peer))
       do {
         var r = Switchboard_V1_ListDecisionsResponse()
-        r.events = try await audit.events(filter: filter).map(ProtoConversion.event)
+        r.events = try await visibleEvents(filter, limit: limit, visibility).map(ProtoConversion.event)
         response.kind = .listDecisions(r)
       } catch {
-        await call.fail(.internal, reason: "audit_error", message: "cannot read the audit store: \(error)"); return
+        await failRead(call, error); return
       }
     case .setKey(let k):
+      guard await requireAdmin(call, "set_key") else { return }
       guard router.configuration.adapters[k.provider] != nil else {
         await call.fail(.notFound, reason: "unknown_provider", message: "unknown provider '\(k.provider)'"); return
       }
@@ -175,6 +205,7 @@ final class DaemonHandler: CallHandler {
       r.provider = k.provider; r.keyFingerprint = secret.fingerprint; r.poolSize = UInt32(size)
       response.kind = .setKey(r)
     case .rotateKey(let k):
+      guard await requireAdmin(call, "rotate_key") else { return }
       guard router.configuration.adapters[k.provider] != nil else {
         await call.fail(.notFound, reason: "unknown_provider", message: "unknown provider '\(k.provider)'"); return
       }
@@ -186,15 +217,60 @@ final class DaemonHandler: CallHandler {
       r.provider = k.provider; r.activeKeyFingerprint = active.fingerprint
       r.poolSize = UInt32(router.keys.keys(for: k.provider).count)
       response.kind = .rotateKey(r)
+    case .clearKey_p(let k):
+      guard await requireAdmin(call, "clear_key") else { return }
+      guard router.configuration.adapters[k.provider] != nil else {
+        await call.fail(.notFound, reason: "unknown_provider", message: "unknown provider '\(k.provider)'"); return
+      }
+      let pool = router.keys.clear(k.provider)
+      logger.notice("api key store cleared", metadata: ["provider.name": "\(k.provider)", "key.source": "\(pool.first?.source.rawValue ?? "none")"])
+      var r = Switchboard_V1_ClearKeyResponse()
+      r.provider = k.provider; r.activeKeyFingerprint = pool.first?.fingerprint ?? "none"
+      r.poolSize = UInt32(pool.count); r.keySource = pool.first?.source.rawValue ?? "none"
+      response.kind = .clearKey_p(r)
     case .reloadConfig(let rc):
+      guard await requireAdmin(call, "reload_config") else { return }
+      guard rc.path.isEmpty else {
+        await call.fail(.invalidArgument, reason: "reload_path_refused",
+                        message: "reload takes no path over the socket: the daemon re-reads its own config file (start it with --config to change the file)")
+        return
+      }
       guard let rt = runtime.runtime else { await call.fail(.unavailable, reason: "draining", message: "shutting down"); return }
-      let result = rt.reload(path: rc.path)
+      let result = rt.reload(trigger: "admin")
       var r = Switchboard_V1_ReloadConfigResponse()
       r.applied = result.applied; r.errors = result.errors; r.configDigest = result.digest
       response.kind = .reloadConfig(r)
     case nil:
       await call.fail(.invalidArgument, reason: "invalid_request", message: "admin request has no kind"); return
     }
+    // A call the client cancelled answers CANCELLED, whatever kind it is (a key
+    // set or a reload that already happened is logged above).
+    if call.isCancelled || Task.isCancelled {
+      await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return
+    }
     await call.finish(.adminResponse(response))
+  }
+
+  /// Up to `limit` decisions matching `filter` that `visibility` allows, newest
+  /// first. For a non-admin the store is read in pages until enough are found.
+  private func visibleEvents(_ filter: DecisionFilter, limit: Int, _ visibility: DecisionVisibility) async throws -> [DecisionEvent] {
+    if visibility == .all { return try await audit.events(filter: filter) }
+    var out: [DecisionEvent] = []
+    var seen = Set<String>()
+    var page = filter
+    page.limit = max(limit, 500)
+    for _ in 0..<20 {
+      try Task.checkCancellation()
+      let batch = try await audit.events(filter: page)
+      for e in batch where visibility.allows(e) && seen.insert(e.requestID).inserted {
+        out.append(e)
+        if out.count == limit { return out }
+      }
+      guard batch.count == page.limit, let oldest = batch.last?.timestampMs else { break }
+      // Rows at the oldest timestamp may continue on the next page; `seen` drops repeats.
+      page.untilMs = oldest + 1
+      if batch.allSatisfy({ $0.timestampMs == oldest }) { page.untilMs = oldest }
+    }
+    return out
   }
 }

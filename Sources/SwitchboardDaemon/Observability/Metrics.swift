@@ -24,7 +24,33 @@ import SwitchboardCore
 /// - `switchboard_in_flight` (gauge)
 /// - `switchboard_frames_rejected_total{reason}` (counter)
 /// - `switchboard_audit_write_failures_total` (counter)
+/// - `switchboard_config_reloads_total{result}` (counter: applied, rejected)
+///
+/// Label values are bounded: a provider or model the config does not know (a
+/// client can name any in a request) is counted as `_other`, as is a soft-budget
+/// scope beyond the first `maxScopeLabels`.
 public final class SwitchboardMetrics: Sendable {
+  /// What the config names: the only provider and model label values used.
+  public struct LabelDomain: Sendable {
+    /// Configured providers.
+    public var providers: Set<String> = []
+    /// Configured provider/model pairs (catalog overrides and route candidates).
+    public var candidates: Set<CandidateRef> = []
+    /// Creates a domain.
+    public init(providers: Set<String> = [], candidates: Set<CandidateRef> = []) {
+      self.providers = providers; self.candidates = candidates
+    }
+    /// Everything a configuration names.
+    public init(_ c: DaemonConfiguration) {
+      providers = Set(c.providers.keys)
+      candidates = Set(c.models.keys).union(c.routes.values.flatMap { $0.candidates.map(\.ref) })
+    }
+  }
+  /// The label value of everything outside the domain.
+  public static let otherLabel = "_other"
+  /// Distinct budget scopes counted by name before the rest fold into `_other`.
+  public static let maxScopeLabels = 256
+  private let domain = Mutex<LabelDomain?>(nil)
   /// Upper bounds of `switchboard_upstream_latency_seconds`, in seconds.
   public static let upstreamLatencyBuckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
   /// Upper bounds of `switchboard_overhead_seconds`, in seconds.
@@ -54,6 +80,12 @@ public final class SwitchboardMetrics: Sendable {
   ///   - overhead: Time the sidecar itself spent on the request (excluding upstream time).
   public func record(_ event: DecisionEvent, overhead: Duration) {
     let route = event.reason == .unknownRoute ? Self.unknownRouteLabel : event.route
+    let domain = self.domain.withLock { $0 }
+    func labels(_ provider: String, _ model: String) -> (String, String) {
+      guard let domain else { return (provider, model) }
+      guard domain.providers.contains(provider) else { return (Self.otherLabel, Self.otherLabel) }
+      return (provider, domain.candidates.contains(CandidateRef(provider: provider, model: model)) ? model : Self.otherLabel)
+    }
     let requestKey = RequestSeries(route: route, outcome: event.outcome)
     let overheadSeconds = overhead.secondsDouble
     let upstreamBounds = Self.upstreamLatencyBuckets
@@ -61,17 +93,21 @@ public final class SwitchboardMetrics: Sendable {
     state.withLock { s in
       s.requests[requestKey, default: 0] += 1
       for a in event.attempts {
-        let key = AttemptSeries(provider: a.provider, model: a.model, outcome: a.outcome,
-                                failureClass: a.failureClass, reason: a.reason)
+        let (provider, model) = labels(a.provider, a.model)
+        let cancelled = a.reason == .cancelled
+        let key = AttemptSeries(provider: provider, model: model, outcome: a.outcome,
+                                failureClass: cancelled ? nil : a.failureClass, reason: a.reason, cancelled: cancelled)
         s.attempts[key, default: 0] += 1
         if a.outcome != .skipped {
-          s.upstreamLatency[CandidateSeries(provider: a.provider, model: a.model),
+          s.upstreamLatency[CandidateSeries(provider: provider, model: model),
                             default: HistogramState(bucketCount: upstreamBounds.count)]
             .observe(max(0, a.latencyMs) / 1000, bounds: upstreamBounds)
         }
       }
       for w in event.warnings where w.hasPrefix(Self.softBudgetWarningPrefix) {
-        s.softExceeded[String(w.dropFirst(Self.softBudgetWarningPrefix.count)), default: 0] += 1
+        var scope = String(w.dropFirst(Self.softBudgetWarningPrefix.count))
+        if s.softExceeded[scope] == nil && s.softExceeded.count >= Self.maxScopeLabels { scope = Self.otherLabel }
+        s.softExceeded[scope, default: 0] += 1
       }
       for a in event.attempts {
         guard let o = a.overageMicroUSD, o > 0 else { continue }
@@ -84,6 +120,12 @@ public final class SwitchboardMetrics: Sendable {
     }
   }
 
+  /// Sets the label domain (at start and on every reload).
+  public func setLabelDomain(_ d: LabelDomain) { domain.withLock { $0 = d } }
+
+  /// Counts a reload attempt.
+  public func reloaded(applied: Bool) { state.withLock { $0.reloads[applied, default: 0] += 1 } }
+
   /// Sets `switchboard_in_flight`, the number of requests being served now.
   public func setInFlight(_ count: Int) {
     inFlight.store(count, ordering: .relaxed)
@@ -92,6 +134,11 @@ public final class SwitchboardMetrics: Sendable {
   /// Counts a frame the socket server refused (`reason` is a short, fixed code such as `too_large`).
   public func frameRejected(reason: String) {
     state.withLock { $0.framesRejected[reason, default: 0] += 1 }
+  }
+
+  /// Sets the audit failure counter from the store's own count (read at scrape time).
+  public func setAuditWriteFailures(_ n: UInt64) {
+    auditWriteFailures.store(n, ordering: .relaxed)
   }
 
   /// Counts a decision event the audit store failed to write.
@@ -118,9 +165,9 @@ public final class SwitchboardMetrics: Sendable {
     }
 
     PrometheusText.header(&out, name: "switchboard_attempts_total", type: "counter",
-                          help: "Upstream attempts, by candidate, outcome (success, failed, skipped), failure class and reason.")
+                          help: "Upstream attempts, by candidate, outcome (success, failed, skipped, cancelled), failure class and reason.")
     let attempts = s.attempts.map { (k, v) in
-      ([k.provider, k.model, k.outcome.rawValue, k.failureClass?.rawValue ?? "", k.reason?.rawValue ?? ""], v)
+      ([k.provider, k.model, k.cancelled ? "cancelled" : k.outcome.rawValue, k.failureClass?.rawValue ?? "", k.reason?.rawValue ?? ""], v)
     }.sorted { $0.0.lexicographicallyPrecedes($1.0) }
     for (l, v) in attempts {
       PrometheusText.sample(&out, name: "switchboard_attempts_total",
@@ -198,6 +245,13 @@ public final class SwitchboardMetrics: Sendable {
                           help: "Decision events the audit store failed to write.")
     PrometheusText.sample(&out, name: "switchboard_audit_write_failures_total", labels: [],
                           value: String(auditWriteFailures.load(ordering: .relaxed)))
+
+    PrometheusText.header(&out, name: "switchboard_config_reloads_total", type: "counter",
+                          help: "Configuration reloads (SIGHUP or admin), by result.")
+    for (applied, label) in [(true, "applied"), (false, "rejected")] {
+      PrometheusText.sample(&out, name: "switchboard_config_reloads_total", labels: ["result": label],
+                            value: String(s.reloads[applied] ?? 0))
+    }
     return out
   }
 

@@ -88,7 +88,9 @@ public final class DaemonRuntime: Sendable {
     self.state = Mutex(State(configuration: configuration, configPath: configPath, socketOverridden: socketOverridden))
     let adminRef = RuntimeReference()
     let handler = DaemonHandler(router: router, audit: audit, metrics: metrics, logger: logger, runtime: adminRef)
-    self.server = UnixSocketServer(configuration: configuration.server, handler: handler, logger: logger)
+    self.server = UnixSocketServer(configuration: configuration.server, handler: handler, logger: logger,
+                                   observer: ServerMetricsObserver(metrics: metrics))
+    metrics.setLabelDomain(SwitchboardMetrics.LabelDomain(configuration))
     adminRef.set(self)
   }
 
@@ -99,32 +101,70 @@ public final class DaemonRuntime: Sendable {
     try? await httpClient.shutdown()
   }
 
-  /// Re-reads the config file (or `path`), validates it and swaps it in. In-flight
-  /// calls finish under the policy they started with. Returns the errors when the
-  /// new file is invalid (the running config is kept).
-  public func reload(path: String? = nil) -> (applied: Bool, errors: [String], digest: String) {
+  /// Re-reads the config file the daemon was started with, validates it and
+  /// swaps it in. In-flight calls finish under the policy they started with. The
+  /// socket server's access, admin rights, limits, mode and group apply at once;
+  /// settings that need a restart (socket path, metrics listener, audit store,
+  /// logging, the partial-frame budget) are refused by name, never silently kept.
+  /// Emits `switchboard_config_reloads_total` and one log line either way.
+  public func reload(trigger: String = "admin") -> (applied: Bool, errors: [String], digest: String) {
     let current = state.withLock { $0 }
-    guard let file = (path?.isEmpty == false ? path : nil) ?? current.configPath else {
-      return (false, ["the daemon was started without a config file"], current.configuration.digest)
+    guard let file = current.configPath else {
+      return finishReload(trigger: trigger, file: nil, applied: false, errors: ["the daemon was started without a config file"],
+                          digest: current.configuration.digest)
     }
     do {
       var next = try DaemonConfiguration.load(path: file)
       if current.socketOverridden { next.server.path = current.configuration.server.path }
-      if next.server.path != current.configuration.server.path {
-        return (false, ["listen.socket cannot change on reload (restart the daemon)"], current.configuration.digest)
+      let restart = Self.restartRequired(from: current.configuration, to: next)
+      if !restart.isEmpty {
+        return finishReload(trigger: trigger, file: file, applied: false,
+                            errors: restart.map { "\($0) cannot change on reload (restart the daemon)" }, digest: current.configuration.digest)
       }
       let built = try Self.routerConfiguration(next, httpClient: httpClient, strategies: strategies, logger: logger)
+      try server.update(next.server)
       router.keys.reload(settings: built.1, environment: ProcessInfo.processInfo.environment, dotenv: Self.loadDotenv(next.dotenvPath))
       router.reload(built.0)
-      state.withLock { $0.configuration = next; $0.configPath = file }
-      logger.notice("configuration reloaded", metadata: ["config.path": "\(file)", "config.digest": "\(next.digest)"])
-      return (true, [], next.digest)
+      metrics.setLabelDomain(SwitchboardMetrics.LabelDomain(next))
+      state.withLock { $0.configuration = next }
+      return finishReload(trigger: trigger, file: file, applied: true, errors: [], digest: next.digest)
     } catch let e as ConfigError {
-      logger.error("reload rejected; keeping the running configuration", metadata: ["config.path": "\(file)", "errors": "\(e.issues.count)"])
-      return (false, e.issues.map(\.description), current.configuration.digest)
+      return finishReload(trigger: trigger, file: file, applied: false, errors: e.issues.map(\.description), digest: current.configuration.digest)
     } catch {
-      return (false, ["\(error)"], current.configuration.digest)
+      return finishReload(trigger: trigger, file: file, applied: false, errors: ["cannot apply the configuration (\(type(of: error)))"],
+                          digest: current.configuration.digest)
     }
+  }
+
+  private func finishReload(trigger: String, file: String?, applied: Bool, errors: [String], digest: String)
+    -> (applied: Bool, errors: [String], digest: String)
+  {
+    metrics.reloaded(applied: applied)
+    var md: Logger.Metadata = ["reload.trigger": "\(trigger)", "config.digest": "\(digest)"]
+    if let file { md["config.path"] = "\(file)" }
+    if applied {
+      logger.notice("configuration reloaded", metadata: md)
+    } else {
+      md["errors"] = "\(errors.count)"
+      logger.error("reload rejected; keeping the running configuration", metadata: md)
+      for e in errors { logger.error("reload error", metadata: ["error": "\(e)"]) }
+    }
+    return (applied, errors, digest)
+  }
+
+  /// Keys whose change a reload cannot apply.
+  static func restartRequired(from a: DaemonConfiguration, to b: DaemonConfiguration) -> [String] {
+    var out: [String] = []
+    if a.server.path != b.server.path { out.append("listen.socket") }
+    if a.server.maxInboundBufferBytes != b.server.maxInboundBufferBytes { out.append("listen.max_inbound_buffer_bytes") }
+    if a.metricsListen != b.metricsListen { out.append("metrics.listen") }
+    if a.metricsAllowNonLoopback != b.metricsAllowNonLoopback { out.append("metrics.allow_non_loopback") }
+    if a.audit.path != b.audit.path { out.append("audit.path") }
+    if a.audit.durableResponses != b.audit.durableResponses { out.append("audit.durable_responses") }
+    if a.audit.batchMax != b.audit.batchMax { out.append("audit.batch_max") }
+    if a.logFormat != b.logFormat { out.append("logging.format") }
+    if a.logLevel != b.logLevel { out.append("logging.level") }
+    return out
   }
 
   /// Builds the core's configuration: adapters, catalog, routes, key settings.
@@ -149,7 +189,7 @@ public final class DaemonRuntime: Sendable {
           adapters[name] = adapter
           catalog.vendorOf[name] = ProviderFactory.vendor(name: name, kind: p.kind.rawValue, settings: settings) ?? name
         } catch {
-          issues.append(ConfigIssue(path: "providers.\(name)", line: nil, message: "\(error)"))
+          issues.append(ConfigIssue(path: "providers.\(name)", line: p.line, message: Self.describe(error)))
           continue
         }
       }
@@ -198,6 +238,27 @@ public final class DaemonRuntime: Sendable {
 
   /// Uptime.
   var uptime: Duration { ContinuousClock.now - startedAt }
+}
+
+extension DaemonRuntime {
+  /// A provider construction error as a config issue message: a fixed text per
+  /// error code (the error's own message may quote the configured value).
+  static func describe(_ error: any Error) -> String {
+    guard let e = error as? ProviderConfigurationError else { return "cannot build the provider (\(type(of: error)))" }
+    switch e.code {
+    case .missingBaseURL: return "base_url is required for this kind/preset (it has no default endpoint)"
+    case .invalidBaseURL: return "base_url is not a usable http(s) URL"
+    case .unknownPreset: return "unknown preset"
+    case .unknownKind: return "unknown kind"
+    default: return "cannot build the provider (\(e.code))"
+    }
+  }
+}
+
+/// Feeds the socket server's refusals into `switchboard_frames_rejected_total`.
+struct ServerMetricsObserver: UnixSocketServerObserver {
+  let metrics: SwitchboardMetrics
+  func frameRejected(reason: String) { metrics.frameRejected(reason: reason) }
 }
 
 /// The runtime as admin calls see it: set once after init; a weak reference so

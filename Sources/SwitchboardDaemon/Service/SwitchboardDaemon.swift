@@ -20,13 +20,15 @@ public final class SwitchboardDaemonService: Service, Sendable {
     let config = runtime.configuration
     var metricsServer: MetricsServer?
     if !config.metricsListen.isEmpty {
-      let parts = config.metricsListen.split(separator: ":")
+      let (host, port) = DaemonConfiguration.splitHostPort(config.metricsListen) ?? ("127.0.0.1", 9464)
       let router = runtime.router
       let ledger = runtime.ledger
       let metrics = runtime.metrics
       let server = runtime.server
-      metricsServer = try MetricsServer(host: String(parts[0]), port: Int(parts[1]) ?? 9464, render: {
+      let audit = runtime.audit
+      metricsServer = MetricsServer(host: host, port: port, allowNonLoopback: config.metricsAllowNonLoopback, render: {
         metrics.setInFlight(server.inFlight)
+        metrics.setAuditWriteFailures(audit.statistics.failedEvents)
         return metrics.render(circuits: router.health.snapshot(now: router.clock.now()),
                               budgets: ledger.memory.snapshotNow(wallMillis: router.clock.wallMillis()))
       }, logger: runtime.logger)
@@ -40,8 +42,7 @@ public final class SwitchboardDaemonService: Service, Sendable {
         group.addTask {
           // SIGHUP: reload the config file.
           for await _ in await UnixSignalsSequence(trapping: .sighup) {
-            let r = runtime.reload()
-            if !r.applied { for e in r.errors { runtime.logger.error("reload error", metadata: ["error": "\(e)"]) } }
+            _ = runtime.reload(trigger: "sighup")
           }
         }
         group.addTask {

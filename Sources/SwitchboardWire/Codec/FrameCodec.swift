@@ -13,7 +13,17 @@ public enum FrameFormat {
 /// A frame that cannot be accepted; the connection is closed after a `PROTOCOL_ERROR`.
 public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
   /// What was wrong.
-  public enum Kind: String, Sendable { case badFlags = "bad_flags", oversized, undecodable }
+  public enum Kind: String, Sendable {
+    case badFlags = "bad_flags", oversized, undecodable
+    /// The daemon-wide budget for partial frames is used up.
+    case busy = "inbound_budget"
+    /// A started frame did not complete within `frame_read_timeout_ms`.
+    case readTimeout = "read_timeout"
+    /// Queued answers made no progress within `write_timeout_ms` (the client does not read).
+    case writeTimeout = "write_timeout"
+    /// No call and no frame within `idle_timeout_ms`.
+    case idleTimeout = "idle_timeout"
+  }
   public var kind: Kind
   public var message: String
   /// Creates an error.

@@ -1175,6 +1175,14 @@ public nonisolated struct Switchboard_V1_AdminRequest: Sendable {
     set {kind = .reloadConfig(newValue)}
   }
 
+  public var clearKey_p: Switchboard_V1_ClearKeyRequest {
+    get {
+      if case .clearKey_p(let v)? = kind {return v}
+      return Switchboard_V1_ClearKeyRequest()
+    }
+    set {kind = .clearKey_p(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -1184,6 +1192,7 @@ public nonisolated struct Switchboard_V1_AdminRequest: Sendable {
     case setKey(Switchboard_V1_SetKeyRequest)
     case rotateKey(Switchboard_V1_RotateKeyRequest)
     case reloadConfig(Switchboard_V1_ReloadConfigRequest)
+    case clearKey_p(Switchboard_V1_ClearKeyRequest)
 
   }
 
@@ -1245,6 +1254,14 @@ public nonisolated struct Switchboard_V1_AdminResponse: Sendable {
     set {kind = .reloadConfig(newValue)}
   }
 
+  public var clearKey_p: Switchboard_V1_ClearKeyResponse {
+    get {
+      if case .clearKey_p(let v)? = kind {return v}
+      return Switchboard_V1_ClearKeyResponse()
+    }
+    set {kind = .clearKey_p(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -1254,6 +1271,7 @@ public nonisolated struct Switchboard_V1_AdminResponse: Sendable {
     case setKey(Switchboard_V1_SetKeyResponse)
     case rotateKey(Switchboard_V1_RotateKeyResponse)
     case reloadConfig(Switchboard_V1_ReloadConfigResponse)
+    case clearKey_p(Switchboard_V1_ClearKeyResponse)
 
   }
 
@@ -2126,12 +2144,48 @@ public nonisolated struct Switchboard_V1_RotateKeyResponse: Sendable {
   public init() {}
 }
 
+/// Drops the in-memory keys of a provider (set or rotated over the socket), so
+/// the config file, the environment and `.env` supply its keys again.
+public nonisolated struct Switchboard_V1_ClearKeyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var provider: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Switchboard_V1_ClearKeyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var provider: String = String()
+
+  /// The key now in use (from config, env or .env), or "none".
+  public var activeKeyFingerprint: String = String()
+
+  public var poolSize: UInt32 = 0
+
+  /// Where the keys now come from: config, env, dotenv or none.
+  public var keySource: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Switchboard_V1_ReloadConfigRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Empty = the file the daemon was started with.
+  /// Must be empty: the daemon re-reads the file it was started with (a new path
+  /// only via the daemon's command line). A non-empty path is refused with
+  /// Status{INVALID_ARGUMENT, reason_code "reload_path_refused"}.
   public var path: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -3594,7 +3648,7 @@ nonisolated extension Switchboard_V1_Cancel: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Switchboard_V1_AdminRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdminRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}health\0\u{1}explain\0\u{3}list_decisions\0\u{3}set_key\0\u{3}rotate_key\0\u{3}reload_config\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}health\0\u{1}explain\0\u{3}list_decisions\0\u{3}set_key\0\u{3}rotate_key\0\u{3}reload_config\0\u{4},clear_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3680,6 +3734,19 @@ nonisolated extension Switchboard_V1_AdminRequest: SwiftProtobuf.Message, SwiftP
           self.kind = .reloadConfig(v)
         }
       }()
+      case 50: try {
+        var v: Switchboard_V1_ClearKeyRequest?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .clearKey_p(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .clearKey_p(v)
+        }
+      }()
       default: break
       }
     }
@@ -3715,6 +3782,10 @@ nonisolated extension Switchboard_V1_AdminRequest: SwiftProtobuf.Message, SwiftP
       guard case .reloadConfig(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     }()
+    case .clearKey_p?: try {
+      guard case .clearKey_p(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -3729,7 +3800,7 @@ nonisolated extension Switchboard_V1_AdminRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Switchboard_V1_AdminResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdminResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}health\0\u{1}explain\0\u{3}list_decisions\0\u{3}set_key\0\u{3}rotate_key\0\u{3}reload_config\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}health\0\u{1}explain\0\u{3}list_decisions\0\u{3}set_key\0\u{3}rotate_key\0\u{3}reload_config\0\u{4},clear_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3815,6 +3886,19 @@ nonisolated extension Switchboard_V1_AdminResponse: SwiftProtobuf.Message, Swift
           self.kind = .reloadConfig(v)
         }
       }()
+      case 50: try {
+        var v: Switchboard_V1_ClearKeyResponse?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .clearKey_p(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .clearKey_p(v)
+        }
+      }()
       default: break
       }
     }
@@ -3849,6 +3933,10 @@ nonisolated extension Switchboard_V1_AdminResponse: SwiftProtobuf.Message, Swift
     case .reloadConfig?: try {
       guard case .reloadConfig(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .clearKey_p?: try {
+      guard case .clearKey_p(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 50)
     }()
     case nil: break
     }
@@ -5160,6 +5248,81 @@ nonisolated extension Switchboard_V1_RotateKeyResponse: SwiftProtobuf.Message, S
     if lhs.provider != rhs.provider {return false}
     if lhs.activeKeyFingerprint != rhs.activeKeyFingerprint {return false}
     if lhs.poolSize != rhs.poolSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Switchboard_V1_ClearKeyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearKeyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}provider\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.provider) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.provider.isEmpty {
+      try visitor.visitSingularStringField(value: self.provider, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Switchboard_V1_ClearKeyRequest, rhs: Switchboard_V1_ClearKeyRequest) -> Bool {
+    if lhs.provider != rhs.provider {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Switchboard_V1_ClearKeyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearKeyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}provider\0\u{3}active_key_fingerprint\0\u{3}pool_size\0\u{3}key_source\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.provider) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.activeKeyFingerprint) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.poolSize) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.keySource) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.provider.isEmpty {
+      try visitor.visitSingularStringField(value: self.provider, fieldNumber: 1)
+    }
+    if !self.activeKeyFingerprint.isEmpty {
+      try visitor.visitSingularStringField(value: self.activeKeyFingerprint, fieldNumber: 2)
+    }
+    if self.poolSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.poolSize, fieldNumber: 3)
+    }
+    if !self.keySource.isEmpty {
+      try visitor.visitSingularStringField(value: self.keySource, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Switchboard_V1_ClearKeyResponse, rhs: Switchboard_V1_ClearKeyResponse) -> Bool {
+    if lhs.provider != rhs.provider {return false}
+    if lhs.activeKeyFingerprint != rhs.activeKeyFingerprint {return false}
+    if lhs.poolSize != rhs.poolSize {return false}
+    if lhs.keySource != rhs.keySource {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

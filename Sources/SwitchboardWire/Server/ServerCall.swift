@@ -10,31 +10,60 @@ public final class ServerCall: Sendable {
   public let peer: PeerCredentials?
   private let writer: ConnectionWriter
   private let finished = Atomic<Bool>(false)
+  private let cancelRequested = Atomic<Bool>(false)
+  /// Frees the call's id and slots when its terminal frame is queued; returns what
+  /// to run once that frame is written (the connection stops counting the call
+  /// as open only then, so a draining connection never closes under it).
+  private let onTerminal: @Sendable () -> @Sendable () -> Void
 
-  init(callID: UInt64, peer: PeerCredentials?, writer: ConnectionWriter) {
-    self.callID = callID; self.peer = peer; self.writer = writer
+  init(callID: UInt64, peer: PeerCredentials?, writer: ConnectionWriter, onTerminal: @escaping @Sendable () -> @Sendable () -> Void) {
+    self.callID = callID; self.peer = peer; self.writer = writer; self.onTerminal = onTerminal
   }
 
   /// Whether the terminal frame has been sent.
   public var isFinished: Bool { finished.load(ordering: .acquiring) }
 
-  /// Sends a non-terminal frame (a chunk or a restart). Throws when the connection is gone.
+  /// Whether the client cancelled this call (or its connection went away). Set
+  /// synchronously when the cancel arrives, before the task's cancellation
+  /// propagates, so a handler can answer `CANCELLED` instead of a late result.
+  public var isCancelled: Bool { cancelRequested.load(ordering: .acquiring) }
+
+  func markCancelled() { cancelRequested.store(true, ordering: .releasing) }
+
+  /// Sends a non-terminal frame (a chunk or a restart). Suspends while the frame
+  /// is queued; throws when the connection is gone, the client did not read
+  /// within the write timeout, or the call already ended (e.g. drained).
   public func send(_ body: Switchboard_V1_Frame.OneOf_Body) async throws {
+    guard !isFinished else { throw ChannelError.ioOnClosedChannel }
     var f = Switchboard_V1_Frame()
     f.callID = callID
     f.body = body
-    try await writer.write(f)
+    try await writer.write(f).get()
   }
 
   /// Sends the terminal frame; later calls are ignored. Returns whether this call sent it.
+  ///
+  /// Returns once the frame is queued, without waiting for the client to read it:
+  /// the call's task and everything it holds end now, and only the frame's bytes
+  /// stay queued (bounded by the connection's outbound limit). Awaiting the write
+  /// here let a client that never reads pin one finished task per answered call.
   @discardableResult
   public func finish(_ body: Switchboard_V1_Frame.OneOf_Body) async -> Bool {
-    guard finished.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return false }
+    finishNow(body) != nil
+  }
+
+  /// Enqueues the terminal frame without waiting for it (the server uses this when
+  /// the drain grace expires). The id is released before the frame is queued, so
+  /// a client that reuses it after reading the frame is never refused.
+  func finishNow(_ body: Switchboard_V1_Frame.OneOf_Body) -> EventLoopFuture<Void>? {
+    guard finished.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return nil }
     var f = Switchboard_V1_Frame()
     f.callID = callID
     f.body = body
-    try? await writer.write(f)
-    return true
+    let afterWrite = onTerminal()
+    let written = writer.write(f)
+    written.whenComplete { _ in afterWrite() }
+    return written
   }
 
   /// Ends the call with a status.
@@ -50,16 +79,27 @@ public final class ServerCall: Sendable {
 
 /// Writes framed protobuf onto one connection; shared by all its calls.
 ///
-/// Writes go straight to the channel (not through `NIOAsyncChannelOutboundWriter`):
-/// a terminal `CANCELLED` is written by a task that has just been cancelled, and
-/// the async writer refuses writes from cancelled tasks. Each call awaits its own
-/// write, so a client that stops reading slows only its own calls.
+/// Writes go to the channel unflushed; the connection's handler flushes once per
+/// event-loop tick, counts the queued bytes (reading stops past the per-connection
+/// limit) and closes a connection whose queue does not drain within the write
+/// timeout, which fails every write still queued.
 final class ConnectionWriter: Sendable {
-  private let channel: any Channel
+  let channel: any Channel
 
   init(channel: any Channel) { self.channel = channel }
 
-  func write(_ frame: Switchboard_V1_Frame) async throws {
-    try await channel.writeAndFlush(try frame.framed(allocator: channel.allocator)).get()
+  /// Queues `frame`; the future completes once it is written to the socket.
+  func write(_ frame: Switchboard_V1_Frame) -> EventLoopFuture<Void> {
+    do {
+      return channel.write(try frame.framed(allocator: channel.allocator))
+    } catch {
+      return channel.eventLoop.makeFailedFuture(error)
+    }
+  }
+
+  /// Closes the connection once everything queued so far is written (or failed).
+  func closeAfterPendingWrites() {
+    let channel = self.channel
+    channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
   }
 }

@@ -9,34 +9,92 @@ import NIOPosix
 import Synchronization
 
 /// The daemon's Unix-socket front door: accepts connections, checks peer
-/// credentials, splits frames, multiplexes calls per connection, sheds load
-/// with `OVERLOADED`, and drains on shutdown.
+/// credentials, splits frames, multiplexes calls per connection, bounds what each
+/// connection may hold, sheds load with `OVERLOADED`, and drains on shutdown.
+///
+/// Each connection is served by one task; each call is a cancellable child task
+/// of it. No `NIOAsyncChannel` is involved: accepted channels travel to the
+/// serving loop through an `AsyncStream`, and one that arrives after the loop
+/// ended is simply closed.
 public final class UnixSocketServer: Sendable {
-  /// Settings.
-  public let configuration: UnixSocketServerConfiguration
   private let handler: any CallHandler
   private let group: any EventLoopGroup
   private let logger: Logger
-  private let globalInFlight = Atomic<Int>(0)
-  private let state = Mutex(ServerState())
+  private let observer: (any UnixSocketServerObserver)?
+  private let completionsInFlight = Atomic<Int>(0)
+  private let adminInFlight = Atomic<Int>(0)
+  private let state: Mutex<ServerState>
+  private let budget: InboundBudget
 
   struct ServerState: Sendable {
+    var configuration: UnixSocketServerConfiguration
     var serverChannel: (any Channel)?
     var draining = false
     var listening = false
     var startFailure: (any Error)?
     var listenWaiters: [CheckedContinuation<Void, any Error>] = []
-    var connections: [ObjectIdentifier: ConnectionState] = [:]
+    var connections: ConnectionTable<ServerConnection>
   }
 
   /// Creates a server.
   public init(configuration: UnixSocketServerConfiguration, handler: any CallHandler,
-              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
-    self.configuration = configuration; self.handler = handler; self.group = group; self.logger = logger
+              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+              observer: (any UnixSocketServerObserver)? = nil) {
+    self.handler = handler; self.group = group; self.logger = logger; self.observer = observer
+    self.state = Mutex(ServerState(configuration: configuration, connections: ConnectionTable(limit: configuration.maxConnections)))
+    self.budget = InboundBudget(limit: configuration.maxInboundBufferBytes)
   }
 
-  /// Calls in flight on every connection.
-  public var inFlight: Int { globalInFlight.load(ordering: .relaxed) }
+  /// Settings in force (limits and access change on `update`).
+  public var configuration: UnixSocketServerConfiguration { state.withLock { $0.configuration } }
+
+  /// Completion calls in flight on every connection (what `maxInFlight` limits).
+  public var inFlight: Int { completionsInFlight.load(ordering: .relaxed) }
+
+  /// Admin and health calls in flight on every connection.
+  public var adminCallsInFlight: Int { adminInFlight.load(ordering: .relaxed) }
+
+  /// Open connections.
+  public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+  /// Applies a reloaded configuration: access, admin rights, call and connection
+  /// limits take effect at once (connections whose peer is no longer allowed are
+  /// closed); the socket's mode and group are re-applied; frame size, timeouts and
+  /// the outbound limit apply to connections accepted from now on. The socket path
+  /// and the partial-frame budget cannot change here (the caller refuses that).
+  public func update(_ next: UnixSocketServerConfiguration) throws {
+    let (connections, listening) = state.withLock { s -> ([ServerConnection], Bool) in
+      s.configuration = next
+      s.connections.limit = next.maxConnections
+      return (s.connections.all, s.listening)
+    }
+    let limits = Self.limits(next)
+    for c in connections {
+      if let peer = c.peer, !Self.allows(next, peer) {
+        logger.notice("closing connection: peer no longer allowed", metadata: ["peer": "\(peer)"])
+        c.cancelAll()
+        c.close()
+      } else {
+        c.setLimits(limits)
+      }
+    }
+    if listening { try SocketFile.applyPermissions(path: next.path, mode: next.mode, group: next.group) }
+  }
+
+  static func allows(_ c: UnixSocketServerConfiguration, _ peer: PeerCredentials) -> Bool {
+    c.access.allows(peer) || c.admin.allows(peer)
+  }
+
+  /// `d` as a NIO time amount (saturating).
+  static func timeAmount(_ d: Duration) -> TimeAmount {
+    let (s, a) = d.components
+    let (m, o) = s.multipliedReportingOverflow(by: 1_000_000_000)
+    return .nanoseconds(o ? (s < 0 ? .min : .max) : m &+ a / 1_000_000_000)
+  }
+
+  static func limits(_ c: UnixSocketServerConfiguration) -> CallTable<CallHandle>.Limits {
+    .init(completions: c.maxInFlightPerConnection, admin: c.reservedAdminCallsPerConnection)
+  }
 
   /// Returns once the socket accepts connections; throws why it could not start.
   public func waitUntilListening() async throws {
@@ -62,61 +120,74 @@ public final class UnixSocketServer: Sendable {
   }
 
   /// Serves until `beginShutdown()`, then drains in-flight calls up to the grace
-  /// period and removes the socket file.
+  /// period (then answers the rest `UNAVAILABLE`) and removes the socket file.
   public func run() async throws {
+    let configuration = self.configuration
     let path = configuration.path
     do { try SocketFile.prepare(path: path) } catch { throw failStart(error) }
-    let maxFrame = configuration.maxFrameBytes
-    let server: NIOAsyncChannel<(NIOAsyncChannel<ByteBuffer, ByteBuffer>, PeerCredentials?), Never>
+    let (accepted, acceptor) = AsyncStream.makeStream(of: ServerConnection.self)
+    let serverChannel: any Channel
     do {
-      server = try await ServerBootstrap(group: group)
-      .serverChannelOption(.backlog, value: 256)
-      .childChannelOption(.allowRemoteHalfClosure, value: true)
-      .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false) { channel in
-        PeerCredentials.read(from: channel)
-          .map { Optional($0) }
-          .recover { _ in nil }
-          .flatMapThrowing { peer in
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrame)))
-            let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-            return (async, peer)
-          }
-      }
-    } catch { throw failStart(error) }
+      serverChannel = try await ServerBootstrap(group: group)
+        .serverChannelOption(.backlog, value: 256)
+        .childChannelOption(.allowRemoteHalfClosure, value: true)
+        .childChannelInitializer { [self] channel in
+          PeerCredentials.read(from: channel)
+            .map { Optional($0) }
+            .recover { _ in nil }
+            .flatMapThrowing { peer in
+              let c = self.configuration
+              let settings = ConnectionHandler.Settings(
+                maxFrameBytes: c.maxFrameBytes, maxOutboundBytes: c.maxOutboundBytesPerConnection,
+                writeTimeout: Self.timeAmount(c.writeTimeout), idleTimeout: Self.timeAmount(c.idleTimeout),
+                frameReadTimeout: Self.timeAmount(c.frameReadTimeout))
+              let (events, continuation) = AsyncStream.makeStream(of: InboundEvent.self)
+              let counters = ConnectionCounters()
+              try channel.pipeline.syncOperations.addHandler(
+                ConnectionHandler(settings: settings, events: continuation, budget: self.budget, counters: counters))
+              let connection = ServerConnection(channel: channel, peer: peer, inbound: events, counters: counters,
+                                                limits: Self.limits(c), maxBufferedFrames: settings.maxBufferedFrames)
+              if case .terminated = acceptor.yield(connection) { channel.close(promise: nil) }
+            }
+        }
+        .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+    } catch { acceptor.finish(); throw failStart(error) }
     defer { SocketFile.remove(path: path) }
     do {
       try SocketFile.applyPermissions(path: path, mode: configuration.mode, group: configuration.group)
     } catch {
-      try? await server.channel.close()
+      acceptor.finish()
+      try? await serverChannel.close()
       throw failStart(error)
     }
     let wasDraining = state.withLock { s -> Bool in
-      s.serverChannel = server.channel
+      s.serverChannel = serverChannel
       s.listening = true
       let w = s.listenWaiters
       s.listenWaiters = []
       for c in w { c.resume() }
       return s.draining
     }
-    if wasDraining { try? await server.channel.close() }
+    serverChannel.closeFuture.whenComplete { _ in acceptor.finish() }
+    if wasDraining { serverChannel.close(promise: nil) }
     logger.info("listening", metadata: ["socket.path": "\(path)", "socket.mode": "\(String(configuration.mode, radix: 8))"])
 
-    try await withThrowingDiscardingTaskGroup { group in
-      try await server.executeThenClose { inbound in
-        for try await (connection, peer) in inbound {
-          group.addTask { await self.serve(connection, peer: peer) }
-        }
+    await withDiscardingTaskGroup { group in
+      for await connection in accepted {
+        group.addTask { await self.serve(connection) }
       }
       // No longer accepting: give the open connections the grace period.
-      let grace = configuration.drainGrace
+      let grace = self.configuration.drainGrace
       group.addTask {
         let deadline = ContinuousClock.now + grace
         while ContinuousClock.now < deadline {
           if self.state.withLock({ $0.connections.isEmpty }) { return }
-          try? await Task.sleep(for: .milliseconds(20))
+          try? await Task.sleep(for: .milliseconds(10))
         }
-        self.logger.warning("drain grace expired; cancelling remaining calls", metadata: ["calls.in_flight": "\(self.inFlight)"])
-        for c in self.state.withLock({ Array($0.connections.values) }) { c.cancelAll(); c.close() }
+        let remaining = self.state.withLock { $0.connections.all }
+        self.logger.warning("drain grace expired; answering remaining calls UNAVAILABLE",
+                            metadata: ["calls.in_flight": "\(self.inFlight + self.adminCallsInFlight)", "connections": "\(remaining.count)"])
+        for c in remaining { c.expire() }
       }
     }
     logger.info("socket server stopped", metadata: ["socket.path": "\(path)"])
@@ -125,9 +196,9 @@ public final class UnixSocketServer: Sendable {
   /// Stops accepting; open connections finish their calls (new calls get
   /// `UNAVAILABLE`), then close. `run()` returns when all are done or the grace expires.
   public func beginShutdown() {
-    let (channel, connections) = state.withLock { s -> ((any Channel)?, [ConnectionState]) in
+    let (channel, connections) = state.withLock { s -> ((any Channel)?, [ServerConnection]) in
       s.draining = true
-      return (s.serverChannel, Array(s.connections.values))
+      return (s.serverChannel, s.connections.beginDrain())
     }
     channel?.close(promise: nil)
     for c in connections { c.drain() }
@@ -135,191 +206,168 @@ public final class UnixSocketServer: Sendable {
 
   // MARK: - connections
 
-  private func serve(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, peer: PeerCredentials?) async {
-    do {
-      try await channel.executeThenClose { inbound, _ in
-        let writer = ConnectionWriter(channel: channel.channel)
-        guard let peer, configuration.access.allows(peer) else {
-          logger.warning("connection refused", metadata: ["peer": "\(peer.map(String.init(describing:)) ?? "unknown")", "reason": "permission_denied"])
-          try? await writer.write(.status(callID: 0, .permissionDenied, reason: "permission_denied",
-                                          message: "peer \(peer.map { "uid \($0.uid)" } ?? "with unknown credentials") may not use this socket"))
-          return
-        }
-        let conn = ConnectionState(channel: channel.channel, limit: configuration.maxInFlightPerConnection)
-        let registered = state.withLock { s -> Bool in
-          if s.draining { return false }
-          s.connections[ObjectIdentifier(conn)] = conn
-          return true
-        }
-        guard registered else {
-          try? await writer.write(.status(callID: 0, .unavailable, reason: "draining", message: "the daemon is shutting down", retryable: true))
-          return
-        }
-        defer { _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(conn)) } }
-        await withDiscardingTaskGroup { group in
-          do {
-            for try await payload in inbound {
-              let frame: Switchboard_V1_Frame
-              do { frame = try Switchboard_V1_Frame(payload: payload) } catch {
-                throw error
-              }
-              await dispatch(frame, conn: conn, writer: writer, peer: peer, group: &group)
-            }
-          } catch let error as FrameError {
-            logger.notice("protocol error; closing connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
-            conn.cancelAll()
-            try? await writer.write(.status(callID: 0, .protocolError, reason: "protocol_error", message: error.description))
-            conn.close()
-          } catch {
-            conn.cancelAll()
-          }
-          // Input is over. A client that half-closed still gets its answers;
-          // a client that went away entirely has its calls cancelled.
-          if !channel.channel.isActive { conn.cancelAll() }
-        }
-      }
-    } catch {
-      logger.debug("connection ended", metadata: ["error": "\(error)"])
-    }
+  private func refuse(_ connection: ServerConnection, _ code: Switchboard_V1_Status.Code, reason: String, message: String,
+                      retryable: Bool = false) {
+    observer?.frameRejected(reason: reason)
+    _ = connection.writer.write(.status(callID: 0, code, reason: reason, message: message, retryable: retryable))
+    connection.writer.closeAfterPendingWrites()
   }
 
-  private func dispatch(_ frame: Switchboard_V1_Frame, conn: ConnectionState, writer: ConnectionWriter, peer: PeerCredentials,
-                        group: inout DiscardingTaskGroup) async {
+  private func serve(_ connection: ServerConnection) async {
+    let configuration = self.configuration
+    guard let peer = connection.peer, Self.allows(configuration, peer) else {
+      logger.warning("connection refused", metadata: ["peer": "\(connection.peer.map(String.init(describing:)) ?? "unknown")", "reason": "permission_denied"])
+      refuse(connection, .permissionDenied, reason: "permission_denied",
+             message: "peer \(connection.peer.map { "uid \($0.uid)" } ?? "with unknown credentials") may not use this socket")
+      return
+    }
+    let admission = state.withLock { $0.connections.admit(connection) }
+    let id: UInt64
+    switch admission {
+    case .accepted(let i): id = i
+    case .full(let limit):
+      logger.warning("connection refused", metadata: ["peer": "\(peer)", "reason": "max_connections"])
+      refuse(connection, .overloaded, reason: "max_connections", message: "the daemon has \(limit) connections open", retryable: true)
+      return
+    case .draining:
+      refuse(connection, .unavailable, reason: "draining", message: "the daemon is shutting down", retryable: true)
+      return
+    }
+    defer { _ = state.withLock { $0.connections.remove(id) } }
+    if state.withLock({ $0.draining }) { connection.drain() }  // shutdown began while this one was being admitted
+
+    await withDiscardingTaskGroup { group in
+      for await event in connection.inbound {
+        switch event {
+        case .frame(let frame):
+          connection.consumed()
+          dispatch(frame, connection: connection, peer: peer, group: &group)
+        case .rejected(let error):
+          observer?.frameRejected(reason: error.kind.rawValue)
+          switch error.kind {
+          case .writeTimeout, .idleTimeout:
+            // The handler closed the connection; the client does not read, or is gone.
+            logger.notice("closing connection", metadata: ["peer": "\(peer)", "reason": "\(error.kind.rawValue)"])
+            connection.cancelAll()
+          default:
+            logger.notice("protocol error; closing connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            connection.cancelAll()
+            _ = connection.writer.write(.status(callID: 0, .protocolError, reason: "protocol_error", message: error.description))
+            connection.writer.closeAfterPendingWrites()
+          }
+        }
+      }
+      // Input is over. A client that half-closed still gets its answers;
+      // a client that went away entirely has its calls cancelled.
+      if !connection.channel.isActive { connection.cancelAll() }
+    }
+    connection.writer.closeAfterPendingWrites()
+  }
+
+  private func dispatch(_ frame: Switchboard_V1_Frame, connection: ServerConnection, peer: PeerCredentials,
+                        group: inout DiscardingTaskGroup) {
     let id = frame.callID
+    let writer = connection.writer
     switch frame.body {
     case .hello(let hello):
       let verdict = ProtocolHandshake(configuration: configuration).answer(hello)
-      try? await writer.write(verdict.frame(callID: id))
+      _ = writer.write(verdict.frame(callID: id))
       if verdict.closesConnection {
         logger.notice("protocol version refused; closing connection", metadata: ["peer": "\(peer)", "hello.protocol_version": "\(hello.protocolVersion)"])
-        conn.cancelAll()
-        conn.close()
+        observer?.frameRejected(reason: ProtocolHandshake.unsupportedVersionReason)
+        connection.cancelAll()
+        writer.closeAfterPendingWrites()
       }
     case .completionRequest(let request):
-      admit(id, conn: conn, writer: writer, peer: peer, group: &group) { call in
+      admit(id, kind: .completion, connection: connection, peer: peer, group: &group) { call in
         await self.handler.handleCompletion(request, call: call)
       }
     case .adminRequest(let request):
-      admit(id, conn: conn, writer: writer, peer: peer, group: &group) { call in
+      admit(id, kind: .admin, connection: connection, peer: peer, group: &group) { call in
         await self.handler.handleAdmin(request, call: call)
       }
     case .cancel:
-      conn.cancel(id)
+      connection.cancel(id)
     case nil:
-      try? await writer.write(.status(callID: id, .invalidArgument, reason: "invalid_request", message: "frame has no body"))
+      _ = writer.write(.status(callID: id, .invalidArgument, reason: "invalid_request", message: "frame has no body"))
     default:
-      try? await writer.write(.status(callID: id, .invalidArgument, reason: "invalid_request",
-                                      message: "a client may not send this frame type"))
+      _ = writer.write(.status(callID: id, .invalidArgument, reason: "invalid_request",
+                               message: "a client may not send this frame type"))
     }
   }
 
-  private func admit(_ id: UInt64, conn: ConnectionState, writer: ConnectionWriter, peer: PeerCredentials,
+
+  /// Takes a daemon-wide slot of `kind`; nil when the limit is reached.
+  private func takeGlobalSlot(_ kind: CallTable<CallHandle>.Kind, _ c: UnixSocketServerConfiguration) -> String? {
+    switch kind {
+    case .completion:
+      if completionsInFlight.wrappingAdd(1, ordering: .relaxed).newValue > c.maxInFlight {
+        completionsInFlight.wrappingSubtract(1, ordering: .relaxed)
+        return "the daemon has \(c.maxInFlight) calls in flight"
+      }
+    case .admin:
+      if adminInFlight.wrappingAdd(1, ordering: .relaxed).newValue > c.reservedAdminCalls {
+        adminInFlight.wrappingSubtract(1, ordering: .relaxed)
+        return "the daemon has \(c.reservedAdminCalls) admin calls in flight"
+      }
+    }
+    return nil
+  }
+
+  private func releaseGlobalSlot(_ kind: CallTable<CallHandle>.Kind) {
+    switch kind {
+    case .completion: completionsInFlight.wrappingSubtract(1, ordering: .relaxed)
+    case .admin: adminInFlight.wrappingSubtract(1, ordering: .relaxed)
+    }
+  }
+
+  private func admit(_ id: UInt64, kind: CallTable<CallHandle>.Kind, connection: ServerConnection, peer: PeerCredentials,
                      group: inout DiscardingTaskGroup, work: @escaping @Sendable (ServerCall) async -> Void) {
-    let draining = state.withLock { $0.draining }
-    let verdict: ConnectionState.Admission
-    if draining {
+    let c = configuration
+    let writer = connection.writer
+    let verdict: CallTable<CallHandle>.Admission
+    var admitted: (CallHandle, AsyncStream<Void>)?
+    if state.withLock({ $0.draining }) {
       verdict = .draining
-    } else if globalInFlight.wrappingAdd(1, ordering: .relaxed).newValue > configuration.maxInFlight {
-      globalInFlight.wrappingSubtract(1, ordering: .relaxed)
-      verdict = .overloaded("the daemon has \(configuration.maxInFlight) calls in flight")
+    } else if let why = takeGlobalSlot(kind, c) {
+      verdict = .overloaded(why)
     } else {
-      verdict = conn.admit(id)
-      if case .admitted = verdict {} else { globalInFlight.wrappingSubtract(1, ordering: .relaxed) }
+      var signal: AsyncStream<Void>?
+      let (v, handle) = connection.admit(id, kind: kind) { generation in
+        let call = ServerCall(callID: id, peer: peer, writer: writer, onTerminal: { [self] in
+          self.releaseGlobalSlot(kind)
+          return connection.release(id, generation: generation)
+        })
+        let (task, s) = CancellableTaskHandle.make()
+        signal = s
+        return CallHandle(call: call, task: task)
+      }
+      verdict = v
+      if let handle, let signal { admitted = (handle, signal) } else { releaseGlobalSlot(kind) }
     }
     switch verdict {
     case .admitted:
-      let call = ServerCall(callID: id, peer: peer, writer: writer)
-      group.addTask {
-        let task = Task { await work(call) }
-        conn.attach(id, task: task)
-        await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+      guard let (handle, signal) = admitted else { return }
+      let call = handle.call
+      // If the drain already expired this call, its signal has ended and the
+      // task starts cancelled; its UNAVAILABLE status is already queued.
+      group.addCancellableTask(signal: signal) {
+        await work(call)
         if !call.isFinished {
-          if task.isCancelled {
+          if Task.isCancelled || call.isCancelled {
             await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled")
           } else {
             await call.fail(.internal, reason: "internal", message: "the call ended without a result")
           }
         }
-        self.globalInFlight.wrappingSubtract(1, ordering: .relaxed)
-        conn.release(id)
       }
     case .duplicate:
-      group.addTask {
-        try? await writer.write(.status(callID: id, .invalidArgument, reason: "invalid_request",
-                                        message: "call_id \(id) is already in use on this connection"))
-      }
+      _ = writer.write(.status(callID: id, .invalidArgument, reason: "invalid_request",
+                               message: "call_id \(id) is already in use on this connection"))
     case .overloaded(let why):
-      group.addTask {
-        try? await writer.write(.status(callID: id, .overloaded, reason: "overloaded", message: why, retryable: true, retryAfterMs: 50))
-      }
+      _ = writer.write(.status(callID: id, .overloaded, reason: "overloaded", message: why, retryable: true, retryAfterMs: 50))
     case .draining:
-      group.addTask {
-        try? await writer.write(.status(callID: id, .unavailable, reason: "draining", message: "the daemon is shutting down", retryable: true))
-      }
+      _ = writer.write(.status(callID: id, .unavailable, reason: "draining", message: "the daemon is shutting down", retryable: true))
     }
   }
-}
-
-/// Per-connection call table: admission, cancellation, drain.
-final class ConnectionState: Sendable {
-  enum Admission { case admitted, duplicate, overloaded(String), draining }
-  struct Calls: Sendable {
-    var open: [UInt64: Task<Void, Never>?] = [:]
-    /// Cancels that arrived before the call's task was attached.
-    var cancelledEarly: Set<UInt64> = []
-    var draining = false
-  }
-  private let calls = Mutex(Calls())
-  private let channel: any Channel
-  private let limit: Int
-
-  init(channel: any Channel, limit: Int) { self.channel = channel; self.limit = limit }
-
-  func admit(_ id: UInt64) -> Admission {
-    calls.withLock { c in
-      if c.draining { return .draining }
-      if c.open.keys.contains(id) { return .duplicate }
-      if c.open.count >= limit { return .overloaded("this connection has \(limit) calls in flight") }
-      c.open[id] = .some(nil)
-      return .admitted
-    }
-  }
-
-  func attach(_ id: UInt64, task: Task<Void, Never>) {
-    let early = calls.withLock { c -> Bool in
-      guard c.open.keys.contains(id) else { return false }
-      c.open[id] = task
-      return c.cancelledEarly.remove(id) != nil
-    }
-    if early { task.cancel() }
-  }
-
-  func release(_ id: UInt64) {
-    let closeNow = calls.withLock { c -> Bool in
-      c.open.removeValue(forKey: id)
-      c.cancelledEarly.remove(id)
-      return c.draining && c.open.isEmpty
-    }
-    if closeNow { close() }
-  }
-
-  func cancel(_ id: UInt64) {
-    let task = calls.withLock { c -> Task<Void, Never>? in
-      guard let entry = c.open[id] else { return nil }  // unknown or finished call: nothing to do
-      if entry == nil { c.cancelledEarly.insert(id) }
-      return entry
-    }
-    task?.cancel()
-  }
-
-  func cancelAll() {
-    for t in calls.withLock({ Array($0.open.values) }) { t?.cancel() }
-  }
-
-  func drain() {
-    let idle = calls.withLock { c -> Bool in c.draining = true; return c.open.isEmpty }
-    if idle { close() }
-  }
-
-  func close() { channel.close(promise: nil) }
 }

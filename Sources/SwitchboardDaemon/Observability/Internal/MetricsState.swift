@@ -13,6 +13,9 @@ struct AttemptSeries: Hashable, Sendable {
   var outcome: AttemptRecord.Outcome
   var failureClass: FailureClass?
   var reason: ReasonCode?
+  /// The client cancelled during this attempt: counted as `outcome="cancelled"`,
+  /// not as a provider failure.
+  var cancelled = false
 }
 
 /// Label set of per-candidate series (`switchboard_upstream_latency_seconds`).
@@ -49,6 +52,7 @@ struct MetricsState: Sendable {
   /// Overage per ledger account (`scope@window`): how many settles went over their reservation, and by how much.
   var overages: [String: (count: UInt64, micro: Int64)] = [:]
   var framesRejected: [String: UInt64]
+  var reloads: [Bool: UInt64] = [:]
 
   init(upstreamBucketCount: Int, overheadBucketCount: Int) {
     requests = [:]; requests.reserveCapacity(64)

@@ -1678,6 +1678,96 @@ void   switchboard__v1__rotate_key_response__free_unpacked
   assert(message->base.descriptor == &switchboard__v1__rotate_key_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   switchboard__v1__clear_key_request__init
+                     (Switchboard__V1__ClearKeyRequest         *message)
+{
+  static const Switchboard__V1__ClearKeyRequest init_value = SWITCHBOARD__V1__CLEAR_KEY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t switchboard__v1__clear_key_request__get_packed_size
+                     (const Switchboard__V1__ClearKeyRequest *message)
+{
+  assert(message->base.descriptor == &switchboard__v1__clear_key_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t switchboard__v1__clear_key_request__pack
+                     (const Switchboard__V1__ClearKeyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &switchboard__v1__clear_key_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t switchboard__v1__clear_key_request__pack_to_buffer
+                     (const Switchboard__V1__ClearKeyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &switchboard__v1__clear_key_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Switchboard__V1__ClearKeyRequest *
+       switchboard__v1__clear_key_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Switchboard__V1__ClearKeyRequest *)
+     protobuf_c_message_unpack (&switchboard__v1__clear_key_request__descriptor,
+                                allocator, len, data);
+}
+void   switchboard__v1__clear_key_request__free_unpacked
+                     (Switchboard__V1__ClearKeyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &switchboard__v1__clear_key_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   switchboard__v1__clear_key_response__init
+                     (Switchboard__V1__ClearKeyResponse         *message)
+{
+  static const Switchboard__V1__ClearKeyResponse init_value = SWITCHBOARD__V1__CLEAR_KEY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t switchboard__v1__clear_key_response__get_packed_size
+                     (const Switchboard__V1__ClearKeyResponse *message)
+{
+  assert(message->base.descriptor == &switchboard__v1__clear_key_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t switchboard__v1__clear_key_response__pack
+                     (const Switchboard__V1__ClearKeyResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &switchboard__v1__clear_key_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t switchboard__v1__clear_key_response__pack_to_buffer
+                     (const Switchboard__V1__ClearKeyResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &switchboard__v1__clear_key_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Switchboard__V1__ClearKeyResponse *
+       switchboard__v1__clear_key_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Switchboard__V1__ClearKeyResponse *)
+     protobuf_c_message_unpack (&switchboard__v1__clear_key_response__descriptor,
+                                allocator, len, data);
+}
+void   switchboard__v1__clear_key_response__free_unpacked
+                     (Switchboard__V1__ClearKeyResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &switchboard__v1__clear_key_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   switchboard__v1__reload_config_request__init
                      (Switchboard__V1__ReloadConfigRequest         *message)
 {
@@ -3783,7 +3873,7 @@ const ProtobufCMessageDescriptor switchboard__v1__cancel__descriptor =
   (ProtobufCMessageInit) switchboard__v1__cancel__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__admin_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor switchboard__v1__admin_request__field_descriptors[7] =
 {
   {
     "health",
@@ -3857,8 +3947,21 @@ static const ProtobufCFieldDescriptor switchboard__v1__admin_request__field_desc
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "clear_key",
+    50,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__AdminRequest, kind_case),
+    offsetof(Switchboard__V1__AdminRequest, clear_key),
+    &switchboard__v1__clear_key_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__admin_request__field_indices_by_name[] = {
+  6,   /* field[6] = clear_key */
   1,   /* field[1] = explain */
   0,   /* field[0] = health */
   2,   /* field[2] = list_decisions */
@@ -3866,10 +3969,11 @@ static const unsigned switchboard__v1__admin_request__field_indices_by_name[] = 
   4,   /* field[4] = rotate_key */
   3,   /* field[3] = set_key */
 };
-static const ProtobufCIntRange switchboard__v1__admin_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__admin_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 50, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__admin_request__descriptor =
 {
@@ -3879,14 +3983,14 @@ const ProtobufCMessageDescriptor switchboard__v1__admin_request__descriptor =
   "Switchboard__V1__AdminRequest",
   "switchboard.v1",
   sizeof(Switchboard__V1__AdminRequest),
-  6,
+  7,
   switchboard__v1__admin_request__field_descriptors,
   switchboard__v1__admin_request__field_indices_by_name,
-  1,  switchboard__v1__admin_request__number_ranges,
+  2,  switchboard__v1__admin_request__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__admin_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__admin_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor switchboard__v1__admin_response__field_descriptors[7] =
 {
   {
     "health",
@@ -3960,8 +4064,21 @@ static const ProtobufCFieldDescriptor switchboard__v1__admin_response__field_des
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "clear_key",
+    50,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__AdminResponse, kind_case),
+    offsetof(Switchboard__V1__AdminResponse, clear_key),
+    &switchboard__v1__clear_key_response__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__admin_response__field_indices_by_name[] = {
+  6,   /* field[6] = clear_key */
   1,   /* field[1] = explain */
   0,   /* field[0] = health */
   2,   /* field[2] = list_decisions */
@@ -3969,10 +4086,11 @@ static const unsigned switchboard__v1__admin_response__field_indices_by_name[] =
   4,   /* field[4] = rotate_key */
   3,   /* field[3] = set_key */
 };
-static const ProtobufCIntRange switchboard__v1__admin_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__admin_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 50, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__admin_response__descriptor =
 {
@@ -3982,10 +4100,10 @@ const ProtobufCMessageDescriptor switchboard__v1__admin_response__descriptor =
   "Switchboard__V1__AdminResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__AdminResponse),
-  6,
+  7,
   switchboard__v1__admin_response__field_descriptors,
   switchboard__v1__admin_response__field_indices_by_name,
-  1,  switchboard__v1__admin_response__number_ranges,
+  2,  switchboard__v1__admin_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__admin_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5880,6 +5998,121 @@ const ProtobufCMessageDescriptor switchboard__v1__rotate_key_response__descripto
   switchboard__v1__rotate_key_response__field_indices_by_name,
   1,  switchboard__v1__rotate_key_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__rotate_key_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__clear_key_request__field_descriptors[1] =
+{
+  {
+    "provider",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ClearKeyRequest, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__clear_key_request__field_indices_by_name[] = {
+  0,   /* field[0] = provider */
+};
+static const ProtobufCIntRange switchboard__v1__clear_key_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__clear_key_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.ClearKeyRequest",
+  "ClearKeyRequest",
+  "Switchboard__V1__ClearKeyRequest",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__ClearKeyRequest),
+  1,
+  switchboard__v1__clear_key_request__field_descriptors,
+  switchboard__v1__clear_key_request__field_indices_by_name,
+  1,  switchboard__v1__clear_key_request__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__clear_key_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__clear_key_response__field_descriptors[4] =
+{
+  {
+    "provider",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ClearKeyResponse, provider),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "active_key_fingerprint",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ClearKeyResponse, active_key_fingerprint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pool_size",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ClearKeyResponse, pool_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_source",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ClearKeyResponse, key_source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__clear_key_response__field_indices_by_name[] = {
+  1,   /* field[1] = active_key_fingerprint */
+  3,   /* field[3] = key_source */
+  2,   /* field[2] = pool_size */
+  0,   /* field[0] = provider */
+};
+static const ProtobufCIntRange switchboard__v1__clear_key_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__clear_key_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.ClearKeyResponse",
+  "ClearKeyResponse",
+  "Switchboard__V1__ClearKeyResponse",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__ClearKeyResponse),
+  4,
+  switchboard__v1__clear_key_response__field_descriptors,
+  switchboard__v1__clear_key_response__field_indices_by_name,
+  1,  switchboard__v1__clear_key_response__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__clear_key_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor switchboard__v1__reload_config_request__field_descriptors[1] =

@@ -53,6 +53,8 @@ typedef struct Switchboard__V1__SetKeyRequest Switchboard__V1__SetKeyRequest;
 typedef struct Switchboard__V1__SetKeyResponse Switchboard__V1__SetKeyResponse;
 typedef struct Switchboard__V1__RotateKeyRequest Switchboard__V1__RotateKeyRequest;
 typedef struct Switchboard__V1__RotateKeyResponse Switchboard__V1__RotateKeyResponse;
+typedef struct Switchboard__V1__ClearKeyRequest Switchboard__V1__ClearKeyRequest;
+typedef struct Switchboard__V1__ClearKeyResponse Switchboard__V1__ClearKeyResponse;
 typedef struct Switchboard__V1__ReloadConfigRequest Switchboard__V1__ReloadConfigRequest;
 typedef struct Switchboard__V1__ReloadConfigResponse Switchboard__V1__ReloadConfigResponse;
 
@@ -684,7 +686,8 @@ typedef enum {
   SWITCHBOARD__V1__ADMIN_REQUEST__KIND_LIST_DECISIONS = 3,
   SWITCHBOARD__V1__ADMIN_REQUEST__KIND_SET_KEY = 4,
   SWITCHBOARD__V1__ADMIN_REQUEST__KIND_ROTATE_KEY = 5,
-  SWITCHBOARD__V1__ADMIN_REQUEST__KIND_RELOAD_CONFIG = 6
+  SWITCHBOARD__V1__ADMIN_REQUEST__KIND_RELOAD_CONFIG = 6,
+  SWITCHBOARD__V1__ADMIN_REQUEST__KIND_CLEAR_KEY = 50
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__ADMIN_REQUEST__KIND__CASE)
 } Switchboard__V1__AdminRequest__KindCase;
 
@@ -699,6 +702,7 @@ struct  Switchboard__V1__AdminRequest
     Switchboard__V1__SetKeyRequest *set_key;
     Switchboard__V1__RotateKeyRequest *rotate_key;
     Switchboard__V1__ReloadConfigRequest *reload_config;
+    Switchboard__V1__ClearKeyRequest *clear_key;
   };
 };
 #define SWITCHBOARD__V1__ADMIN_REQUEST__INIT \
@@ -713,7 +717,8 @@ typedef enum {
   SWITCHBOARD__V1__ADMIN_RESPONSE__KIND_LIST_DECISIONS = 3,
   SWITCHBOARD__V1__ADMIN_RESPONSE__KIND_SET_KEY = 4,
   SWITCHBOARD__V1__ADMIN_RESPONSE__KIND_ROTATE_KEY = 5,
-  SWITCHBOARD__V1__ADMIN_RESPONSE__KIND_RELOAD_CONFIG = 6
+  SWITCHBOARD__V1__ADMIN_RESPONSE__KIND_RELOAD_CONFIG = 6,
+  SWITCHBOARD__V1__ADMIN_RESPONSE__KIND_CLEAR_KEY = 50
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(SWITCHBOARD__V1__ADMIN_RESPONSE__KIND__CASE)
 } Switchboard__V1__AdminResponse__KindCase;
 
@@ -728,6 +733,7 @@ struct  Switchboard__V1__AdminResponse
     Switchboard__V1__SetKeyResponse *set_key;
     Switchboard__V1__RotateKeyResponse *rotate_key;
     Switchboard__V1__ReloadConfigResponse *reload_config;
+    Switchboard__V1__ClearKeyResponse *clear_key;
   };
 };
 #define SWITCHBOARD__V1__ADMIN_RESPONSE__INIT \
@@ -1249,11 +1255,46 @@ struct  Switchboard__V1__RotateKeyResponse
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Drops the in-memory keys of a provider (set or rotated over the socket), so
+ * the config file, the environment and `.env` supply its keys again.
+ */
+struct  Switchboard__V1__ClearKeyRequest
+{
+  ProtobufCMessage base;
+  char *provider;
+};
+#define SWITCHBOARD__V1__CLEAR_KEY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__clear_key_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Switchboard__V1__ClearKeyResponse
+{
+  ProtobufCMessage base;
+  char *provider;
+  /*
+   * The key now in use (from config, env or .env), or "none".
+   */
+  char *active_key_fingerprint;
+  uint32_t pool_size;
+  /*
+   * Where the keys now come from: config, env, dotenv or none.
+   */
+  char *key_source;
+};
+#define SWITCHBOARD__V1__CLEAR_KEY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__clear_key_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
 struct  Switchboard__V1__ReloadConfigRequest
 {
   ProtobufCMessage base;
   /*
-   * Empty = the file the daemon was started with.
+   * Must be empty: the daemon re-reads the file it was started with (a new path
+   * only via the daemon's command line). A non-empty path is refused with
+   * Status{INVALID_ARGUMENT, reason_code "reload_path_refused"}.
    */
   char *path;
 };
@@ -1981,6 +2022,44 @@ Switchboard__V1__RotateKeyResponse *
 void   switchboard__v1__rotate_key_response__free_unpacked
                      (Switchboard__V1__RotateKeyResponse *message,
                       ProtobufCAllocator *allocator);
+/* Switchboard__V1__ClearKeyRequest methods */
+void   switchboard__v1__clear_key_request__init
+                     (Switchboard__V1__ClearKeyRequest         *message);
+size_t switchboard__v1__clear_key_request__get_packed_size
+                     (const Switchboard__V1__ClearKeyRequest   *message);
+size_t switchboard__v1__clear_key_request__pack
+                     (const Switchboard__V1__ClearKeyRequest   *message,
+                      uint8_t             *out);
+size_t switchboard__v1__clear_key_request__pack_to_buffer
+                     (const Switchboard__V1__ClearKeyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Switchboard__V1__ClearKeyRequest *
+       switchboard__v1__clear_key_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   switchboard__v1__clear_key_request__free_unpacked
+                     (Switchboard__V1__ClearKeyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Switchboard__V1__ClearKeyResponse methods */
+void   switchboard__v1__clear_key_response__init
+                     (Switchboard__V1__ClearKeyResponse         *message);
+size_t switchboard__v1__clear_key_response__get_packed_size
+                     (const Switchboard__V1__ClearKeyResponse   *message);
+size_t switchboard__v1__clear_key_response__pack
+                     (const Switchboard__V1__ClearKeyResponse   *message,
+                      uint8_t             *out);
+size_t switchboard__v1__clear_key_response__pack_to_buffer
+                     (const Switchboard__V1__ClearKeyResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Switchboard__V1__ClearKeyResponse *
+       switchboard__v1__clear_key_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   switchboard__v1__clear_key_response__free_unpacked
+                     (Switchboard__V1__ClearKeyResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Switchboard__V1__ReloadConfigRequest methods */
 void   switchboard__v1__reload_config_request__init
                      (Switchboard__V1__ReloadConfigRequest         *message);
@@ -2135,6 +2214,12 @@ typedef void (*Switchboard__V1__RotateKeyRequest_Closure)
 typedef void (*Switchboard__V1__RotateKeyResponse_Closure)
                  (const Switchboard__V1__RotateKeyResponse *message,
                   void *closure_data);
+typedef void (*Switchboard__V1__ClearKeyRequest_Closure)
+                 (const Switchboard__V1__ClearKeyRequest *message,
+                  void *closure_data);
+typedef void (*Switchboard__V1__ClearKeyResponse_Closure)
+                 (const Switchboard__V1__ClearKeyResponse *message,
+                  void *closure_data);
 typedef void (*Switchboard__V1__ReloadConfigRequest_Closure)
                  (const Switchboard__V1__ReloadConfigRequest *message,
                   void *closure_data);
@@ -2282,6 +2367,8 @@ extern const ProtobufCMessageDescriptor switchboard__v1__set_key_request__descri
 extern const ProtobufCMessageDescriptor switchboard__v1__set_key_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__rotate_key_request__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__rotate_key_response__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__clear_key_request__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__clear_key_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__reload_config_request__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__reload_config_response__descriptor;
 extern const ProtobufCServiceDescriptor switchboard__v1__switchboard__descriptor;

@@ -17,36 +17,40 @@ ROLE_UNSPECIFIED: Role
 ROLE_USER: Role
 
 class AdminRequest(_message.Message):
-    __slots__ = ["explain", "health", "list_decisions", "reload_config", "rotate_key", "set_key"]
+    __slots__ = ["clear_key", "explain", "health", "list_decisions", "reload_config", "rotate_key", "set_key"]
+    CLEAR_KEY_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     HEALTH_FIELD_NUMBER: _ClassVar[int]
     LIST_DECISIONS_FIELD_NUMBER: _ClassVar[int]
     RELOAD_CONFIG_FIELD_NUMBER: _ClassVar[int]
     ROTATE_KEY_FIELD_NUMBER: _ClassVar[int]
     SET_KEY_FIELD_NUMBER: _ClassVar[int]
+    clear_key: ClearKeyRequest
     explain: ExplainRequest
     health: HealthRequest
     list_decisions: ListDecisionsRequest
     reload_config: ReloadConfigRequest
     rotate_key: RotateKeyRequest
     set_key: SetKeyRequest
-    def __init__(self, health: _Optional[_Union[HealthRequest, _Mapping]] = ..., explain: _Optional[_Union[ExplainRequest, _Mapping]] = ..., list_decisions: _Optional[_Union[ListDecisionsRequest, _Mapping]] = ..., set_key: _Optional[_Union[SetKeyRequest, _Mapping]] = ..., rotate_key: _Optional[_Union[RotateKeyRequest, _Mapping]] = ..., reload_config: _Optional[_Union[ReloadConfigRequest, _Mapping]] = ...) -> None: ...
+    def __init__(self, health: _Optional[_Union[HealthRequest, _Mapping]] = ..., explain: _Optional[_Union[ExplainRequest, _Mapping]] = ..., list_decisions: _Optional[_Union[ListDecisionsRequest, _Mapping]] = ..., set_key: _Optional[_Union[SetKeyRequest, _Mapping]] = ..., rotate_key: _Optional[_Union[RotateKeyRequest, _Mapping]] = ..., reload_config: _Optional[_Union[ReloadConfigRequest, _Mapping]] = ..., clear_key: _Optional[_Union[ClearKeyRequest, _Mapping]] = ...) -> None: ...
 
 class AdminResponse(_message.Message):
-    __slots__ = ["explain", "health", "list_decisions", "reload_config", "rotate_key", "set_key"]
+    __slots__ = ["clear_key", "explain", "health", "list_decisions", "reload_config", "rotate_key", "set_key"]
+    CLEAR_KEY_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     HEALTH_FIELD_NUMBER: _ClassVar[int]
     LIST_DECISIONS_FIELD_NUMBER: _ClassVar[int]
     RELOAD_CONFIG_FIELD_NUMBER: _ClassVar[int]
     ROTATE_KEY_FIELD_NUMBER: _ClassVar[int]
     SET_KEY_FIELD_NUMBER: _ClassVar[int]
+    clear_key: ClearKeyResponse
     explain: ExplainResponse
     health: HealthResponse
     list_decisions: ListDecisionsResponse
     reload_config: ReloadConfigResponse
     rotate_key: RotateKeyResponse
     set_key: SetKeyResponse
-    def __init__(self, health: _Optional[_Union[HealthResponse, _Mapping]] = ..., explain: _Optional[_Union[ExplainResponse, _Mapping]] = ..., list_decisions: _Optional[_Union[ListDecisionsResponse, _Mapping]] = ..., set_key: _Optional[_Union[SetKeyResponse, _Mapping]] = ..., rotate_key: _Optional[_Union[RotateKeyResponse, _Mapping]] = ..., reload_config: _Optional[_Union[ReloadConfigResponse, _Mapping]] = ...) -> None: ...
+    def __init__(self, health: _Optional[_Union[HealthResponse, _Mapping]] = ..., explain: _Optional[_Union[ExplainResponse, _Mapping]] = ..., list_decisions: _Optional[_Union[ListDecisionsResponse, _Mapping]] = ..., set_key: _Optional[_Union[SetKeyResponse, _Mapping]] = ..., rotate_key: _Optional[_Union[RotateKeyResponse, _Mapping]] = ..., reload_config: _Optional[_Union[ReloadConfigResponse, _Mapping]] = ..., clear_key: _Optional[_Union[ClearKeyResponse, _Mapping]] = ...) -> None: ...
 
 class AttemptRecord(_message.Message):
     __slots__ = ["charged_scopes", "cost_micro_usd", "cost_usd", "failure_class", "first_token_ms", "http_status", "index", "key_fingerprint", "key_source", "latency_ms", "message", "model", "outcome", "overage_micro_usd", "provider", "reason_code", "reserved_micro_usd", "same_candidate_retry", "started_offset_ms", "usage"]
@@ -183,6 +187,24 @@ class CircuitState(_message.Message):
     provider: str
     state: str
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., state: _Optional[str] = ..., consecutive_failures: _Optional[int] = ..., cooldown_remaining_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ...) -> None: ...
+
+class ClearKeyRequest(_message.Message):
+    __slots__ = ["provider"]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    def __init__(self, provider: _Optional[str] = ...) -> None: ...
+
+class ClearKeyResponse(_message.Message):
+    __slots__ = ["active_key_fingerprint", "key_source", "pool_size", "provider"]
+    ACTIVE_KEY_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    KEY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    POOL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    active_key_fingerprint: str
+    key_source: str
+    pool_size: int
+    provider: str
+    def __init__(self, provider: _Optional[str] = ..., active_key_fingerprint: _Optional[str] = ..., pool_size: _Optional[int] = ..., key_source: _Optional[str] = ...) -> None: ...
 
 class CompletionChunk(_message.Message):
     __slots__ = ["attempt", "delta", "model", "provider", "tool_call_deltas"]
