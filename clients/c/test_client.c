@@ -388,7 +388,7 @@ static void *thread_main(void *arg) {
     }
     if (resp != NULL) {
       /* Each answer reaches the thread that asked: the reader demultiplexes by call id. */
-      if (strcmp(resp->request_id, rid) != 0) r->id_mismatch++;
+      if (strcmp(resp->correlation_id, rid) != 0) r->id_mismatch++;
       r->ok++;
       sb_response_free(resp);
     }
@@ -430,7 +430,7 @@ static void async_done(void *user, uint64_t call_id, Switchboard__V1__Completion
   pthread_mutex_lock(&st->mu);
   if (resp != NULL) {
     st->ok++;
-    if (strcmp(resp->request_id, a->rid) != 0) st->id_mismatch++;
+    if (strcmp(resp->correlation_id, a->rid) != 0) st->id_mismatch++;
     if (a->kind == 0 && !st->slow_done) st->fast_done_before_slow++;
     sb_response_free(resp);
   } else if (a->kind == 1 && err->code == SWITCHBOARD__V1__STATUS__CODE__CANCELLED) {

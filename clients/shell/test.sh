@@ -220,7 +220,7 @@ PY
       not_ok "CLI: status names as in the proto (NOT_FOUND)" "rc=$RC err=$ERR"
     fi
     run "$CLI" complete --socket "$SB_SOCKET" --route default --tag suite=cli --request-id cli-req-1 --timeout 10 --json "Hi"
-    if [ $RC = 0 ] && [[ $OUT == *'"request_id":"cli-req-1"'* ]]; then
+    if [ $RC = 0 ] && [[ $OUT == *'"correlation_id":"cli-req-1"'* ]]; then
       ok "CLI: complete --tag --request-id --timeout"
     else
       not_ok "CLI: complete --tag --request-id --timeout" "rc=$RC out=$OUT err=$ERR"

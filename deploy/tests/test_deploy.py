@@ -871,17 +871,24 @@ def test_operations_doc_covers_the_surface():
         assert heading in text, heading
 
 
+def _anchors(path):
+    return {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", path.read_text(), re.M)
+    }
+
+
 def test_operations_doc_links_resolve():
     text = OPERATIONS.read_text()
-    anchors = {
-        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
-        for h in re.findall(r"^#+ (.+)$", text, re.M)
-    }
+    anchors = _anchors(OPERATIONS)
     for target in re.findall(r"\]\(([^)]+)\)", text):
         if target.startswith("#"):
             assert target[1:] in anchors, target
         elif not re.match(r"[a-z]+://", target):
-            assert (OPERATIONS.parent / target).exists(), target
+            path, _, anchor = target.partition("#")
+            assert (OPERATIONS.parent / path).exists(), target
+            if anchor and path.endswith(".md"):
+                assert anchor in _anchors(OPERATIONS.parent / path), target
 
 
 def test_paths_agree_everywhere():

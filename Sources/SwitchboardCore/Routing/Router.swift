@@ -77,6 +77,11 @@ public final class Router: Sendable {
   /// The configuration in force.
   public var configuration: RouterConfiguration { snapshot.withLock { $0.configuration } }
 
+  /// The tenant a caller maps to under the configuration in force (`uid:N` when unmapped).
+  public func tenant(of caller: CallerIdentity) -> String {
+    snapshot.withLock { $0.tenants }.tenant(of: caller).name
+  }
+
   /// Retires the custom strategies in force (the daemon stops): `cleanup()` on each.
   public func cleanupStrategies() {
     for route in configuration.routes.values { route.customStrategy?.cleanup() }

@@ -321,7 +321,7 @@ public struct DaemonConfiguration: Sendable {
         if name.isEmpty { r.issue("\(path).strategy", rt["strategy"], "custom: needs a strategy name, e.g. custom:my_router") }
         else { route.customStrategyName = name }
       } else if let text = rt["strategy"]?.string, StrategyKind(rawValue: text) == nil {
-        r.issue("\(path).strategy", rt["strategy"], "'\(text)' is not one of: "
+        r.issue("\(path).strategy", rt["strategy"], "must be one of: "
           + StrategyKind.allCases.map(\.rawValue).joined(separator: ", ") + ", custom:NAME")
       } else if let s = r.oneOf(rt["strategy"], "\(path).strategy", StrategyKind.self) { route.strategy = s }
       if let v = r.int(rt["seed"], "\(path).seed", min: 0) { route.seed = UInt64(v) }

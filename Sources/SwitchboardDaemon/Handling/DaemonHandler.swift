@@ -24,10 +24,10 @@ final class DaemonHandler: CallHandler {
     do {
       chat = try ProtoConversion.chatRequest(request)
     } catch let e as RequestValidationError {
-      await call.fail(.invalidArgument, reason: "invalid_request", message: e.message, requestID: request.requestID)
+      await call.fail(.invalidArgument, reason: "invalid_request", message: e.message, correlationID: request.requestID)
       return
     } catch {
-      await call.fail(.invalidArgument, reason: "invalid_request", message: "\(error)", requestID: request.requestID)
+      await call.fail(.invalidArgument, reason: "invalid_request", message: "\(error)", correlationID: request.requestID)
       return
     }
     var sink: CompletionSink?
@@ -57,17 +57,19 @@ final class DaemonHandler: CallHandler {
         })
     }
     // The tenant comes from who is calling (SO_PEERCRED), never from the request alone.
-    let caller: CallerIdentity = call.peer.map { .peer(uid: $0.uid, gids: [$0.gid]) } ?? .token("unidentified-peer")
+    let caller = Self.caller(call.peer)
     let outcome = await router.complete(chat, context: RequestContext(caller: caller), sink: sink)
     let event = outcome.event
 
     switch outcome.result {
     case .success(let result):
-      await call.finish(.completionResponse(ProtoConversion.response(result)))
+      var response = ProtoConversion.response(result)
+      response.correlationID = event.correlationID ?? ""
+      await call.finish(.completionResponse(response))
     case .failure(let error):
       await call.fail(ProtoConversion.statusCode(error.code), reason: error.reason.rawValue, message: error.message,
                       retryable: error.retryable, retryAfterMs: UInt32(clamping: Int(error.retryAfter?.milliseconds ?? 0)),
-                      requestID: event.requestID)
+                      requestID: event.requestID, correlationID: event.correlationID ?? "")
     }
     let total = ContinuousClock.now - started
     let upstream = event.attempts.reduce(0.0) { $0 + $1.latencyMs }
@@ -101,6 +103,11 @@ final class DaemonHandler: CallHandler {
     if let d = event.costDeltaUSD { md["decision.cost_delta_usd"] = "\(formatUSD(d))" }
     if let r = event.reason { md["decision.reason"] = "\(r.rawValue)" }
     logger.info("decision", metadata: md)
+  }
+
+  /// Who is calling: the peer's credentials (SO_PEERCRED), never anything the request says.
+  static func caller(_ peer: PeerCredentials?) -> CallerIdentity {
+    peer.map { .peer(uid: $0.uid, gids: [$0.gid]) } ?? .token("unidentified-peer")
   }
 
   // MARK: - admin
@@ -154,10 +161,18 @@ final class DaemonHandler: CallHandler {
       guard !e.requestID.isEmpty else {
         await call.fail(.invalidArgument, reason: "invalid_request", message: "request_id is required"); return
       }
-      let visibility = DecisionVisibility.of(call.peer, isAdmin: isAdmin(call.peer))
+      let visibility = DecisionVisibility.of(Self.caller(call.peer), isAdmin: isAdmin(call.peer), router: router)
       do {
-        // Another caller's decision is answered exactly like a missing one.
-        guard let event = try await audit.event(requestID: e.requestID), visibility.allows(event) else {
+        // By request id; else the newest visible decision whose correlation id (the id
+        // the client sent) it is. Another caller's decision is answered like a missing one.
+        var found = try await audit.event(requestID: e.requestID).flatMap { visibility.allows($0) ? $0 : nil }
+        if found == nil {
+          var byCorrelation = DecisionFilter()
+          byCorrelation.correlationID = e.requestID
+          byCorrelation.limit = 1
+          found = try await visibleEvents(byCorrelation, limit: 1, visibility).first
+        }
+        guard let event = found else {
           if call.isCancelled || Task.isCancelled { await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return }
           await call.fail(.notFound, reason: "unknown_request", message: "no decision recorded for request \(e.requestID)"); return
         }
@@ -184,7 +199,7 @@ final class DaemonHandler: CallHandler {
       }
       let limit = l.limit > 0 ? Int(min(l.limit, 10_000)) : 100
       filter.limit = limit
-      let visibility = DecisionVisibility.of(call.peer, isAdmin: isAdmin(call.peer))
+      let visibility = DecisionVisibility.of(Self.caller(call.peer), isAdmin: isAdmin(call.peer), router: router)
       do {
         var r = Switchboard_V1_ListDecisionsResponse()
         r.events = try await visibleEvents(filter, limit: limit, visibility).map(ProtoConversion.event)
@@ -255,6 +270,8 @@ final class DaemonHandler: CallHandler {
   /// first. For a non-admin the store is read in pages until enough are found.
   private func visibleEvents(_ filter: DecisionFilter, limit: Int, _ visibility: DecisionVisibility) async throws -> [DecisionEvent] {
     if visibility == .all { return try await audit.events(filter: filter) }
+    // The store filters by the caller's tenant; `allows` below is the same rule, kept as a guard.
+    guard let filter = visibility.narrow(filter) else { return [] }
     var out: [DecisionEvent] = []
     var seen = Set<String>()
     var page = filter

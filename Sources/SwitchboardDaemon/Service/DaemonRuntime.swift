@@ -202,12 +202,12 @@ public final class DaemonRuntime: Sendable {
       do {
         guard let strategy = try strategies.make(custom, setup: setup) else {
           let known = strategies.names.isEmpty ? "this daemon registers none" : "registered: " + strategies.names.joined(separator: ", ")
-          issues.append(ConfigIssue(path: "routes.\(name).strategy", line: nil, message: "unknown custom strategy '\(custom)'; \(known)"))
+          issues.append(ConfigIssue(path: "routes.\(name).strategy", line: nil, message: "names a custom strategy this daemon does not register; \(known)"))
           continue
         }
         routes[name]?.customStrategy = strategy
       } catch {
-        issues.append(ConfigIssue(path: "routes.\(name).strategy", line: nil, message: "custom strategy '\(custom)' failed to start: \(error)"))
+        issues.append(ConfigIssue(path: "routes.\(name).strategy", line: nil, message: "the custom strategy failed to start (\(type(of: error)))"))
       }
     }
     if !issues.isEmpty {

@@ -948,6 +948,12 @@ public nonisolated struct Switchboard_V1_CompletionResponse: @unchecked Sendable
     set {_uniqueStorage()._totalSpendMicroUsd = newValue}
   }
 
+  /// The id the client sent (CompletionRequest.request_id), echoed back.
+  public var correlationID: String {
+    get {_storage._correlationID}
+    set {_uniqueStorage()._correlationID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Absent when a price is unknown: never a guess.
@@ -1009,6 +1015,10 @@ public nonisolated struct Switchboard_V1_Status: Sendable {
   public var retryAfterMs: UInt32 = 0
 
   public var requestID: String = String()
+
+  /// The id the client sent (CompletionRequest.request_id), echoed so a client can
+  /// match the answer to its own id; the daemon-issued request_id is the key.
+  public var correlationID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3321,7 +3331,7 @@ nonisolated extension Switchboard_V1_StreamRestart: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompletionResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0\u{4}\u{f}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0\u{4}\u{f}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -3343,6 +3353,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
     var _optBaselineCostMicroUsd: Switchboard_V1_CompletionResponse.OneOf_OptBaselineCostMicroUsd?
     var _optCostDeltaMicroUsd: Switchboard_V1_CompletionResponse.OneOf_OptCostDeltaMicroUsd?
     var _totalSpendMicroUsd: Int64 = 0
+    var _correlationID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3372,6 +3383,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       _optBaselineCostMicroUsd = source._optBaselineCostMicroUsd
       _optCostDeltaMicroUsd = source._optCostDeltaMicroUsd
       _totalSpendMicroUsd = source._totalSpendMicroUsd
+      _correlationID = source._correlationID
     }
   }
 
@@ -3451,6 +3463,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
           }
         }()
         case 33: try { try decoder.decodeSingularInt64Field(value: &_storage._totalSpendMicroUsd) }()
+        case 34: try { try decoder.decodeSingularStringField(value: &_storage._correlationID) }()
         default: break
         }
       }
@@ -3520,6 +3533,9 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       if _storage._totalSpendMicroUsd != 0 {
         try visitor.visitSingularInt64Field(value: _storage._totalSpendMicroUsd, fieldNumber: 33)
       }
+      if !_storage._correlationID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._correlationID, fieldNumber: 34)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3548,6 +3564,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
         if _storage._optBaselineCostMicroUsd != rhs_storage._optBaselineCostMicroUsd {return false}
         if _storage._optCostDeltaMicroUsd != rhs_storage._optCostDeltaMicroUsd {return false}
         if _storage._totalSpendMicroUsd != rhs_storage._totalSpendMicroUsd {return false}
+        if _storage._correlationID != rhs_storage._correlationID {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3559,7 +3576,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Status"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{3}reason_code\0\u{1}message\0\u{1}retryable\0\u{3}retry_after_ms\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{3}reason_code\0\u{1}message\0\u{1}retryable\0\u{3}retry_after_ms\0\u{3}request_id\0\u{4}\u{18}correlation_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3573,6 +3590,7 @@ nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeSingularBoolField(value: &self.retryable) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 30: try { try decoder.decodeSingularStringField(value: &self.correlationID) }()
       default: break
       }
     }
@@ -3597,6 +3615,9 @@ nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobu
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 6)
     }
+    if !self.correlationID.isEmpty {
+      try visitor.visitSingularStringField(value: self.correlationID, fieldNumber: 30)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3607,6 +3628,7 @@ nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobu
     if lhs.retryable != rhs.retryable {return false}
     if lhs.retryAfterMs != rhs.retryAfterMs {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.correlationID != rhs.correlationID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

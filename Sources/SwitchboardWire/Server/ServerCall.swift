@@ -69,10 +69,10 @@ public final class ServerCall: Sendable {
   /// Ends the call with a status.
   @discardableResult
   public func fail(_ code: Switchboard_V1_Status.Code, reason: String, message: String, retryable: Bool = false,
-                   retryAfterMs: UInt32 = 0, requestID: String = "") async -> Bool {
+                   retryAfterMs: UInt32 = 0, requestID: String = "", correlationID: String = "") async -> Bool {
     var s = Switchboard_V1_Status()
     s.code = code; s.reasonCode = reason; s.message = message; s.retryable = retryable
-    s.retryAfterMs = retryAfterMs; s.requestID = requestID
+    s.retryAfterMs = retryAfterMs; s.requestID = requestID; s.correlationID = correlationID
     return await finish(.status(s))
   }
 }

@@ -100,7 +100,7 @@ func TestAgainstTheDaemon(t *testing.T) {
 	}
 
 	r, err := c.Complete(ctx, &pb.CompletionRequest{Route: "default", Messages: user("Say hello"), RequestId: "go-1"})
-	if err != nil || r.GetContent() == "" || r.GetRequestId() != "go-1" || r.GetProvider() == "" {
+	if err != nil || r.GetContent() == "" || r.GetCorrelationId() != "go-1" || r.GetRequestId() == "" || r.GetProvider() == "" {
 		t.Fatalf("complete: %v %v", r, err)
 	}
 
@@ -122,8 +122,8 @@ func TestAgainstTheDaemon(t *testing.T) {
 			defer wg.Done()
 			id := "go-par-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
 			r, err := c.Complete(ctx, &pb.CompletionRequest{Route: "default", Messages: user("parallel"), RequestId: id})
-			if err == nil && r.GetRequestId() != id {
-				err = errors.New("answer for " + r.GetRequestId() + " reached the caller of " + id)
+			if err == nil && r.GetCorrelationId() != id {
+				err = errors.New("answer for " + r.GetCorrelationId() + " reached the caller of " + id)
 			}
 			if err != nil {
 				errs <- err
@@ -175,7 +175,7 @@ func TestAgainstTheDaemon(t *testing.T) {
 	}
 
 	x, err := c.Admin(ctx, &pb.AdminRequest{Kind: &pb.AdminRequest_Explain{Explain: &pb.ExplainRequest{RequestId: "go-1"}}})
-	if err != nil || x.GetExplain().GetEvent().GetRequestId() != "go-1" {
+	if err != nil || x.GetExplain().GetEvent().GetCorrelationId() != "go-1" {
 		t.Fatalf("explain go-1: %v %v", x, err)
 	}
 }

@@ -287,6 +287,7 @@ def response_from_pb(r: "pb.CompletionResponse") -> Response:
         provider=r.provider,
         model=r.model,
         request_id=r.request_id,
+        correlation_id=r.correlation_id,
         usage=usage_from_pb(r.usage),
         cost_usd=_opt(r, "cost_usd"),
         baseline_cost_usd=_opt(r, "baseline_cost_usd"),
@@ -532,6 +533,7 @@ def _status_code(value: int) -> Any:
 def decision_from_pb(e: "pb.DecisionEvent") -> Decision:
     return Decision(
         request_id=e.request_id,
+        correlation_id=e.correlation_id,
         timestamp_ms=e.timestamp_ms,
         tenant=e.tenant,
         route=e.route,

@@ -41,7 +41,9 @@ class SwitchboardError(Exception):
         retryable: whether the daemon says retrying may succeed.
         retry_after: seconds to wait before retrying, or ``None`` when the daemon
             gave no hint.
-        request_id: the request id of the failed call, when known.
+        request_id: the request id of the failed call, when known (the daemon's;
+            for a client-side failure, the id this client sent).
+        correlation_id: the id this client sent with the call, echoed by the daemon.
         status: the raw ``switchboard.v1.Status`` message, when the error came from
             the daemon.
     """
@@ -58,6 +60,7 @@ class SwitchboardError(Exception):
         retry_after: Optional[float] = None,
         request_id: str = "",
         status: Any = None,
+        correlation_id: str = "",
     ) -> None:
         super().__init__(message)
         self.code: StatusCode = code if code is not None else self.default_code
@@ -66,6 +69,7 @@ class SwitchboardError(Exception):
         self.retryable: bool = retryable
         self.retry_after: Optional[float] = retry_after
         self.request_id: str = request_id
+        self.correlation_id: str = correlation_id
         self.status: Any = status
 
     def __str__(self) -> str:
@@ -210,6 +214,7 @@ def error_from_status(status: Any) -> SwitchboardError:
         retryable=status.retryable,
         retry_after=(status.retry_after_ms / 1000.0) if status.retry_after_ms else None,
         request_id=status.request_id,
+        correlation_id=status.correlation_id,
         status=status,
     )
 
@@ -223,5 +228,6 @@ def copy_error(err: SwitchboardError) -> SwitchboardError:
         retryable=err.retryable,
         retry_after=err.retry_after,
         request_id=err.request_id,
+        correlation_id=err.correlation_id,
         status=err.status,
     )

@@ -60,6 +60,9 @@ class Response:
     latency_ms: int = 0
     tool_calls: Tuple[ToolCall, ...] = ()
     warnings: Tuple[str, ...] = ()
+    #: The id this client sent (``request_id=`` of the call), echoed by the daemon;
+    #: ``request_id`` is the daemon-issued id of the decision.
+    correlation_id: str = ""
     #: The raw ``switchboard.v1.CompletionResponse`` message.
     raw: Any = field(default=None, repr=False, compare=False)
 
@@ -277,6 +280,8 @@ class Decision:
     warnings: Tuple[str, ...]
     peer_uid: int
     usage: Usage
+    #: The id the client sent with the request, when it sent one.
+    correlation_id: str = ""
     raw: Any = field(default=None, repr=False, compare=False)
 
 

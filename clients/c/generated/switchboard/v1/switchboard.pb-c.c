@@ -3407,7 +3407,7 @@ const ProtobufCMessageDescriptor switchboard__v1__stream_restart__descriptor =
   (ProtobufCMessageInit) switchboard__v1__stream_restart__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[19] =
+static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[20] =
 {
   {
     "request_id",
@@ -3637,12 +3637,25 @@ static const ProtobufCFieldDescriptor switchboard__v1__completion_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "correlation_id",
+    34,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionResponse, correlation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__completion_response__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
   16,   /* field[16] = baseline_cost_micro_usd */
   8,   /* field[8] = baseline_cost_usd */
   1,   /* field[1] = content */
+  19,   /* field[19] = correlation_id */
   17,   /* field[17] = cost_delta_micro_usd */
   9,   /* field[9] = cost_delta_usd */
   15,   /* field[15] = cost_micro_usd */
@@ -3663,7 +3676,7 @@ static const ProtobufCIntRange switchboard__v1__completion_response__number_rang
 {
   { 1, 0 },
   { 30, 15 },
-  { 0, 19 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__completion_response__descriptor =
 {
@@ -3673,7 +3686,7 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_response__descripto
   "Switchboard__V1__CompletionResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__CompletionResponse),
-  19,
+  20,
   switchboard__v1__completion_response__field_descriptors,
   switchboard__v1__completion_response__field_indices_by_name,
   2,  switchboard__v1__completion_response__number_ranges,
@@ -3732,7 +3745,7 @@ const ProtobufCEnumDescriptor switchboard__v1__status__code__descriptor =
   switchboard__v1__status__code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__status__field_descriptors[6] =
+static const ProtobufCFieldDescriptor switchboard__v1__status__field_descriptors[7] =
 {
   {
     "code",
@@ -3806,19 +3819,33 @@ static const ProtobufCFieldDescriptor switchboard__v1__status__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "correlation_id",
+    30,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__Status, correlation_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__status__field_indices_by_name[] = {
   0,   /* field[0] = code */
+  6,   /* field[6] = correlation_id */
   2,   /* field[2] = message */
   1,   /* field[1] = reason_code */
   5,   /* field[5] = request_id */
   4,   /* field[4] = retry_after_ms */
   3,   /* field[3] = retryable */
 };
-static const ProtobufCIntRange switchboard__v1__status__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__status__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 30, 6 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__status__descriptor =
 {
@@ -3828,10 +3855,10 @@ const ProtobufCMessageDescriptor switchboard__v1__status__descriptor =
   "Switchboard__V1__Status",
   "switchboard.v1",
   sizeof(Switchboard__V1__Status),
-  6,
+  7,
   switchboard__v1__status__field_descriptors,
   switchboard__v1__status__field_indices_by_name,
-  1,  switchboard__v1__status__number_ranges,
+  2,  switchboard__v1__status__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

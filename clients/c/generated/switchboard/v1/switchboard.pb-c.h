@@ -615,6 +615,10 @@ struct  Switchboard__V1__CompletionResponse
    * Everything the request spent, failed attempts included (what the ledger charged).
    */
   int64_t total_spend_micro_usd;
+  /*
+   * The id the client sent (CompletionRequest.request_id), echoed back.
+   */
+  char *correlation_id;
   Switchboard__V1__CompletionResponse__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -642,7 +646,7 @@ struct  Switchboard__V1__CompletionResponse
 };
 #define SWITCHBOARD__V1__COMPLETION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__completion_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*
@@ -660,10 +664,15 @@ struct  Switchboard__V1__Status
   protobuf_c_boolean retryable;
   uint32_t retry_after_ms;
   char *request_id;
+  /*
+   * The id the client sent (CompletionRequest.request_id), echoed so a client can
+   * match the answer to its own id; the daemon-issued request_id is the key.
+   */
+  char *correlation_id;
 };
 #define SWITCHBOARD__V1__STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__status__descriptor) \
-    , SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*

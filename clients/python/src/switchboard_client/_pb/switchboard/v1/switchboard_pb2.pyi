@@ -270,11 +270,12 @@ class CompletionRequest(_message.Message):
     def __init__(self, route: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice: _Optional[str] = ..., response_format: _Optional[_Union[ResponseFormat, _Mapping]] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., stream: bool = ..., constraints: _Optional[_Union[Constraints, _Mapping]] = ..., tenant: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., key_overrides: _Optional[_Iterable[_Union[KeyOverride, _Mapping]]] = ..., deadline_ms: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CompletionResponse(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "content", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "decision_summary", "finish_reason", "latency_ms", "model", "provider", "request_id", "route", "tool_calls", "total_spend_micro_usd", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "content", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "decision_summary", "finish_reason", "latency_ms", "model", "provider", "request_id", "route", "tool_calls", "total_spend_micro_usd", "usage", "warnings"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     COST_DELTA_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_DELTA_USD_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +295,7 @@ class CompletionResponse(_message.Message):
     baseline_cost_micro_usd: int
     baseline_cost_usd: float
     content: str
+    correlation_id: str
     cost_delta_micro_usd: int
     cost_delta_usd: float
     cost_micro_usd: int
@@ -309,7 +311,7 @@ class CompletionResponse(_message.Message):
     total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., attempts: _Optional[int] = ..., decision_summary: _Optional[str] = ..., route: _Optional[str] = ..., latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., attempts: _Optional[int] = ..., decision_summary: _Optional[str] = ..., route: _Optional[str] = ..., latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
 class Constraints(_message.Message):
     __slots__ = ["latency_sla_ms", "max_cost_micro_usd", "max_cost_usd", "required_capabilities"]
@@ -595,11 +597,12 @@ class SetKeyResponse(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., pool_size: _Optional[int] = ...) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ["code", "message", "reason_code", "request_id", "retry_after_ms", "retryable"]
+    __slots__ = ["code", "correlation_id", "message", "reason_code", "request_id", "retry_after_ms", "retryable"]
     class Code(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     CANCELLED: Status.Code
     CODE_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_EXCEEDED: Status.Code
     FAILED_PRECONDITION: Status.Code
     INTERNAL: Status.Code
@@ -619,12 +622,13 @@ class Status(_message.Message):
     UNAVAILABLE: Status.Code
     UPSTREAM_REJECTED: Status.Code
     code: Status.Code
+    correlation_id: str
     message: str
     reason_code: str
     request_id: str
     retry_after_ms: int
     retryable: bool
-    def __init__(self, code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., message: _Optional[str] = ..., retryable: bool = ..., retry_after_ms: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., message: _Optional[str] = ..., retryable: bool = ..., retry_after_ms: _Optional[int] = ..., request_id: _Optional[str] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
 class StreamRestart(_message.Message):
     __slots__ = ["attempt", "failed_model", "failed_provider", "next_model", "next_provider", "reason_code"]
