@@ -16,6 +16,8 @@ public final class DaemonRuntime: Sendable {
   public let router: Router
   public let audit: AuditStore
   public let metrics: SwitchboardMetrics
+  /// Metrics and decision logs, shared by every front end.
+  public let recorder: DecisionRecorder
   public let server: UnixSocketServer
   public let logger: Logger
   let httpClient: HTTPClient
@@ -68,7 +70,8 @@ public final class DaemonRuntime: Sendable {
     self.router = Router(configuration: built.0, keys: keys, ledger: ledger, audit: audit, clock: clock)
     self.state = Mutex(State(configuration: configuration, configPath: configPath, socketOverridden: socketOverridden))
     let adminRef = RuntimeReference()
-    let handler = DaemonHandler(router: router, audit: audit, metrics: metrics, logger: logger, runtime: adminRef)
+    self.recorder = DecisionRecorder(metrics: metrics, logger: logger)
+    let handler = DaemonHandler(router: router, audit: audit, recorder: recorder, runtime: adminRef)
     self.server = UnixSocketServer(configuration: configuration.server, handler: handler, logger: logger)
     adminRef.set(self)
   }
