@@ -46,6 +46,8 @@ public struct DaemonConfiguration: Sendable {
   /// Catalog overrides keyed by "provider/model".
   public var models: [CandidateRef: ModelInfo] = [:]
   public var routes: [String: RoutePolicy] = [:]
+  /// The OpenAI-compatible HTTP endpoint; nil = off.
+  public var http: HTTPSettings?
   /// SHA-256 prefix of the file's text.
   public var digest = ""
 
@@ -67,7 +69,7 @@ public struct DaemonConfiguration: Sendable {
     let r = ConfigReader()
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
-    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "providers", "models", "routes"])
+    let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "providers", "models", "routes", "http"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -128,6 +130,8 @@ public struct DaemonConfiguration: Sendable {
     if c.circuit.maxCooldown < c.circuit.baseCooldown {
       r.issue("circuit.max_cooldown_ms", circuit["max_cooldown_ms"], "must not be below base_cooldown_ms")
     }
+
+    c.http = parseHTTP(r, top["http"])
 
     // providers
     let providers = r.mapping(top["providers"], "providers")

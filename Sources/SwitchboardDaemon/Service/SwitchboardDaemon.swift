@@ -72,7 +72,10 @@ public final class SwitchboardDaemonService: Service, Sendable {
 /// Entry points shared by `switchboardd` and the CLI's in-process demo.
 public enum SwitchboardDaemonMain {
   /// Loads the config, applies `--socket`, and runs until SIGTERM/SIGINT.
-  public static func run(configPath: String, socketOverride: String?, logFormat: String?) async throws {
+  /// `extraServices` adds front ends built on the runtime (the HTTP endpoint);
+  /// they run after the daemon service and so are shut down before it.
+  public static func run(configPath: String, socketOverride: String?, logFormat: String?,
+                         extraServices: (DaemonRuntime) throws -> [any Service] = { _ in [] }) async throws {
     var config = try DaemonConfiguration.load(path: configPath)
     if let s = socketOverride { config.server.path = s }
     let format = LogFormat(rawValue: logFormat ?? config.logFormat) ?? .logfmt
@@ -80,8 +83,14 @@ public enum SwitchboardDaemonMain {
     SwitchboardLogging.bootstrap(format: format, level: level)
     let logger = Logger(label: "switchboard")
     let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: socketOverride != nil, logger: logger)
+    let extra: [any Service]
+    do { extra = try extraServices(runtime) } catch {
+      await runtime.shutdown()
+      throw error
+    }
     let group = ServiceGroup(configuration: .init(
-      services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)],
+      services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)]
+        + extra.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }
