@@ -78,14 +78,12 @@ final class OpenAIEndpoint: Sendable {
       includeUsage = decoded.streamOptions?.includeUsage ?? false
       chat.tenant = tenant
       try applyHeaders(request, to: &chat)
-    } catch let e as OpenAIError {
-      return Self.errorResponse(e)
     } catch {
-      return Self.errorResponse(OpenAIError(status: 500, type: "server_error", code: "internal", message: "internal error"))
+      return Self.errorResponse(error)
     }
     if chat.requestID == nil { chat.requestID = runtime.router.nextRequestID() }
-    let peerUID = await peerUID(context)
-    let routingContext = SwitchboardCore.RequestContext(peerUID: peerUID)
+    let uid = await self.peerUID(context)
+    let routingContext = SwitchboardCore.RequestContext(peerUID: uid)
     if chat.stream {
       return await OpenAIStream(endpoint: self, request: chat, context: routingContext, includeUsage: includeUsage,
                                 channel: context.channel, started: started).run()

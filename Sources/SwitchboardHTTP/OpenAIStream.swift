@@ -38,7 +38,7 @@ struct OpenAIStream {
     let id = OpenAIResponseEncoding.completionID(request.requestID ?? "")
     let created = OpenAIEndpoint.created()
     let includeUsage = self.includeUsage
-    let first = Mutex(true)
+    let first = LockedValue(true)
     let sink = CompletionSink(
       onDelta: { delta, _, ref in
         let isFirst = first.withLock { f in defer { f = false }; return f }
@@ -85,7 +85,7 @@ struct OpenAIStream {
     let writeTimeout = endpoint.settings.writeTimeout
     let body = ResponseBody { writer in
       // Pending-write watchdog: a client that stops reading is disconnected.
-      let pendingSince = Mutex<ContinuousClock.Instant?>(nil)
+      let pendingSince = LockedValue<ContinuousClock.Instant?>(nil)
       let watchdog = Task {
         while !Task.isCancelled {
           try? await Task.sleep(for: .milliseconds(500))

@@ -87,7 +87,7 @@ public final class SwitchboardHTTPService: Service, Sendable {
     }
     if settings.listenHostPort == nil { listening(nil) }
     defer { if let socketPath { SocketFile.remove(path: socketPath) } }
-    let group = ServiceGroup(configuration: .init(services: apps.map { .init(service: $0) }, logger: logger))
+    let group = ServiceGroup(services: apps, logger: logger)
     do { try await group.run() } catch {
       listening(nil)
       throw error

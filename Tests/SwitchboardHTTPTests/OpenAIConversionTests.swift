@@ -46,11 +46,20 @@ struct OpenAIConversionTests {
     #expect(r.impliedCapabilities.isSuperset(of: [.vision, .tools, .jsonSchema, .streaming]))
   }
 
-  @Test func unknownModelIs404AndDirectTargetsNeedTheSwitch() throws {
-    #expect(error(#"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#)?.status == 404)
-    #expect(error(#"{"model":"sim-a/small","messages":[{"role":"user","content":"hi"}]}"#)?.status == 404)
+  @Test func modelIsARouteUnlessDirectTargetsAreOn() throws {
+    // Unknown names go to the router as routes (it answers 404 and records the decision).
+    #expect(try convert(#"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#).route == "nope")
+    let routed = try convert(#"{"model":"sim-a/small","messages":[{"role":"user","content":"hi"}]}"#)
+    #expect(routed.route == "sim-a/small" && routed.explicitTarget == nil)
     let r = try convert(#"{"model":"sim-a/small","messages":[{"role":"user","content":"hi"}]}"#, direct: true)
-    #expect(r.explicitTarget == CandidateRef(provider: "sim-a", model: "small"))
+    #expect(r.explicitTarget == CandidateRef(provider: "sim-a", model: "small") && r.route == nil)
+    // A route wins over a direct target of the same spelling.
+    #expect(try convert(#"{"model":"a/b","messages":[{"role":"user","content":"hi"}]}"#, routes: ["a/b"], direct: true).route == "a/b")
+  }
+
+  @Test func unknownRouteMapsToOpenAIsModelNotFound() {
+    let e = OpenAIError.from(RoutingError(.notFound, .unknownRoute, "unknown route 'x'"), wallMillis: 0)
+    #expect(e.status == 404 && e.code == "model_not_found" && e.param == "model")
   }
 
   @Test(arguments: [
@@ -90,7 +99,7 @@ struct OpenAIConversionTests {
 struct OpenAIErrorMappingTests {
   @Test(arguments: [
     (RoutingError(.invalidArgument, .invalidRequest, "m"), 400, "invalid_request_error"),
-    (RoutingError(.notFound, .unknownRoute, "m"), 404, "invalid_request_error"),
+    (RoutingError(.notFound, "unknown_request", "m"), 404, "invalid_request_error"),
     (RoutingError(.permissionDenied, "tenant_not_allowed", "m"), 403, "permission_error"),
     (RoutingError(.deadlineExceeded, .deadlineExceeded, "m"), 408, "timeout_error"),
     (RoutingError(.resourceExhausted, .budgetExhausted, "m"), 429, "insufficient_quota"),

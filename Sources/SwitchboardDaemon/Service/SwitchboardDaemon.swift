@@ -90,7 +90,7 @@ public enum SwitchboardDaemonMain {
     }
     let group = ServiceGroup(configuration: .init(
       services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)]
-        + extra.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+        + extra.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }

@@ -51,14 +51,21 @@ public struct OpenAIError: Error, Sendable, Hashable {
   /// until the next UTC day, when the budget window rolls over.
   public static func from(_ e: RoutingError, wallMillis now: Int64) -> OpenAIError {
     let retryAfter = e.retryAfter.map { max(1, Int(($0.milliseconds / 1000).rounded(.up))) }
-    func make(_ status: Int, _ type: String, retry: Bool? = nil, after: Int? = retryAfter) -> OpenAIError {
-      OpenAIError(status: status, type: type, code: e.reason.rawValue, message: e.message, retryAfterSeconds: after, shouldRetry: retry)
+    func make(_ status: Int, _ type: String, retry: Bool? = nil, after: Int? = nil) -> OpenAIError {
+      OpenAIError(status: status, type: type, code: e.reason.rawValue, message: e.message, retryAfterSeconds: after ?? retryAfter,
+                  shouldRetry: retry)
     }
     switch e.code {
     case .invalidArgument: return make(400, "invalid_request_error", retry: false)
     case .upstreamRejected: return make(400, "invalid_request_error", retry: false)
     case .failedPrecondition: return make(400, "invalid_request_error", retry: false)
-    case .notFound: return make(404, "invalid_request_error", retry: false)
+    case .notFound:
+      if e.reason == .unknownRoute {
+        // OpenAI's own code for an unknown model, so SDK users recognise it.
+        return OpenAIError(status: 404, type: "invalid_request_error", code: "model_not_found",
+                           message: e.message + "; GET /v1/models lists the routes", param: "model", shouldRetry: false)
+      }
+      return make(404, "invalid_request_error", retry: false)
     case .permissionDenied: return make(403, "permission_error", retry: false)
     case .unauthenticated:
       // The daemon has no key for the provider: an operator problem, not the client's token.

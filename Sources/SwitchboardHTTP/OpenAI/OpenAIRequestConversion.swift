@@ -54,15 +54,13 @@ enum OpenAIRequestConversion {
     }
   }
 
-  /// The `model` field: a route, or `provider/model` when direct targets are enabled.
+  /// The `model` field: a route, or `provider/model` when direct targets are
+  /// enabled and no route has that name. An unknown name goes to the router as a
+  /// route, which refuses it (404) and records the decision like the socket does.
   static func target(_ model: String, routes: Set<String>, directTargets: Bool) throws(OpenAIError) -> (route: String?, explicit: CandidateRef?) {
     guard !model.isEmpty else { throw .invalid("model must name a route", param: "model") }
-    if routes.contains(model) { return (model, nil) }
-    if directTargets, let ref = CandidateRef(parsing: model) { return (nil, ref) }
-    throw OpenAIError(status: 404, type: "invalid_request_error", code: "model_not_found",
-                      message: directTargets ? "no route or provider/model with that name; GET /v1/models lists them"
-                                             : "no route with that name; GET /v1/models lists them",
-                      param: "model", shouldRetry: false)
+    if !routes.contains(model), directTargets, let ref = CandidateRef(parsing: model) { return (nil, ref) }
+    return (model, nil)
   }
 
   /// Converts a decoded body; `route`/`explicit` come from `target`.

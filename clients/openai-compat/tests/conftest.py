@@ -94,6 +94,7 @@ def sidecar() -> Iterator[Sidecar]:
 listen: {{socket: {tmp}/unused.sock}}
 circuit: {{failure_threshold: 1000000}}
 http:
+  listen: "127.0.0.1:8080"   # --http-listen 127.0.0.1:0 below overrides it
   tokens: [{{env: SB_TEST_TOKEN_A, tenant: team-a}}, {{env: SB_TEST_TOKEN_B, tenant: team-b}}]
   direct_targets: true
   max_body_bytes: 65536
@@ -110,11 +111,11 @@ models:
   sim-b/large: {{input: 3.0, output: 15.0, context: 200000, max_output: 8192, capabilities: [streaming]}}
 routes:
   default: {{candidates: [fake/gpt-fake]}}
-  failover: {{candidates: [sim-bad/broken, fake/gpt-fake]}}
+  failover: {{candidates: [sim-bad/broken, fake/gpt-fake], retry: {{same_candidate_retries: 0}}}}
   slow: {{candidates: [sim-slow/slow]}}
   budget: {{candidates: [fake/gpt-fake], budget: {{per_tenant_daily_usd: {{hard: 0.0000001}}}}}}
-  cut-restart: {{candidates: [fake/cutter, sim-b/large], on_stream_failure: restart}}
-  cut-continue: {{candidates: [fake/cutter, fake/gpt-fake], on_stream_failure: restart}}
+  cut-restart: {{candidates: [fake/cutter, sim-b/large], on_stream_failure: restart, retry: {{same_candidate_retries: 0}}}}
+  cut-continue: {{candidates: [fake/cutter, fake/gpt-fake], on_stream_failure: restart, retry: {{same_candidate_retries: 0}}}}
 """)
         sock = os.path.join(tmp, "sb.sock")
         log_path = os.path.join(tmp, "daemon.log")
