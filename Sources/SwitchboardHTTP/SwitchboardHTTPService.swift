@@ -55,7 +55,7 @@ public final class SwitchboardHTTPService: Service, Sendable {
     let endpoint = OpenAIEndpoint(runtime: runtime, settings: settings, identity: identity, logger: logger)
     let responder = CallbackResponder<HTTPRequestContext> { request, context in await endpoint.respond(request, context) }
     let idle = TimeAmount.nanoseconds(settings.idleTimeout.nanoseconds)
-    let server = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idle))
+    let server = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()], idleTimeout: idle))
     var apps: [any Service] = []
     let logger = self.logger
     if let hp = settings.listenHostPort {

@@ -30,6 +30,7 @@ def binary(env: str, name: str) -> pathlib.Path:
 class Sidecar:
     base_url: str
     socket: str
+    http_socket: str
     log_path: str
     cli: pathlib.Path
 
@@ -95,6 +96,7 @@ listen: {{socket: {tmp}/unused.sock}}
 circuit: {{failure_threshold: 1000000}}
 http:
   listen: "127.0.0.1:8080"   # --http-listen 127.0.0.1:0 below overrides it
+  socket: {tmp}/http.sock     # HTTP over a Unix socket as well
   tokens: [{{env: SB_TEST_TOKEN_A, tenant: team-a}}, {{env: SB_TEST_TOKEN_B, tenant: team-b}}]
   direct_targets: true
   max_body_bytes: 65536
@@ -124,7 +126,8 @@ routes:
                               stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         procs.append(dp)
         port = _wait_for(r'msg="http listening".*http\.address=127\.0\.0\.1:(\d+)', log_path, dp, "switchboardd").group(1)
-        yield Sidecar(base_url=f"http://127.0.0.1:{port}/v1", socket=sock, log_path=log_path, cli=cli)
+        yield Sidecar(base_url=f"http://127.0.0.1:{port}/v1", socket=sock, http_socket=os.path.join(tmp, "http.sock"),
+                      log_path=log_path, cli=cli)
         assert dp.poll() is None, "the daemon died during the tests"
     finally:
         for p in reversed(procs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -263,3 +264,31 @@ def test_client_hanging_up_mid_stream_leaves_the_daemon_serving(sidecar, client)
     s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"model\"")
     s.close()
     assert client.chat.completions.create(model="default", messages=MSG).choices[0].message.content
+
+
+def test_http_over_unix_socket(sidecar):
+    import httpx
+
+    transport = httpx.HTTPTransport(uds=sidecar.http_socket)
+    with openai.OpenAI(base_url="http://switchboard/v1", api_key=TOKEN_A, max_retries=0,
+                       http_client=httpx.Client(transport=transport)) as c:
+        r = c.chat.completions.create(model="default", messages=MSG)
+        assert r.choices[0].message.content == "fake answer from gpt-fake"
+        text = "".join(ch.choices[0].delta.content or "" for ch in
+                       c.chat.completions.create(model="default", messages=MSG, stream=True) if ch.choices)
+        assert text == "fake answer from gpt-fake"
+
+
+def test_hung_up_requests_are_recorded_as_cancelled(sidecar):
+    # The slow route takes ~3 s; a client that gives up after 0.3 s cancels it in the daemon.
+    with openai.OpenAI(base_url=sidecar.base_url, api_key=TOKEN_A, max_retries=0, timeout=0.3) as c:
+        with pytest.raises(openai.APITimeoutError):
+            c.chat.completions.create(model="slow", messages=MSG, extra_headers={"x-request-id": "hangup-1"})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            e = sidecar.explain("hangup-1")
+            break
+        except AssertionError:
+            time.sleep(0.1)
+    assert e["outcome"] == "cancelled"
