@@ -71,6 +71,23 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def start_daemon(tmp: str, config_text: str, env: dict | None = None) -> tuple[subprocess.Popen, int, str]:
+    """Starts switchboardd on `config_text` with the HTTP endpoint on a free port: (process, port, socket)."""
+    daemon = binary("SWITCHBOARDD", "switchboardd")
+    if not daemon.exists():
+        pytest.skip(f"{daemon} not found (build with `swift build` or set SWITCHBOARDD)")
+    config = os.path.join(tmp, "switchboard.yaml")
+    with open(config, "w") as f:
+        f.write(config_text)
+    sock = os.path.join(tmp, "sb.sock")
+    log_path = os.path.join(tmp, "daemon.log")
+    dp = subprocess.Popen([str(daemon), "--config", config, "--socket", sock, "--http-listen", "127.0.0.1:0"],
+                          stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                          env=dict(os.environ, **(env or {})))
+    port = _wait_for(r'msg="http listening".*http\.address=127\.0\.0\.1:(\d+)', log_path, dp, "switchboardd").group(1)
+    return dp, int(port), sock
+
+
 @pytest.fixture(scope="session")
 def sidecar() -> Iterator[Sidecar]:
     daemon, fake, cli = binary("SWITCHBOARDD", "switchboardd"), binary("FAKE_PROVIDER", "fake-provider"), binary("SWITCHBOARD_CLI", "switchboard")
