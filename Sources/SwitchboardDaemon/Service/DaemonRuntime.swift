@@ -99,6 +99,9 @@ public final class DaemonRuntime: Sendable {
       let built = try Self.routerConfiguration(next, httpClient: httpClient, logger: logger)
       router.keys.reload(settings: built.1, environment: ProcessInfo.processInfo.environment, dotenv: Self.loadDotenv(next.dotenvPath))
       router.reload(built.0)
+      if next.http != current.configuration.http {
+        logger.warning("the http block changed; it takes effect after a restart")
+      }
       state.withLock { $0.configuration = next; $0.configPath = file }
       logger.notice("configuration reloaded", metadata: ["config.path": "\(file)", "config.digest": "\(next.digest)"])
       return (true, [], next.digest)
