@@ -97,3 +97,55 @@ def test_connection_limit_and_idle_timeout():
     finally:
         _stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+FIREHOSE = """
+http: {listen: "127.0.0.1:8080", write_timeout_ms: 1000}
+providers:
+  sim-firehose: {kind: simulated, output_tokens: 1600000, latency_ms: {p50: 1, p99: 2}}
+models:
+  sim-firehose/big: {input: 0.0, output: 0.0, context: 32000, max_output: 2000000, capabilities: [streaming]}
+routes:
+  firehose: {candidates: [sim-firehose/big], timeouts: {attempt_ms: 120000}, retry: {deadline_ms: 120000}}
+"""
+
+
+def test_a_client_that_never_reads_is_disconnected_and_its_request_cancelled():
+    import json
+    import socket
+    import subprocess
+    import time
+
+    from conftest import binary
+
+    tmp = tempfile.mkdtemp(prefix="sboai.", dir="/tmp")
+    proc, port, sock_path = start_daemon(tmp, FIREHOSE)
+    try:
+        body = json.dumps({"model": "firehose", "stream": True, "messages": MSG}).encode()
+        # A small receive buffer set before connecting (after it, loopback autotuning
+        # can still grow to tcp_rmem's max, 32 MB here, and swallow the whole stream).
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-request-id: never-reads\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        # Never read. The daemon gives up on the stalled write and cancels the request.
+        cli = binary("SWITCHBOARD_CLI", "switchboard")
+        deadline = time.monotonic() + 60
+        event = None
+        while time.monotonic() < deadline:
+            out = subprocess.run([str(cli), "explain", "--socket", sock_path, "--json", "never-reads"],
+                                 capture_output=True, text=True, timeout=30)
+            if out.returncode == 0:
+                event = json.loads(out.stdout)
+                break
+            time.sleep(0.25)
+        s.close()
+        assert event is not None, "the request never finished"
+        assert event["outcome"] == "cancelled", event.get("total_latency_ms")
+        # The daemon still serves.
+        with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0) as c:
+            assert c.models.list().data
+    finally:
+        _stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
