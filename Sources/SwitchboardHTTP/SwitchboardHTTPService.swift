@@ -51,6 +51,7 @@ public final class SwitchboardHTTPService: Service, Sendable {
     for w in waiters { w.resume(returning: address) }
   }
 
+  /// Serves until graceful shutdown, then lets in-flight requests finish and removes the HTTP socket file.
   public func run() async throws {
     let endpoint = OpenAIEndpoint(runtime: runtime, settings: settings, identity: identity, logger: logger)
     let responder = CallbackResponder<HTTPRequestContext> { request, context in await endpoint.respond(request, context) }
