@@ -202,6 +202,7 @@ struct HTTPIdentityTests {
     "http: {listen: \"127.0.0.1:8080\", tokens: [{env: TOK, tenant: \"a b\"}]}",
     "http: {listen: \"127.0.0.1:8080\", max_body_bytes: 10}",
     "http: {listen: \"127.0.0.1:8080\", bogus: 1}",
+    "listen: {socket: /tmp/same.sock}\nhttp: {socket: /tmp/same.sock}",
   ])
   func badConfigIsRejected(yaml: String) {
     #expect(throws: ConfigError.self) { _ = try DaemonConfiguration.parse(yaml: Self.base + yaml) }

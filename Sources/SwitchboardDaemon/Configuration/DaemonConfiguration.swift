@@ -131,7 +131,7 @@ public struct DaemonConfiguration: Sendable {
       r.issue("circuit.max_cooldown_ms", circuit["max_cooldown_ms"], "must not be below base_cooldown_ms")
     }
 
-    c.http = parseHTTP(r, top["http"])
+    c.http = parseHTTP(r, top["http"], socketPath: c.server.path)
 
     // providers
     let providers = r.mapping(top["providers"], "providers")

@@ -75,7 +75,7 @@ public struct HTTPSettings: Sendable, Hashable {
 
 extension DaemonConfiguration {
   /// Parses the `http:` block; nil when absent.
-  static func parseHTTP(_ r: ConfigReader, _ node: Node?) -> HTTPSettings? {
+  static func parseHTTP(_ r: ConfigReader, _ node: Node?, socketPath: String) -> HTTPSettings? {
     guard let node, node.null == nil else { return nil }
     let h = r.dict(node, "http", allowed: ["listen", "socket", "allow_non_loopback", "tokens", "direct_targets", "max_body_bytes",
                                            "max_connections", "idle_timeout_ms", "write_timeout_ms"])
@@ -94,6 +94,7 @@ extension DaemonConfiguration {
     if let v = r.string(h["socket"], "http.socket") {
       if v.isEmpty { r.issue("http.socket", h["socket"], "must not be empty") }
       else if v.utf8.count > 107 { r.issue("http.socket", h["socket"], "path longer than 107 bytes (Unix socket limit)") }
+      else if v == socketPath { r.issue("http.socket", h["socket"], "must differ from listen.socket") }
       else { s.socket = v }
     }
     if s.listen == nil && s.socket == nil && r.issues.allSatisfy({ !$0.path.hasPrefix("http.") }) {

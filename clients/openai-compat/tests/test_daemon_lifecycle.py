@@ -94,6 +94,14 @@ def test_connection_limit_and_idle_timeout():
             s.close()
         with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0, timeout=10) as c:
             assert c.chat.completions.create(model="fast", messages=MSG).choices[0].message.content
+        # Slow-loris: a head that never completes, or a body that never arrives, is closed at the idle timeout.
+        for partial in (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n",
+                        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"mo"):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(partial)
+            s.settimeout(5)
+            assert s.recv(100) == b"", "a stalled request was not closed"
+            s.close()
     finally:
         _stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
