@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -28,6 +28,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    // The OpenAI-compatible HTTP endpoint. Default traits off: no swift-configuration.
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+    .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
   ],
   targets: [
     // Pure routing core: no I/O.
@@ -111,10 +115,25 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // The OpenAI-compatible HTTP endpoint (Hummingbird 2) over the daemon's router.
+    .target(
+      name: "SwitchboardHTTP",
+      dependencies: [
+        "SwitchboardDaemon", "SwitchboardCore", "SwitchboardWire",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     .executableTarget(
       name: "switchboardd",
       dependencies: [
-        "SwitchboardDaemon",
+        "SwitchboardDaemon", "SwitchboardHTTP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings
@@ -189,6 +208,11 @@ let package = Package(
     .testTarget(
       name: "SwitchboardStateTests",
       dependencies: ["SwitchboardState", "SwitchboardCore"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "SwitchboardHTTPTests",
+      dependencies: ["SwitchboardHTTP", "SwitchboardDaemon", "SwitchboardCore"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

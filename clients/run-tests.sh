@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every client's tests: golden-frame freshness, Python, shell, C, the
-# protocol doc's worked example, Go.
+# Runs every client's tests: golden-frame freshness, Python, the openai SDK over
+# the HTTP endpoint, shell, C, the protocol doc's worked example, Go.
 # The end-to-end parts start the real daemon ($SWITCHBOARDD, default
 # <repo>/.build/debug/switchboardd) and are skipped only when that binary does not
 # exist, so build it first (swift build). Exit status: non-zero if anything failed.
@@ -32,6 +32,9 @@ if [ "${SWITCHBOARD_NO_PIP:-0}" != 1 ]; then
     echo "note: 'pip install -e clients/python' failed (see ${TMPDIR:-/tmp}/switchboard-pip.log); testing from the source tree"
 fi
 (cd "$HERE/python" && "$PY" -m pytest -q -rs -p no:cacheprovider tests) || failed+=("python")
+
+section "openai sdk against the HTTP endpoint"
+(cd "$REPO" && "$PY" -m pytest -q -rs -p no:cacheprovider clients/openai-compat/tests) || failed+=("openai-compat")
 
 section "shell client"
 "$HERE/shell/test.sh" || failed+=("shell")

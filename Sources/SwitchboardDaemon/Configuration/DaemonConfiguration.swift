@@ -61,6 +61,8 @@ public struct DaemonConfiguration: Sendable {
   /// `budgets.ledger_sync: full` (default) fsyncs every ledger commit; `normal` survives
   /// a process crash but may lose the last settles on a power loss.
   public var ledgerFullSync = true
+  /// The OpenAI-compatible HTTP endpoint; nil = off.
+  public var http: HTTPSettings?
   /// SHA-256 prefix of the file's text.
   public var digest = ""
 
@@ -83,7 +85,7 @@ public struct DaemonConfiguration: Sendable {
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
     let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "retry_budget", "providers", "models",
-                                         "routes", "tenants", "budgets", "direct"])
+                                         "routes", "tenants", "budgets", "direct", "http"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -183,6 +185,7 @@ public struct DaemonConfiguration: Sendable {
     if let v = r.double(budget["token_ratio"], "retry_budget.token_ratio", min: 0.001) {
       if v > 1 { r.issue("retry_budget.token_ratio", budget["token_ratio"], "must be between 0.001 and 1") } else { c.retryBudget.tokenRatio = v }
     }
+    c.http = parseHTTP(r, top["http"], socketPath: c.server.path)
 
     // providers
     let providers = r.mapping(top["providers"], "providers")

@@ -5,17 +5,17 @@ import SwitchboardCore
 import SwitchboardWire
 
 /// Serves calls: converts wire requests, routes them, streams chunks, answers
-/// with exactly one terminal frame; logs one line per attempt and per decision
-/// and feeds the metrics.
+/// with exactly one terminal frame; hands the decision to the shared
+/// `DecisionRecorder` (metrics, one log line per attempt and per decision).
 final class DaemonHandler: CallHandler {
   let router: Router
   let audit: AuditStore
-  let metrics: SwitchboardMetrics
+  let recorder: DecisionRecorder
   let logger: Logger
   let runtime: RuntimeReference
 
-  init(router: Router, audit: AuditStore, metrics: SwitchboardMetrics, logger: Logger, runtime: RuntimeReference) {
-    self.router = router; self.audit = audit; self.metrics = metrics; self.logger = logger; self.runtime = runtime
+  init(router: Router, audit: AuditStore, recorder: DecisionRecorder, runtime: RuntimeReference) {
+    self.router = router; self.audit = audit; self.recorder = recorder; self.logger = recorder.logger; self.runtime = runtime
   }
 
   func handleCompletion(_ request: Switchboard_V1_CompletionRequest, call: ServerCall) async {
@@ -71,38 +71,7 @@ final class DaemonHandler: CallHandler {
                       retryable: error.retryable, retryAfterMs: UInt32(clamping: Int(error.retryAfter?.milliseconds ?? 0)),
                       requestID: event.requestID, correlationID: event.correlationID ?? "")
     }
-    let total = ContinuousClock.now - started
-    let upstream = event.attempts.reduce(0.0) { $0 + $1.latencyMs }
-    let overhead = max(.zero, total - .microseconds(Int64(upstream * 1000)))
-    metrics.record(event, overhead: overhead)
-    log(event)
-  }
-
-  private func log(_ event: DecisionEvent) {
-    guard logger.logLevel <= .info else { return }
-    for a in event.attempts {
-      var md: Logger.Metadata = [
-        "request.id": "\(event.requestID)", "route.name": "\(event.route)", "attempt.index": "\(a.index)",
-        "provider.name": "\(a.provider)", "provider.model": "\(a.model)", "attempt.outcome": "\(a.outcome.rawValue)",
-        "attempt.latency_ms": "\(Int(a.latencyMs))", "key.source": "\(a.keySource.rawValue)", "key.fingerprint": "\(a.keyFingerprint)",
-      ]
-      if let r = a.reason { md["attempt.reason"] = "\(r.rawValue)" }
-      if let c = a.failureClass { md["attempt.failure_class"] = "\(c.rawValue)" }
-      if let s = a.httpStatus { md["http.status"] = "\(s)" }
-      if let c = a.costUSD { md["attempt.cost_usd"] = "\(formatUSD(c))" }
-      logger.info("attempt", metadata: md)
-    }
-    var md: Logger.Metadata = [
-      "request.id": "\(event.requestID)", "route.name": "\(event.route)", "tenant": "\(event.tenant)",
-      "decision.outcome": "\(event.outcome.rawValue)", "decision.attempts": "\(event.attempts.filter { $0.outcome != .skipped }.count)",
-      "decision.latency_ms": "\(Int(event.totalLatencyMs))",
-    ]
-    if let p = event.chosenProvider, let m = event.chosenModel { md["decision.served_by"] = "\(p)/\(m)" }
-    if let b = event.baselineProvider, let m = event.baselineModel { md["decision.baseline"] = "\(b)/\(m)" }
-    if let c = event.costUSD { md["decision.cost_usd"] = "\(formatUSD(c))" }
-    if let d = event.costDeltaUSD { md["decision.cost_delta_usd"] = "\(formatUSD(d))" }
-    if let r = event.reason { md["decision.reason"] = "\(r.rawValue)" }
-    logger.info("decision", metadata: md)
+    recorder.record(event, started: started)
   }
 
   /// Who is calling: the peer's credentials (SO_PEERCRED), never anything the request says.

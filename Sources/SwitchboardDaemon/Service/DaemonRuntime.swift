@@ -18,6 +18,8 @@ public final class DaemonRuntime: Sendable {
   public let router: Router
   public let audit: AuditStore
   public let metrics: SwitchboardMetrics
+  /// Metrics and decision logs, shared by every front end.
+  public let recorder: DecisionRecorder
   public let server: UnixSocketServer
   public let logger: Logger
   let httpClient: HTTPClient
@@ -87,7 +89,8 @@ public final class DaemonRuntime: Sendable {
     self.router = Router(configuration: built.0, keys: keys, ledger: ledger, audit: audit, clock: clock)
     self.state = Mutex(State(configuration: configuration, configPath: configPath, socketOverridden: socketOverridden))
     let adminRef = RuntimeReference()
-    let handler = DaemonHandler(router: router, audit: audit, metrics: metrics, logger: logger, runtime: adminRef)
+    self.recorder = DecisionRecorder(metrics: metrics, logger: logger)
+    let handler = DaemonHandler(router: router, audit: audit, recorder: recorder, runtime: adminRef)
     self.server = UnixSocketServer(configuration: configuration.server, handler: handler, logger: logger,
                                    observer: ServerMetricsObserver(metrics: metrics))
     metrics.setLabelDomain(SwitchboardMetrics.LabelDomain(configuration))
@@ -164,6 +167,7 @@ public final class DaemonRuntime: Sendable {
     if a.audit.batchMax != b.audit.batchMax { out.append("audit.batch_max") }
     if a.logFormat != b.logFormat { out.append("logging.format") }
     if a.logLevel != b.logLevel { out.append("logging.level") }
+    if a.http != b.http { out.append("http") }
     return out
   }
 

@@ -75,9 +75,12 @@ public final class SwitchboardDaemonService: Service, Sendable {
 public enum SwitchboardDaemonMain {
   /// Loads the config, applies `--socket`, and runs until SIGTERM/SIGINT.
   /// `strategies`: the custom strategies routes may name (`strategy: custom:NAME`);
-  /// a user-built daemon passes its own.
+  /// a user-built daemon passes its own. `extraServices` adds front ends built on
+  /// the runtime (the HTTP endpoint); they run after the daemon service and so are
+  /// shut down before it.
   public static func run(configPath: String, socketOverride: String?, logFormat: String?,
-                         strategies: StrategyRegistry = .init()) async throws {
+                         strategies: StrategyRegistry = .init(),
+                         extraServices: (DaemonRuntime) throws -> [any Service] = { _ in [] }) async throws {
     var config = try DaemonConfiguration.load(path: configPath)
     if let s = socketOverride { config.server.path = s }
     let format = LogFormat(rawValue: logFormat ?? config.logFormat) ?? .logfmt
@@ -86,8 +89,14 @@ public enum SwitchboardDaemonMain {
     let logger = Logger(label: "switchboard")
     let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: socketOverride != nil,
                                           strategies: strategies, logger: logger)
+    let extra: [any Service]
+    do { extra = try extraServices(runtime) } catch {
+      await runtime.shutdown()
+      throw error
+    }
     let group = ServiceGroup(configuration: .init(
-      services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)],
+      services: [.init(service: SwitchboardDaemonService(runtime: runtime), successTerminationBehavior: .gracefullyShutdownGroup)]
+        + extra.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
   }
