@@ -56,15 +56,18 @@ public final class HTTPIdentity: Sendable {
     return match
   }
 
-  /// The tenant after `x-switchboard-tenant`: a sub-tenant of the caller's tenant
-  /// (`base/sub`, base `default` when the caller has none). Same name rules as tenants.
-  public static func subTenant(_ base: String?, header: String?) throws(OpenAIError) -> String? {
-    guard let header, !header.isEmpty else { return base }
+  /// The tenant of a loopback caller when no tokens are configured.
+  public static let defaultTenant = "default"
+
+  /// The sub-tenant `x-switchboard-tenant` names (nil: none), checked for shape only;
+  /// whether the caller's tenant allows it is the router's tenant rule.
+  public static func subTenant(header: String?) throws(OpenAIError) -> String? {
+    guard let header, !header.isEmpty else { return nil }
     guard HTTPSettings.isValidTenantName(header) else {
       throw OpenAIError(status: 400, type: "invalid_request_error", code: "invalid_tenant",
                         message: "x-switchboard-tenant must be 1-64 characters of A-Z a-z 0-9 . _ -", shouldRetry: false)
     }
-    return "\(base ?? "default")/\(header)"
+    return header
   }
 
   /// Compares every byte of the longer input, whatever differs where; the time

@@ -40,7 +40,7 @@ final class OpenAIEndpoint: Sendable {
     case (.post, "/v1/chat/completions"): return await chatCompletions(request, context)
     case (.get, "/v1/models"):
       do {
-        _ = try caller(request, context)
+        _ = try await identify(request, context)
         return models()
       } catch { return Self.errorResponse(error) }
     case (_, "/v1/chat/completions"), (_, "/v1/models"):
@@ -55,11 +55,16 @@ final class OpenAIEndpoint: Sendable {
 
   // MARK: - identity
 
-  /// The caller's tenant after authentication and the sub-tenant header.
-  private func caller(_ request: Request, _ context: HTTPRequestContext) throws(OpenAIError) -> String? {
-    let base = try identity.tenant(authorization: request.headers[.authorization],
-                                   peerIsLocal: HTTPIdentity.isLocal(context.channel.remoteAddress))
-    return try HTTPIdentity.subTenant(base, header: request.headers[Self.tenantHeader])
+  /// Who is calling: the configured tenant of the bearer token; without tokens
+  /// configured, a Unix-socket peer by its credentials and a loopback TCP peer as
+  /// the daemon's `default` tenant. Never anything the request body says.
+  private func identify(_ request: Request, _ context: HTTPRequestContext) async throws(OpenAIError) -> CallerIdentity {
+    if let tenant = try identity.tenant(authorization: request.headers[.authorization],
+                                        peerIsLocal: HTTPIdentity.isLocal(context.channel.remoteAddress)) {
+      return .token(tenant)
+    }
+    if let peer = await peerCredentials(context) { return .peer(uid: peer.uid, gids: [peer.gid]) }
+    return .token(HTTPIdentity.defaultTenant)
   }
 
   // MARK: - chat completions
@@ -68,22 +73,25 @@ final class OpenAIEndpoint: Sendable {
     let started = ContinuousClock.now
     var chat: ChatRequest
     let includeUsage: Bool
+    let caller: CallerIdentity
     do {
-      let tenant = try caller(request, context)
+      caller = try await identify(request, context)
+      let subTenant = try HTTPIdentity.subTenant(header: request.headers[Self.tenantHeader])
       let body = try await readBody(request)
       let decoded = try OpenAIRequestConversion.decode(body)
       let routes = Set(runtime.router.configuration.routes.keys)
       let target = try OpenAIRequestConversion.target(decoded.model, routes: routes, directTargets: settings.directTargets)
       chat = try OpenAIRequestConversion.chatRequest(decoded, route: target.route, explicit: target.explicit)
       includeUsage = decoded.streamOptions?.includeUsage ?? false
-      chat.tenant = tenant
+      // A sub-tenant of the caller's tenant, under the same rules as on the socket.
+      chat.tenant = subTenant
       try applyHeaders(request, to: &chat)
     } catch {
       return Self.errorResponse(error)
     }
-    if chat.requestID == nil { chat.requestID = runtime.router.nextRequestID() }
-    let uid = await self.peerUID(context)
-    let routingContext = SwitchboardCore.RequestContext(peerUID: uid)
+    var issued = SwitchboardCore.RequestContext(caller: caller)
+    issued.issuedRequestID = runtime.router.nextRequestID()
+    let routingContext = issued
     if chat.stream {
       return await OpenAIStream(endpoint: self, request: chat, context: routingContext, includeUsage: includeUsage,
                                 channel: context.channel, started: started).run()
@@ -150,10 +158,10 @@ final class OpenAIEndpoint: Sendable {
     }
   }
 
-  /// SO_PEERCRED uid on the Unix socket; nil over TCP.
-  private func peerUID(_ context: HTTPRequestContext) async -> UInt32? {
+  /// SO_PEERCRED on the Unix socket; nil over TCP.
+  private func peerCredentials(_ context: HTTPRequestContext) async -> PeerCredentials? {
     guard case .unixDomainSocket? = context.channel.remoteAddress ?? context.channel.localAddress else { return nil }
-    return try? await PeerCredentials.read(from: context.channel).get().uid
+    return try? await PeerCredentials.read(from: context.channel).get()
   }
 
   static func created() -> Int64 { Int64(Date().timeIntervalSince1970) }

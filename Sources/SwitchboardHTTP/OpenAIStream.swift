@@ -35,7 +35,7 @@ struct OpenAIStream {
 
   func run() async -> Response {
     let events = AsyncChannel<Event>()
-    let id = OpenAIResponseEncoding.completionID(request.requestID ?? "")
+    let id = OpenAIResponseEncoding.completionID(context.issuedRequestID ?? "")
     let created = OpenAIEndpoint.created()
     let includeUsage = self.includeUsage
     let first = LockedValue(true)
@@ -80,7 +80,7 @@ struct OpenAIStream {
     var headers = HTTPFields()
     headers[.contentType] = "text/event-stream"
     headers[.cacheControl] = "no-cache"
-    headers[OpenAIEndpoint.requestIDHeader] = request.requestID
+    headers[OpenAIEndpoint.requestIDHeader] = context.issuedRequestID
     if let tp = request.tags["traceparent"] { headers[OpenAIEndpoint.traceparentHeader] = tp }
     let writeTimeout = endpoint.settings.writeTimeout
     let body = ResponseBody { writer in

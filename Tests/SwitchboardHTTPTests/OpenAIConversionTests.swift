@@ -174,10 +174,10 @@ struct HTTPIdentityTests {
   }
 
   @Test func subTenants() throws {
-    #expect(try HTTPIdentity.subTenant("payments", header: "eu") == "payments/eu")
-    #expect(try HTTPIdentity.subTenant(nil, header: "eu") == "default/eu")
-    #expect(try HTTPIdentity.subTenant("payments", header: nil) == "payments")
-    #expect(throws: OpenAIError.self) { try HTTPIdentity.subTenant("payments", header: "../admin") }
+    #expect(try HTTPIdentity.subTenant(header: "eu") == "eu")
+    #expect(try HTTPIdentity.subTenant(header: nil) == nil)
+    #expect(try HTTPIdentity.subTenant(header: "") == nil)
+    #expect(throws: OpenAIError.self) { try HTTPIdentity.subTenant(header: "../admin") }
   }
 
   static let base = "providers: {sim: {kind: simulated}}\nroutes: {r: {candidates: [sim/m]}}\n"

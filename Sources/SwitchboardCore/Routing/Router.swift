@@ -106,7 +106,7 @@ public final class Router: Sendable {
     let wallStart = clock.wallMillis()
     let snap = snapshot.withLock { $0 }
     let config = snap.configuration
-    let requestID = nextRequestID()
+    let requestID = context.issuedRequestID ?? nextRequestID()
     let correlationID = request.requestID?.isEmpty == false ? request.requestID : nil
     let resolved = context.tenant.map { Result<ResolvedTenant, RoutingError>.success($0) } ?? snap.tenants.resolve(context.caller, asserted: request.tenant)
     let tenantInfo: ResolvedTenant

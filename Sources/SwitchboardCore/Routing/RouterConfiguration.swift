@@ -33,6 +33,10 @@ public struct RequestContext: Sendable {
   /// The tenant, when the transport already resolved it; nil = the router resolves
   /// `caller` and the request's tenant with its ``TenantResolver``.
   public var tenant: ResolvedTenant?
+  /// A request id this daemon already issued (``Router/nextRequestID()``) for a
+  /// front end that must announce it before the decision exists (an HTTP stream's
+  /// headers); nil = the router issues one. Never taken from a client.
+  public var issuedRequestID: String?
   /// The peer's uid from SO_PEERCRED, when the caller is a socket peer.
   public var peerUID: UInt32? {
     if case .peer(let uid, _) = caller { return uid }

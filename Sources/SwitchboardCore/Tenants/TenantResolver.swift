@@ -42,8 +42,11 @@ public struct TenantResolver: Sendable {
       if let n = byUID[uid] ?? gids.lazy.compactMap({ byGID[$0] }).first { return configured(n) }
       return ResolvedTenant(name: "uid:\(uid)", budget: configuration.unmappedBudget)
     case .token(let name):
+      // A token name listed by a tenant, else a tenant of that name (the HTTP
+      // endpoint's `http.tokens` name their tenant directly): both come from config.
       if let n = byToken[name] { return configured(n) }
-      return ResolvedTenant(name: "token:\(name)", budget: configuration.unmappedBudget)
+      if configuration.tenants[name] != nil { return configured(name) }
+      return ResolvedTenant(name: name, budget: configuration.unmappedBudget)
     case .inProcess:
       return ResolvedTenant(name: "default", budget: configuration.unmappedBudget)
     }

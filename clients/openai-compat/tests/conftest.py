@@ -111,6 +111,8 @@ def sidecar() -> Iterator[Sidecar]:
             f.write(f"""
 listen: {{socket: {tmp}/unused.sock}}
 circuit: {{failure_threshold: 1000000}}
+tenants:
+  team-a: {{sub_tenants: [eu]}}
 http:
   listen: "127.0.0.1:8080"   # --http-listen 127.0.0.1:0 below overrides it
   socket: {tmp}/http.sock     # HTTP over a Unix socket as well

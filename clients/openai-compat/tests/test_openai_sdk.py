@@ -246,9 +246,11 @@ def test_request_id_tags_traceparent_and_sub_tenant(sidecar):
                                    "traceparent": tp, "x-switchboard-tenant": "eu"})
     assert status == 200, body
     h = {k.lower(): v for k, v in headers.items()}
-    assert h["x-switchboard-request-id"] == "corr-123" and h["traceparent"] == tp
+    # The daemon issues the request id; x-request-id is kept as the correlation id.
+    assert h["x-switchboard-request-id"] not in ("", "corr-123") and h["traceparent"] == tp
     e = sidecar.explain("corr-123")
-    assert e["tenant"] == "team-a/eu"
+    assert e["request_id"] == h["x-switchboard-request-id"]
+    assert e["tenant"] == "team-a" and e.get("sub_tenant", e.get("subTenant")) == "eu"
 
 
 def test_client_hanging_up_mid_stream_leaves_the_daemon_serving(sidecar, client):
