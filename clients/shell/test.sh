@@ -30,6 +30,16 @@ run() {
   ERR=$(cat "$WORK/err")
 }
 
+# ------------------------------------------------------------------ int64 list
+# The JSON printer's list of 64-bit fields must name every (u)int64 field of the proto.
+proto_int64=$(grep -oE "\b(u?int64|sint64|s?fixed64) [a-z_0-9]+ =" "$TESTDATA/../switchboard/v1/switchboard.proto" | awk '{print $2}' | sort -u)
+missing=$(for f in $proto_int64; do grep -q "SB_INT64_FIELDS=.* $f " "$SB" || echo "$f"; done)
+if [ -z "$missing" ]; then ok "every int64 field of the proto prints as a JSON string"; else not_ok "int64 fields missing from SB_INT64_FIELDS" "$missing"; fi
+# ... and its lists of repeated fields every repeated field (else a list prints as one value).
+missing=$(grep -oE "repeated [A-Za-z0-9_.]+ [a-z_0-9]+ =" "$TESTDATA/../switchboard/v1/switchboard.proto" | awk '{print $3}' | sort -u |
+  while read -r f; do grep -qE "SB_REPEATED_(MSG|SCALAR)=.* $f " "$SB" || echo "$f"; done)
+if [ -z "$missing" ]; then ok "every repeated field of the proto prints as a JSON list"; else not_ok "repeated fields missing from SB_REPEATED_*" "$missing"; fi
+
 # ------------------------------------------------------------------ golden frames
 shopt -s nullglob
 frames=("$TESTDATA"/*.frame)

@@ -110,7 +110,7 @@ def test_connection_limit_and_idle_timeout():
 FIREHOSE = """
 http: {listen: "127.0.0.1:8080", write_timeout_ms: 1000}
 providers:
-  sim-firehose: {kind: simulated, output_tokens: 1600000, latency_ms: {p50: 1, p99: 2}}
+  sim-firehose: {kind: simulated, output_tokens: 1000000, latency_ms: {p50: 1, p99: 2}}
 models:
   sim-firehose/big: {input: 0.0, output: 0.0, context: 32000, max_output: 2000000, capabilities: [streaming]}
 routes:
