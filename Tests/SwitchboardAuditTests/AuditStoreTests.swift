@@ -191,7 +191,7 @@ struct AuditStoreTests {
 
   @Test("a failed write is logged and counted, never hangs its request, and spares the rest of the batch")
   func writeFailure() async throws {
-    let store = try AuditStore(path: "", logger: EventFactory.logger)
+    let store = try AuditStore(path: EventFactory.tempDBPath(), logger: EventFactory.logger)
     try await store.executeOnWriterForTesting(sql: """
       CREATE TEMP TRIGGER poison BEFORE INSERT ON decision WHEN NEW.tenant = 'poison'
       BEGIN SELECT RAISE(ABORT, 'injected write failure'); END
