@@ -34,9 +34,14 @@ pin() { # pin CPU cmd...
   if [ "${BENCH_PIN:-0}" = 1 ] && command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi
 }
 
+# pin_exec CPU cmd...: the same, replacing the (background) subshell, so $! is the process itself.
+pin_exec() {
+  if [ "${BENCH_PIN:-0}" = 1 ] && command -v taskset >/dev/null; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi
+}
+
 # mock_start: starts the C mock upstream; sets MOCK_PID, MOCK_PORT.
 mock_start() {
-  pin 1 "$MOCK" --port 0 >"$BENCH_TMP/mock.out" 2>&1 &
+  (pin_exec 1 "$MOCK" --port 0 >"$BENCH_TMP/mock.out" 2>&1) &
   MOCK_PID=$!
   BENCH_PIDS+=("$MOCK_PID")
   local i
@@ -52,7 +57,7 @@ mock_start() {
 # daemon_start YAML_FILE: starts switchboardd on a fresh socket; sets DAEMON_PID, SOCKET.
 daemon_start() {
   SOCKET=$BENCH_TMP/sb-$RANDOM.sock
-  pin 0 "$SWITCHBOARDD" --config "$1" --socket "$SOCKET" >"$BENCH_TMP/daemon.log" 2>&1 &
+  (pin_exec 0 "$SWITCHBOARDD" --config "$1" --socket "$SOCKET" >"$BENCH_TMP/daemon.log" 2>&1) &
   DAEMON_PID=$!
   BENCH_PIDS+=("$DAEMON_PID")
   local i

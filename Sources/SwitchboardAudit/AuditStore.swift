@@ -57,7 +57,8 @@ public final class AuditStore: AuditSink {
     }
     try AuditSchema.migrator.migrate(db)
     self.db = db
-    let writer = AuditWriter(db: db, logger: logger, batchMax: configuration.batchMax)
+    let writer = AuditWriter(db: db, logger: logger, batchMax: configuration.batchMax,
+                             maxQueued: configuration.maxQueuedEvents)
     self.writer = writer
     self.writerTask = Task { await writer.run() }
   }
