@@ -5,7 +5,7 @@ this toolchain, so this maps the binary's frames itself (nm of a copy without
 debug info) and demangles with `swift demangle`.
 
   perf record -F 2000 -g -p PID -- sleep 10
-  python3 bench/perf-attribute.py perf.data BINARY [TOP]
+  python3 bench/perf-attribute.py perf.data BINARY [TOP] [NAME_IN_PERF_SCRIPT]
 """
 import bisect
 import collections
@@ -14,7 +14,10 @@ import sys
 
 data, binary = sys.argv[1], sys.argv[2]
 top = int(sys.argv[3]) if len(sys.argv) > 3 else 40
-nodebug = "/tmp/perf-attribute-nodebug"
+import os
+import tempfile
+
+nodebug = os.path.join(tempfile.mkdtemp(prefix="perf-attribute-"), "nodebug")
 subprocess.run(["objcopy", "--strip-debug", binary, nodebug], check=True)
 syms = []
 for line in subprocess.run(["nm", "-n", "--defined-only", nodebug], capture_output=True, text=True).stdout.splitlines():
