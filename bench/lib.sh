@@ -18,8 +18,8 @@ MOCK_PORT=
 
 bench_cleanup() {
   local p
-  for p in "${BENCH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${BENCH_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  for p in "${BENCH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${BENCH_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$BENCH_TMP"
 }
 trap bench_cleanup EXIT
@@ -76,8 +76,8 @@ daemon_start() {
 
 daemon_stop() {
   [ -n "$DAEMON_PID" ] || return 0
-  kill -TERM "$DAEMON_PID" 2>/dev/null
-  wait "$DAEMON_PID" 2>/dev/null
+  kill -TERM "$DAEMON_PID" 2>/dev/null || true
+  wait "$DAEMON_PID" 2>/dev/null || true
   DAEMON_PID=
 }
 
