@@ -50,6 +50,9 @@ grep -E "^(PASS|FAIL)|passed|failed" /tmp/switchboard-drills.log | head -20
 step "demo"
 .build/debug/switchboard demo > /tmp/switchboard-demo.log 2>&1 || { cat /tmp/switchboard-demo.log; failed+=("demo"); }
 
+step "benchmark harness smoke test (bench/)"
+SWITCHBOARDD="$PWD/.build/debug/switchboardd" bench/selftest.sh || failed+=("bench")
+
 step "deployment files"
 python3 -m pytest -q deploy/tests || failed+=("deploy")
 

@@ -5,6 +5,10 @@ import SwitchboardCore
 extension AuditStore {
   /// The decision of one request, for `switchboard explain`.
   public func event(requestID: String) async throws -> DecisionEvent? {
+    if let ring {
+      guard let json = ring.state.withLock({ $0.json(requestID: requestID) }) else { return nil }
+      return try DecisionRowWriter.makeDecoder().decode(DecisionEvent.self, from: Data(json.utf8))
+    }
     let json = try await db.read { db in
       try String.fetchOne(db, sql: "SELECT event_json FROM decision WHERE request_id = ?", arguments: [requestID])
     }
@@ -14,15 +18,21 @@ extension AuditStore {
 
   /// Decisions matching `filter`, newest first unless the filter says otherwise.
   public func events(filter: DecisionFilter = .init()) async throws -> [DecisionEvent] {
-    let (sql, arguments) = Self.selectJSON(filter)
-    let rows = try await db.read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+    let rows: [String]
+    if let ring {
+      rows = ring.state.withLock { $0.json(matching: filter) }
+    } else {
+      let (sql, arguments) = Self.selectJSON(filter)
+      rows = try await db.read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+    }
     let decoder = DecisionRowWriter.makeDecoder()
     return try rows.map { try decoder.decode(DecisionEvent.self, from: Data($0.utf8)) }
   }
 
   /// How many decisions the store holds.
   public func count() async throws -> Int {
-    try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision") ?? 0 }
+    if let ring { return ring.state.withLock { $0.count } }
+    return try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision") ?? 0 }
   }
 
   /// Writes the matching events to `handle` as JSON Lines (one event per line, the
@@ -30,6 +40,21 @@ extension AuditStore {
   @discardableResult
   public func exportJSONLines(filter: DecisionFilter = .init(limit: nil, order: .oldestFirst),
                               to handle: FileHandle) async throws -> Int {
+    if let ring {
+      let rows = ring.state.withLock { $0.json(matching: filter) }
+      var buffer = Data()
+      buffer.reserveCapacity(1 << 16)
+      for json in rows {
+        buffer.append(contentsOf: json.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 {
+          try handle.write(contentsOf: buffer)
+          buffer.removeAll(keepingCapacity: true)
+        }
+      }
+      if !buffer.isEmpty { try handle.write(contentsOf: buffer) }
+      return rows.count
+    }
     let (sql, arguments) = Self.selectJSON(filter)
     return try await db.read { db in
       var buffer = Data()

@@ -21,6 +21,11 @@ extension AuditStore {
   @discardableResult
   public func prune(now wallMillis: Int64, maxAgeDays: Int?, maxRows: Int?) async throws -> PruneResult {
     var result = PruneResult(decisionsByAge: 0, decisionsByCount: 0, ledgerRows: 0)
+    if let ring {
+      result = ring.state.withLock { $0.prune(now: wallMillis, maxAgeDays: maxAgeDays, maxRows: maxRows) }
+      logPrune(result)
+      return result
+    }
     let chunk = Self.pruneChunk
     if let maxAgeDays {
       let cutoff = wallMillis - Int64(max(0, maxAgeDays)) * 86_400_000
@@ -62,12 +67,16 @@ extension AuditStore {
         if n < take { break }
       }
     }
+    logPrune(result)
+    return result
+  }
+
+  private func logPrune(_ result: PruneResult) {
     if result.decisionsByAge + result.decisionsByCount + result.ledgerRows > 0 {
       logger.info("audit retention pruned rows", metadata: [
         "audit.pruned_by_age": "\(result.decisionsByAge)", "audit.pruned_by_count": "\(result.decisionsByCount)",
         "audit.pruned_ledger": "\(result.ledgerRows)",
       ])
     }
-    return result
   }
 }

@@ -3,12 +3,17 @@ import GRDB
 import Logging
 import SwitchboardCore
 
-/// The SQLite decision store and spend ledger (GRDB).
+/// The decision store and spend ledger: SQLite (GRDB) on a file, or a bounded ring in memory.
 ///
-/// A file path opens a WAL `DatabasePool` (readers never block the writer); an empty
-/// path keeps everything in memory. `record` is group-committed: events queue up and a
-/// single writer task writes up to ``AuditStoreConfiguration/batchMax`` of them per
-/// transaction, so no request pays for its own transaction.
+/// A file path opens a WAL `DatabasePool` (readers never block the writer). `record` is
+/// group-committed: events queue up and a single writer task writes up to
+/// ``AuditStoreConfiguration/batchMax`` of them per transaction, so no request pays for
+/// its own transaction.
+///
+/// An empty path keeps the most recent decisions in memory, in a ring bounded by
+/// ``AuditStoreConfiguration/memoryBudgetBytes``: once full, each new decision evicts the
+/// oldest, so memory stays flat however long the daemon runs (evictions are counted in
+/// ``statistics``). Queries answer from the ring; nothing survives the process.
 ///
 /// Durability: with `durableResponses` (the default) `record` returns only after the
 /// transaction holding the event committed, so every response the daemon sends has its
@@ -25,6 +30,8 @@ public final class AuditStore: AuditSink {
   public let configuration: AuditStoreConfiguration
   let db: any DatabaseWriter
   let logger: Logger
+  /// The in-memory store (empty path); nil for a file.
+  let ring: AuditMemoryRing.Locked?
 
   /// Opens (creating and migrating if needed) the store described by `configuration`.
   /// - Throws: a GRDB `DatabaseError` when the file cannot be opened or migrated.
@@ -36,8 +43,11 @@ public final class AuditStore: AuditSink {
     config.busyMode = .timeout(configuration.busyTimeoutSeconds)
     let db: any DatabaseWriter
     if configuration.path.isEmpty {
+      // The ring holds the decisions; the (empty) queue only backs `executeOnWriterForTesting`.
       db = try DatabaseQueue(configuration: config)
+      ring = AuditMemoryRing.Locked(AuditMemoryRing(budgetBytes: configuration.memoryBudgetBytes))
     } else {
+      ring = nil
       let pool = try DatabasePool(path: configuration.path, configuration: config)
       // GRDB sets NORMAL for WAL; FULL also survives a power loss (one fsync per batch).
       try pool.writeWithoutTransaction { db in
@@ -47,7 +57,8 @@ public final class AuditStore: AuditSink {
     }
     try AuditSchema.migrator.migrate(db)
     self.db = db
-    let writer = AuditWriter(db: db, logger: logger, batchMax: configuration.batchMax)
+    let writer = AuditWriter(db: db, logger: logger, batchMax: configuration.batchMax,
+                             maxQueued: configuration.maxQueuedEvents)
     self.writer = writer
     self.writerTask = Task { await writer.run() }
   }
@@ -63,6 +74,11 @@ public final class AuditStore: AuditSink {
 
   /// Queues the event; in durable mode, returns once its batch is committed (or its write failed).
   public func record(_ event: DecisionEvent) async {
+    if let ring {
+      let json = DecisionEventJSON.encode(event)
+      ring.state.withLock { $0.record(event, json: json) }
+      return
+    }
     if configuration.durableResponses {
       await writer.enqueueAndWait(event)
     } else {
@@ -84,13 +100,18 @@ public final class AuditStore: AuditSink {
 
   /// Counters of the writer since the store opened.
   public var statistics: AuditStoreStatistics {
+    if let ring {
+      let (recorded, evicted) = ring.state.withLock { ($0.recorded, $0.evicted) }
+      return AuditStoreStatistics(enqueued: recorded, completed: recorded, committedEvents: recorded, failedEvents: 0,
+                                  batches: 0, failedBatches: 0, evictedEvents: evicted)
+    }
     let q = writer.queue.withLock { ($0.enqueued, $0.completed) }
     return AuditStoreStatistics(
       enqueued: q.0, completed: q.1,
       committedEvents: writer.committedEvents.load(ordering: .relaxed),
       failedEvents: writer.failedEvents.load(ordering: .relaxed),
       batches: writer.batches.load(ordering: .relaxed),
-      failedBatches: writer.failedBatches.load(ordering: .relaxed))
+      failedBatches: writer.failedBatches.load(ordering: .relaxed), evictedEvents: 0)
   }
 
   /// The UTC day (days since the epoch) a wall time falls in; the budget ledger's rule.
@@ -111,6 +132,15 @@ public struct AuditStoreStatistics: Sendable, Hashable {
   public var batches: UInt64
   /// Batch transactions that failed (their events were retried one by one).
   public var failedBatches: UInt64
+  /// In-memory store: decisions evicted (oldest first) to stay within the memory budget.
+  public var evictedEvents: UInt64 = 0
+}
+
+extension AuditStore {
+  /// In-memory store: accounted bytes held and live decisions; nil for a file store.
+  public var memoryUsage: (bytes: Int, decisions: Int)? {
+    ring?.state.withLock { ($0.usedBytes, $0.count) }
+  }
 }
 
 extension AuditStore {

@@ -23,14 +23,35 @@ public struct AuditStoreConfiguration: Sendable, Hashable {
   public var synchronous: Synchronous
   /// How long a connection waits on a lock held by another process before failing. Default 5 s.
   public var busyTimeoutSeconds: Double
+  /// In-memory store (empty `path`) only: the most bytes of decisions it keeps; the
+  /// oldest are evicted beyond it. Default ``defaultMemoryBudgetBytes``.
+  public var memoryBudgetBytes: Int
+
+  /// File store with `durableResponses: false`: how many events may wait for the
+  /// writer before `record` waits for the commit anyway (backpressure). Default
+  /// ``defaultMaxQueuedEvents``.
+  public var maxQueuedEvents: Int
+
+  /// 8,192 events (a few MB): room for bursts, a bound for a writer that falls behind.
+  public static let defaultMaxQueuedEvents = 8_192
+
+  /// 16 MiB: about 10,000–20,000 recent decisions (a one-attempt decision is about
+  /// 1–1.5 KB). With the daemon's own ~40 MB this keeps the in-memory sidecar near
+  /// 60 MB after any number of requests, far inside a 256 Mi container limit, leaving
+  /// the rest for concurrent streams. Use a file store for a longer history.
+  public static let defaultMemoryBudgetBytes = 16 << 20
 
   /// Creates a configuration; every field has the default documented on it.
   public init(path: String = "", durableResponses: Bool = true, batchMax: Int = 256,
-              synchronous: Synchronous = .full, busyTimeoutSeconds: Double = 5) {
+              synchronous: Synchronous = .full, busyTimeoutSeconds: Double = 5,
+              memoryBudgetBytes: Int = AuditStoreConfiguration.defaultMemoryBudgetBytes,
+              maxQueuedEvents: Int = AuditStoreConfiguration.defaultMaxQueuedEvents) {
     self.path = path
     self.durableResponses = durableResponses
     self.batchMax = batchMax
     self.synchronous = synchronous
     self.busyTimeoutSeconds = busyTimeoutSeconds
+    self.memoryBudgetBytes = memoryBudgetBytes
+    self.maxQueuedEvents = maxQueuedEvents
   }
 }

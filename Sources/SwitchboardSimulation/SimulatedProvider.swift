@@ -72,8 +72,12 @@ public final class SimulatedProvider: ProviderAdapter {
     self.state = Mutex(State(rng: SplitMix64(seed: configuration.seed), script: configuration.script))
   }
 
-  /// Every call so far, in order.
-  public var calls: [CallRecord] { state.withLock { $0.calls } }
+  /// The most recent calls (up to ``callLogLimit``), oldest first. Bounded so a
+  /// daemon serving a simulated provider for millions of requests stays flat.
+  public var calls: [CallRecord] { state.withLock { Array($0.calls.suffix(Self.callLogLimit)) } }
+
+  /// How many calls ``calls`` keeps.
+  public static let callLogLimit = 10_000
 
   private static let words = ("the router keeps every request on a healthy provider within its budget and explains "
     + "each decision so operators can see the route the failure the fallback and the cost delta against baseline").split(separator: " ").map(String.init)
@@ -100,6 +104,7 @@ public final class SimulatedProvider: ProviderAdapter {
       let z = sqrt(-2 * log(u1)) * cos(2 * Double.pi * u2)
       var ms = p50 * exp(sigma * z)
       if f.kind == "slow" || degraded { ms *= 10 }
+      if s.calls.count >= 2 * Self.callLogLimit { s.calls.removeFirst(s.calls.count - Self.callLogLimit) }
       s.calls.append(CallRecord(at: start, model: call.model, outcome: f.kind, prefill: call.prefill != nil))
       return (f, .microseconds(Int64(ms * 1000)), s.rng.nextUnit())
     }

@@ -95,8 +95,13 @@ public final class FakeProvider: Sendable {
   /// `http://127.0.0.1:PORT`, the root (the Azure resource endpoint).
   public var rootURL: String { "http://\(configuration.host):\(port)" }
 
-  /// Every request so far, in arrival order.
-  public var attempts: [Attempt] { state.withLock { $0.attempts } }
+  /// The most recent requests (up to ``attemptLogLimit``), in arrival order.
+  public var attempts: [Attempt] { state.withLock { Array($0.attempts.suffix(Self.attemptLogLimit)) } }
+
+  /// How many recorded attempts ``attempts`` keeps (the most recent): the
+  /// standalone `fake-provider` serves benchmarks for millions of requests and
+  /// kept every request's headers and body (~1.2 KB each) before.
+  public static let attemptLogLimit = 10_000
 
   /// Appends faults to the global queue (consumed by the next requests, any model).
   public func enqueue(_ faults: FakeFault...) { state.withLock { $0.script.sequence.append(contentsOf: faults) } }
@@ -152,6 +157,7 @@ public final class FakeProvider: Sendable {
     let json = FakeJSON(data: Data(text.utf8)) ?? .null
     return state.withLock { s in
       let fault = s.script.next(model: model)
+      if s.attempts.count >= 2 * Self.attemptLogLimit { s.attempts.removeFirst(s.attempts.count - Self.attemptLogLimit) }
       s.attempts.append(Attempt(at: .now, uri: uri, path: path, format: format, model: model,
                                 headers: headers.map { ($0.name, $0.value) }, bodyText: text, body: json,
                                 fault: fault, stream: stream))

@@ -45,6 +45,23 @@ struct AuditStoreTests {
     await store.close()
   }
 
+  @Test("non-durable mode is bounded: past maxQueuedEvents unwritten events, record waits for the commit")
+  func nonDurableBackpressure() async throws {
+    let limit = 10
+    let store = try AuditStore(configuration: .init(path: EventFactory.tempDBPath(), durableResponses: false,
+                                                    maxQueuedEvents: limit), logger: EventFactory.logger)
+    var worst: UInt64 = 0
+    for i in 0..<1_000 {
+      await store.record(EventFactory.simple("bp-\(i)"))
+      let s = store.statistics
+      worst = max(worst, s.enqueued - s.completed)
+    }
+    #expect(worst <= UInt64(limit), "the queue grew to \(worst) unwritten events")
+    await store.flush()
+    #expect(try await store.count() == 1_000)
+    await store.close()
+  }
+
   @Test("after record returns (durable mode) the row is visible to an independently opened connection")
   func durableVisibility() async throws {
     let path = EventFactory.tempDBPath()
@@ -152,7 +169,7 @@ struct AuditStoreTests {
 
   @Test("a failed write is logged and counted, never hangs its request, and spares the rest of the batch")
   func writeFailure() async throws {
-    let store = try AuditStore(path: "", logger: EventFactory.logger)
+    let store = try AuditStore(path: EventFactory.tempDBPath(), logger: EventFactory.logger)
     try await store.executeOnWriterForTesting(sql: """
       CREATE TEMP TRIGGER poison BEFORE INSERT ON decision WHEN NEW.tenant = 'poison'
       BEGIN SELECT RAISE(ABORT, 'injected write failure'); END

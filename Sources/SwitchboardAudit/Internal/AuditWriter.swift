@@ -11,16 +11,20 @@ final class AuditWriter: Sendable {
   let db: any DatabaseWriter
   let logger: Logger
   let batchMax: Int
+  /// Non-durable mode: events queued but not yet written beyond which `enqueue`
+  /// waits for the commit like durable mode (backpressure instead of unbounded growth).
+  let maxQueued: Int
   let queue = Mutex(AuditWriteQueue())
   let committedEvents = Atomic<UInt64>(0)
   let failedEvents = Atomic<UInt64>(0)
   let batches = Atomic<UInt64>(0)
   let failedBatches = Atomic<UInt64>(0)
 
-  init(db: any DatabaseWriter, logger: Logger, batchMax: Int) {
+  init(db: any DatabaseWriter, logger: Logger, batchMax: Int, maxQueued: Int = AuditStoreConfiguration.defaultMaxQueuedEvents) {
     self.db = db
     self.logger = logger
     self.batchMax = max(1, batchMax)
+    self.maxQueued = max(1, maxQueued)
   }
 
   // MARK: producer side
@@ -37,8 +41,16 @@ final class AuditWriter: Sendable {
     if !accepted { await writeAfterClose(event) }
   }
 
-  /// Queues an event without waiting.
+  /// Queues an event without waiting, unless ``maxQueued`` events are already
+  /// waiting to be written: then it waits for its commit, so a writer that cannot
+  /// keep up (a slow disk, 15k req/s against ~5k rows/s) slows the requests down
+  /// instead of queueing without bound (it grew to 650 MB over a million requests).
   func enqueue(_ event: DecisionEvent) async {
+    let backlog = queue.withLock { $0.enqueued &- $0.completed }
+    if backlog >= UInt64(maxQueued) {
+      await enqueueAndWait(event)
+      return
+    }
     let r = queue.withLock { $0.enqueue(event, waiter: nil) }
     r.wake?.resume()
     if !r.accepted { await writeAfterClose(event) }

@@ -33,6 +33,9 @@ public struct AuditSettings: Sendable {
   public var retentionMaxRows = 1_000_000
   /// Rows per group commit. Default: 256.
   public var batchMax = 256
+  /// In-memory store (empty path): MiB of recent decisions kept; the oldest are evicted
+  /// beyond it, so memory stays flat. Default: 16.
+  public var memoryBudgetMB = 16
 }
 
 /// The whole daemon configuration, validated.
@@ -131,12 +134,14 @@ public struct DaemonConfiguration: Sendable {
     }
 
     // audit
-    let audit = r.dict(top["audit"], "audit", allowed: ["path", "durable_responses", "retention_days", "retention_max_rows", "batch_max"])
+    let audit = r.dict(top["audit"], "audit", allowed: ["path", "durable_responses", "retention_days", "retention_max_rows", "batch_max",
+                                                                 "memory_budget_mb"])
     if let v = r.string(audit["path"], "audit.path") { c.audit.path = v }
     if let v = r.bool(audit["durable_responses"], "audit.durable_responses") { c.audit.durableResponses = v }
     if let v = r.int(audit["retention_days"], "audit.retention_days", min: 1, max: 36_500) { c.audit.retentionDays = v }
     if let v = r.int(audit["retention_max_rows"], "audit.retention_max_rows", min: 1) { c.audit.retentionMaxRows = v }
     if let v = r.int(audit["batch_max"], "audit.batch_max", min: 1, max: 100_000) { c.audit.batchMax = v }
+    if let v = r.int(audit["memory_budget_mb"], "audit.memory_budget_mb", min: 1, max: 4096) { c.audit.memoryBudgetMB = v }
 
     let metrics = r.dict(top["metrics"], "metrics", allowed: ["listen", "allow_non_loopback"])
     if let v = r.bool(metrics["allow_non_loopback"], "metrics.allow_non_loopback") { c.metricsAllowNonLoopback = v }

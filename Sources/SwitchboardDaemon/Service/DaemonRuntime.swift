@@ -54,7 +54,8 @@ public final class DaemonRuntime: Sendable {
     do {
       self.audit = try AuditStore(configuration: AuditStoreConfiguration(path: configuration.audit.path,
                                                                          durableResponses: configuration.audit.durableResponses,
-                                                                         batchMax: configuration.audit.batchMax),
+                                                                         batchMax: configuration.audit.batchMax,
+                                                                         memoryBudgetBytes: min(configuration.audit.memoryBudgetMB, 1 << 20) << 20),
                                   logger: logger)
     } catch {
       try? await httpClient.shutdown()

@@ -149,7 +149,7 @@ public struct AnthropicDialect: ProviderDialect {
   public func decodeResponse(_ body: ByteBuffer, model: String) throws -> ProviderResponse {
     let message: AnthropicWire.Message
     do {
-      message = try JSONCoding.decode(AnthropicWire.Message.self, from: body)
+      message = try AnthropicWire.scanMessage(body)
     } catch {
       throw ProviderFailure(.invalidResponse, httpStatus: 200, message: "undecodable messages body", afterHeaders: true)
     }
@@ -183,37 +183,38 @@ public struct AnthropicDialect: ProviderDialect {
   }
 }
 
-/// Decodable shapes of Messages answers and stream events.
+/// Shapes of Messages answers and stream events, filled by ``scanMessage(_:)`` and
+/// ``scanEvent(_:)``; `Decodable` stays as the reference the tests compare with.
 enum AnthropicWire {
   struct Message: Decodable {
-    var type: String?
-    var model: String?
-    var content: [Block]?
-    var stop_reason: String?
-    var usage: JSONValue?
-    var error: JSONValue?
+    var type: String? = nil
+    var model: String? = nil
+    var content: [Block]? = nil
+    var stop_reason: String? = nil
+    var usage: JSONValue? = nil
+    var error: JSONValue? = nil
   }
   struct Block: Decodable {
     var type: String
-    var text: String?
-    var id: String?
-    var name: String?
-    var input: JSONValue?
+    var text: String? = nil
+    var id: String? = nil
+    var name: String? = nil
+    var input: JSONValue? = nil
   }
   struct Event: Decodable {
     var type: String
-    var index: Int?
-    var message: Message?
-    var content_block: Block?
-    var delta: Delta?
-    var usage: JSONValue?
-    var error: JSONValue?
+    var index: Int? = nil
+    var message: Message? = nil
+    var content_block: Block? = nil
+    var delta: Delta? = nil
+    var usage: JSONValue? = nil
+    var error: JSONValue? = nil
   }
   struct Delta: Decodable {
-    var type: String?
-    var text: String?
-    var partial_json: String?
-    var stop_reason: String?
+    var type: String? = nil
+    var text: String? = nil
+    var partial_json: String? = nil
+    var stop_reason: String? = nil
   }
 
   static func finishReason(_ text: String?) -> FinishReason {

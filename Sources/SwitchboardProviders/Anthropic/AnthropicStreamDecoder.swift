@@ -23,7 +23,7 @@ public struct AnthropicStreamDecoder: ProviderStreamDecoder {
     if event.data.isEmpty { return StreamStep() }
     let e: AnthropicWire.Event
     do {
-      e = try JSONCoding.decode(AnthropicWire.Event.self, from: event.data)
+      e = try AnthropicWire.scanEvent(event.data)
     } catch {
       throw ProviderFailure(.invalidResponse, httpStatus: 200, message: "malformed stream event (not JSON)",
                             afterHeaders: true)

@@ -16,7 +16,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
   /// Decodes a JSON text. Throws when it is not valid JSON.
   public init(parsing text: String) throws {
-    self = try JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8))
+    self = try JSONScanner.parse(text)
   }
 
   public init(from decoder: any Decoder) throws {

@@ -166,7 +166,7 @@ public struct OpenAIDialect: ProviderDialect {
   public func decodeResponse(_ body: ByteBuffer, model: String) throws -> ProviderResponse {
     let completion: OpenAIWire.Completion
     do {
-      completion = try JSONCoding.decode(OpenAIWire.Completion.self, from: body)
+      completion = try OpenAIWire.scanCompletion(body)
     } catch {
       throw ProviderFailure(.invalidResponse, httpStatus: 200, message: "undecodable chat completion body",
                             afterHeaders: true)

@@ -21,7 +21,7 @@ public struct OpenAIStreamDecoder: ProviderStreamDecoder {
     if data.isEmpty { return StreamStep() }
     let chunk: OpenAIWire.Completion
     do {
-      chunk = try JSONCoding.decode(OpenAIWire.Completion.self, from: data)
+      chunk = try OpenAIWire.scanCompletion(data)
     } catch {
       throw ProviderFailure(.invalidResponse, httpStatus: 200, message: "malformed stream chunk (not JSON)",
                             afterHeaders: true)

@@ -1,33 +1,34 @@
 import SwitchboardCore
 
-/// Decodable shapes of Chat Completions answers (only the members we read).
+/// Shapes of Chat Completions answers (only the members we read), filled by
+/// ``scanCompletion(_:)``; `Decodable` stays as the reference the tests compare with.
 enum OpenAIWire {
   struct Completion: Decodable {
-    var model: String?
-    var choices: [Choice]?
-    var usage: JSONValue?
-    var error: JSONValue?
-    var x_groq: XGroq?
+    var model: String? = nil
+    var choices: [Choice]? = nil
+    var usage: JSONValue? = nil
+    var error: JSONValue? = nil
+    var x_groq: XGroq? = nil
   }
-  struct XGroq: Decodable { var usage: JSONValue? }
+  struct XGroq: Decodable { var usage: JSONValue? = nil }
   struct Choice: Decodable {
-    var index: Int?
-    var message: Message?
-    var delta: Message?
-    var finish_reason: String?
+    var index: Int? = nil
+    var message: Message? = nil
+    var delta: Message? = nil
+    var finish_reason: String? = nil
   }
   struct Message: Decodable {
-    var content: String?
-    var tool_calls: [ToolCallPart]?
+    var content: String? = nil
+    var tool_calls: [ToolCallPart]? = nil
   }
   struct ToolCallPart: Decodable {
-    var index: Int?
-    var id: String?
-    var function: FunctionPart?
+    var index: Int? = nil
+    var id: String? = nil
+    var function: FunctionPart? = nil
   }
   struct FunctionPart: Decodable {
-    var name: String?
-    var arguments: String?
+    var name: String? = nil
+    var arguments: String? = nil
   }
 
   static func finishReason(_ text: String?) -> FinishReason {
