@@ -1,5 +1,6 @@
 import Testing
 @testable import SwitchboardCore
+@testable import SwitchboardSimulation
 
 /// A daemon serving a simulated provider kept a record of every call forever
 /// (~46 bytes a request: 46 MB after a million requests). The log is bounded.
