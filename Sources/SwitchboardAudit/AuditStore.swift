@@ -101,8 +101,9 @@ public final class AuditStore: AuditSink {
   /// Counters of the writer since the store opened.
   public var statistics: AuditStoreStatistics {
     if let ring {
-      let (recorded, evicted) = ring.state.withLock { ($0.recorded, $0.evicted) }
-      return AuditStoreStatistics(enqueued: recorded, completed: recorded, committedEvents: recorded, failedEvents: 0,
+      let (recorded, evicted, refused) = ring.state.withLock { ($0.recorded, $0.evicted, $0.refused) }
+      return AuditStoreStatistics(enqueued: recorded + refused, completed: recorded + refused, committedEvents: recorded,
+                                  failedEvents: refused,
                                   batches: 0, failedBatches: 0, evictedEvents: evicted)
     }
     let q = writer.queue.withLock { ($0.enqueued, $0.completed) }

@@ -7,7 +7,8 @@ import SwitchboardCore
 /// The default persistent ledger: its own SQLite database (a file of its own, not
 /// rows derived from decisions). Accounting decisions are made by an in-process
 /// ``InMemoryBudgetLedger`` (exact under concurrency); every reservation, settle and
-/// release is written through and committed before the call returns:
+/// release is written through and committed before the call returns (concurrent
+/// writes share one transaction, ``LedgerGroupCommit``):
 ///
 /// - `budget_account(scope, window, period, spent_micro_usd)` — settled spend;
 /// - `budget_reservation` — open reservations (a journal: a row lives from reserve
@@ -29,6 +30,7 @@ public final class SQLiteBudgetLedger: BudgetLedger {
   public let loadReport: LoadReport
   let db: any DatabaseWriter
   let logger: Logger
+  private let commits: LedgerGroupCommit
   private let failures = Atomic<UInt64>(0)
 
   /// What the ledger found when it opened.
@@ -65,6 +67,7 @@ public final class SQLiteBudgetLedger: BudgetLedger {
     } catch {
       throw LedgerStoreError(path: path, stage: "open", cause: "\(error)")
     }
+    commits = LedgerGroupCommit(db: db)
     let periods = memory.periods(wallMillis: wallMillis)
     do {
       let (seed, released, amount) = try db.write { db -> ([InMemoryBudgetLedger.SeedAccount], Int, Int64) in
@@ -97,13 +100,10 @@ public final class SQLiteBudgetLedger: BudgetLedger {
   /// Writes that failed since open (logged; the in-memory accounting still holds them).
   public var writeFailures: UInt64 { failures.load(ordering: .relaxed) }
 
-  /// Runs a write that a cancelled request cannot interrupt: the money was spent.
+  /// Runs a write, committed with whatever else is pending (group commit), that a
+  /// cancelled request cannot interrupt: the money was spent.
   private func write(_ what: String, _ body: @escaping @Sendable (Database) throws -> Void) async -> Bool {
-    let db = self.db
-    let result = await Task { () -> (any Error)? in
-      do { try await db.write(body); return nil } catch { return error }
-    }.value
-    if let result {
+    if let result = await commits.submit(body) {
       failures.add(1, ordering: .relaxed)
       logger.error("budget ledger write failed", metadata: ["ledger.op": "\(what)", "error": "\(type(of: result))"])
       return false

@@ -79,3 +79,29 @@ struct SQLiteBudgetLedgerTests {
     }
   }
 }
+
+@Suite("Ledger group commit")
+struct LedgerGroupCommitTests {
+  @Test func concurrentSettlesAreAllCommittedExactly() async throws {
+    let p = SQLiteBudgetLedgerTests.path()
+    let scope = BudgetScope(key: "route:r", limit: BudgetLimit(softUSD: nil, hardUSD: 1_000))
+    do {
+      let ledger = try SQLiteBudgetLedger(path: p, wallMillis: SQLiteBudgetLedgerTests.day0, logger: SQLiteBudgetLedgerTests.logger)
+      await withTaskGroup(of: Void.self) { group in
+        for i in 0..<300 {
+          group.addTask {
+            guard case .reserved(let r, _) = await ledger.reserve(MicroUSD(10), scopes: [scope], requestID: "r\(i)",
+                                                                  wallMillis: SQLiteBudgetLedgerTests.day0) else { return }
+            _ = await ledger.settle(r, actual: MicroUSD(7), wallMillis: SQLiteBudgetLedgerTests.day0)
+          }
+        }
+      }
+      #expect(ledger.writeFailures == 0)
+    }
+    // What a restart loads is what was settled, to the micro-USD, with nothing left reserved.
+    let reopened = try SQLiteBudgetLedger(path: p, wallMillis: SQLiteBudgetLedgerTests.day0, logger: SQLiteBudgetLedgerTests.logger)
+    #expect(reopened.loadReport.releasedReservations == 0)
+    let snap = await reopened.snapshot(scopes: [scope], wallMillis: SQLiteBudgetLedgerTests.day0)
+    #expect(snap.first { $0.window == "daily" }?.spent == MicroUSD(2_100))
+  }
+}

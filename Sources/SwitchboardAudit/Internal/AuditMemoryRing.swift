@@ -56,6 +56,8 @@ struct AuditMemoryRing {
   private(set) var recorded: UInt64 = 0
   /// Decisions evicted to stay within the budget.
   private(set) var evicted: UInt64 = 0
+  /// Decisions refused because their request id was already recorded.
+  private(set) var refused: UInt64 = 0
 
   init(budgetBytes: Int) {
     self.budgetBytes = max(budgetBytes, 64 * 1024)
@@ -73,7 +75,7 @@ struct AuditMemoryRing {
   /// Records a decision (its JSON already encoded). A request id seen before is
   /// refused, like the SQLite store's primary key: the first decision stays.
   mutating func record(_ event: DecisionEvent, json: String) {
-    if let old = index[event.requestID], let i = position(of: old), entries[i].live { return }
+    if let old = index[event.requestID], let i = position(of: old), entries[i].live { refused += 1; return }
     recorded += 1
     var providers: [String] = []
     if let p = event.chosenProvider { providers.append(p) }
