@@ -269,21 +269,8 @@ private extension Result where Failure == SwitchboardStatusError {
         r: {candidates: [f/m], budget: {per_route_daily_usd: {hard: 100}}}
       """
     try BudgetStack.yaml(fake: fake, dir: dir, extra).write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
-    func start() throws -> Process {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: daemonPath)
-      p.arguments = ["--config", dir + "/c.yaml", "--socket", socket]
-      p.standardError = FileHandle.nullDevice
-      try p.run()
-      return p
-    }
-    func connect() async throws -> SwitchboardClient {
-      for _ in 0..<200 {
-        if let c = try? await SwitchboardClient.connect(socketPath: socket) { return c }
-        try await Task.sleep(for: .milliseconds(25))
-      }
-      throw CancellationError()
-    }
+    func start() throws -> Process { try TestSupport.startDaemon(daemonPath, config: dir + "/c.yaml", socket: socket) }
+    func connect() async throws -> SwitchboardClient { try await TestSupport.connectWhenUp(socket) }
     let first = try start()
     let client = try await connect()
     var settled: Int64 = 0

@@ -4,6 +4,25 @@ import SwitchboardDaemon
 import SwitchboardWire
 
 enum TestSupport {
+  /// Starts the real `switchboardd` binary on `config` and `socket` (stderr discarded).
+  static func startDaemon(_ daemonPath: String, config: String, socket: String) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: daemonPath)
+    p.arguments = ["--config", config, "--socket", socket]
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+  }
+
+  /// Connects to `socket` once a daemon listens there (up to 5 s).
+  static func connectWhenUp(_ socket: String) async throws -> SwitchboardClient {
+    for _ in 0..<200 {
+      if let c = try? await SwitchboardClient.connect(socketPath: socket) { return c }
+      try await Task.sleep(for: .milliseconds(25))
+    }
+    throw CancellationError()
+  }
+
   static func tempDir() -> String {
     let dir = NSTemporaryDirectory() + "sbt-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -25,7 +25,7 @@ extension AnthropicWire {
         case "message": e.message = try scanMessageObject(&s)
         case "content_block": e.content_block = try scanBlock(&s)
         case "delta":
-          guard try nonNull(&s, .object) else { return }
+          guard try s.nonNull(.object) else { return }
           var d = Delta()
           try s.readObject { s, key in
             switch key {
@@ -37,8 +37,8 @@ extension AnthropicWire {
             }
           }
           e.delta = d
-        case "usage": e.usage = try nullable(&s)
-        case "error": e.error = try nullable(&s)
+        case "usage": e.usage = try s.nullable()
+        case "error": e.error = try s.nullable()
         default: try s.skipValue()
         }
       }
@@ -50,14 +50,14 @@ extension AnthropicWire {
   }
 
   private static func scanMessageObject(_ s: inout JSONScanner) throws -> Message? {
-    guard try nonNull(&s, .object) else { return nil }
+    guard try s.nonNull(.object) else { return nil }
     var m = Message()
     try s.readObject { s, key in
       switch key {
       case "type": m.type = try s.readOptionalString()
       case "model": m.model = try s.readOptionalString()
       case "content":
-        guard try nonNull(&s, .array) else { return }
+        guard try s.nonNull(.array) else { return }
         var blocks: [Block] = []
         try s.readArray { s, _ in
           guard let b = try scanBlock(&s) else { throw JSONScanner.Failure(offset: s.offset, what: "null block") }
@@ -65,8 +65,8 @@ extension AnthropicWire {
         }
         m.content = blocks
       case "stop_reason": m.stop_reason = try s.readOptionalString()
-      case "usage": m.usage = try nullable(&s)
-      case "error": m.error = try nullable(&s)
+      case "usage": m.usage = try s.nullable()
+      case "error": m.error = try s.nullable()
       default: try s.skipValue()
       }
     }
@@ -74,7 +74,7 @@ extension AnthropicWire {
   }
 
   private static func scanBlock(_ s: inout JSONScanner) throws -> Block? {
-    guard try nonNull(&s, .object) else { return nil }
+    guard try s.nonNull(.object) else { return nil }
     var type: String?
     var b = Block(type: "")
     try s.readObject { s, key in
@@ -83,7 +83,7 @@ extension AnthropicWire {
       case "text": b.text = try s.readOptionalString()
       case "id": b.id = try s.readOptionalString()
       case "name": b.name = try s.readOptionalString()
-      case "input": b.input = try nullable(&s)
+      case "input": b.input = try s.nullable()
       default: try s.skipValue()
       }
     }
@@ -96,16 +96,5 @@ extension AnthropicWire {
     guard try s.peekKind() == .object else { throw JSONScanner.Failure(offset: s.offset, what: "expected an object") }
   }
 
-  private static func nonNull(_ s: inout JSONScanner, _ kind: JSONScanner.Kind) throws -> Bool {
-    let k = try s.peekKind()
-    if k == .null { try s.skipValue(); return false }
-    guard k == kind else { throw JSONScanner.Failure(offset: s.offset, what: "unexpected \(k)") }
-    return true
-  }
 
-  private static func nullable(_ s: inout JSONScanner) throws -> JSONValue? {
-    let v = try s.readValue()
-    if case .null = v { return nil }
-    return v
-  }
 }

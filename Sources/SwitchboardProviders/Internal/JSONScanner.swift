@@ -371,3 +371,21 @@ struct JSONScanner {
     return offset - start
   }
 }
+
+extension JSONScanner {
+  /// True when the next value is of `kind`; consumes a `null` and returns false;
+  /// throws for any other kind (as `Decodable` would).
+  mutating func nonNull(_ kind: Kind) throws -> Bool {
+    let k = try peekKind()
+    if k == .null { try skipValue(); return false }
+    guard k == kind else { throw Failure(offset: offset, what: "unexpected \(k)") }
+    return true
+  }
+
+  /// A subtree, nil for `null` (like `JSONValue?` decoded by `Decodable`).
+  mutating func nullable() throws -> JSONValue? {
+    let v = try readValue()
+    if case .null = v { return nil }
+    return v
+  }
+}

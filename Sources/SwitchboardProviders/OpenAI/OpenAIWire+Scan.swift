@@ -20,16 +20,16 @@ extension OpenAIWire {
       switch key {
       case "model": c.model = try s.readOptionalString()
       case "choices":
-        guard try nonNull(&s, .array) else { return }
+        guard try s.nonNull(.array) else { return }
         var choices: [Choice] = []
         try s.readArray { s, _ in choices.append(try scanChoice(&s)) }
         c.choices = choices
-      case "usage": c.usage = try nullable(&s)
-      case "error": c.error = try nullable(&s)
+      case "usage": c.usage = try s.nullable()
+      case "error": c.error = try s.nullable()
       case "x_groq":
-        guard try nonNull(&s, .object) else { return }
+        guard try s.nonNull(.object) else { return }
         var x = XGroq()
-        try s.readObject { s, key in if key == "usage" { x.usage = try nullable(&s) } else { try s.skipValue() } }
+        try s.readObject { s, key in if key == "usage" { x.usage = try s.nullable() } else { try s.skipValue() } }
         c.x_groq = x
       default: try s.skipValue()
       }
@@ -54,13 +54,13 @@ extension OpenAIWire {
   }
 
   private static func scanMessage(_ s: inout JSONScanner) throws -> Message? {
-    guard try nonNull(&s, .object) else { return nil }
+    guard try s.nonNull(.object) else { return nil }
     var m = Message()
     try s.readObject { s, key in
       switch key {
       case "content": m.content = try s.readOptionalString()
       case "tool_calls":
-        guard try nonNull(&s, .array) else { return }
+        guard try s.nonNull(.array) else { return }
         var parts: [ToolCallPart] = []
         try s.readArray { s, _ in
           guard try s.peekKind() == .object else { throw JSONScanner.Failure(offset: s.offset, what: "expected a tool call") }
@@ -70,7 +70,7 @@ extension OpenAIWire {
             case "index": part.index = try s.readOptionalInt()
             case "id": part.id = try s.readOptionalString()
             case "function":
-              guard try nonNull(&s, .object) else { return }
+              guard try s.nonNull(.object) else { return }
               var f = FunctionPart()
               try s.readObject { s, key in
                 switch key {
@@ -92,19 +92,5 @@ extension OpenAIWire {
     return m
   }
 
-  /// True when the next value is of `kind`; consumes a `null` and returns false;
-  /// throws for any other kind (as `Decodable` would).
-  private static func nonNull(_ s: inout JSONScanner, _ kind: JSONScanner.Kind) throws -> Bool {
-    let k = try s.peekKind()
-    if k == .null { try s.skipValue(); return false }
-    guard k == kind else { throw JSONScanner.Failure(offset: s.offset, what: "unexpected \(k)") }
-    return true
-  }
 
-  /// A subtree, nil for `null` (like `JSONValue?` decoded by `Decodable`).
-  private static func nullable(_ s: inout JSONScanner) throws -> JSONValue? {
-    let v = try s.readValue()
-    if case .null = v { return nil }
-    return v
-  }
 }
