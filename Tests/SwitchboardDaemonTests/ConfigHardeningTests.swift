@@ -201,4 +201,20 @@ import Testing
       await client.close()
     }
   }
+
+  /// What a reload cannot apply is named, never applied half-way: the ledger's time
+  /// zone, file and sync mode, and the HTTP listener, among the listener keys.
+  @Test(arguments: [
+    ("budgets: {time_zone: Europe/Berlin}", "budgets.time_zone"),
+    ("budgets: {ledger_path: /tmp/other.ledger}", "budgets.ledger_path"),
+    ("budgets: {ledger_sync: normal}", "budgets.ledger_sync"),
+    ("http: {listen: \"127.0.0.1:18080\"}", "http"),
+    ("metrics: {listen: \"127.0.0.1:0\"}", "metrics.listen"),
+  ])
+  func restartKeysAreNamed(_ extra: String, _ key: String) throws {
+    let base = try DaemonConfiguration.parse(yaml: TestSupport.baseYAML)
+    let next = try DaemonConfiguration.parse(yaml: TestSupport.baseYAML + "\n" + extra + "\n")
+    #expect(DaemonRuntime.restartRequired(from: base, to: next) == [key])
+    #expect(DaemonRuntime.restartRequired(from: base, to: base).isEmpty)
+  }
 }

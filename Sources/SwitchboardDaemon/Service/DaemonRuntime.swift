@@ -157,7 +157,7 @@ public final class DaemonRuntime: Sendable {
   }
 
   /// Keys whose change a reload cannot apply.
-  static func restartRequired(from a: DaemonConfiguration, to b: DaemonConfiguration) -> [String] {
+  public static func restartRequired(from a: DaemonConfiguration, to b: DaemonConfiguration) -> [String] {
     var out: [String] = []
     if a.server.path != b.server.path { out.append("listen.socket") }
     if a.server.maxInboundBufferBytes != b.server.maxInboundBufferBytes { out.append("listen.max_inbound_buffer_bytes") }
@@ -169,6 +169,10 @@ public final class DaemonRuntime: Sendable {
     if a.logFormat != b.logFormat { out.append("logging.format") }
     if a.logLevel != b.logLevel { out.append("logging.level") }
     if a.http != b.http { out.append("http") }
+    // The ledger is opened once, in its time zone: spend periods cannot move under it.
+    if a.budgets.timeZone != b.budgets.timeZone { out.append("budgets.time_zone") }
+    if a.resolvedLedgerPath != b.resolvedLedgerPath { out.append("budgets.ledger_path") }
+    if a.ledgerFullSync != b.ledgerFullSync { out.append("budgets.ledger_sync") }
     return out
   }
 
