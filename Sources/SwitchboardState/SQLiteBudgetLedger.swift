@@ -31,6 +31,9 @@ public final class SQLiteBudgetLedger: BudgetLedger {
   let db: any DatabaseWriter
   let logger: Logger
   private let commits: LedgerGroupCommit
+  /// False for the in-memory ledger (`path` empty): nothing outlives the process,
+  /// so no write is made (the accounting is ``memory`` alone).
+  private let persistent: Bool
   private let failures = Atomic<UInt64>(0)
 
   /// What the ledger found when it opened.
@@ -43,7 +46,8 @@ public final class SQLiteBudgetLedger: BudgetLedger {
     public var releasedAmount: MicroUSD
   }
 
-  /// Opens (creating and migrating if needed) the ledger at `path` (empty: in memory),
+  /// Opens (creating and migrating if needed) the ledger at `path` (empty: in memory,
+  /// no SQLite writes at all),
   /// releases dead reservations and loads the spend of the periods containing `wallMillis`.
   /// - Throws: ``LedgerStoreError`` naming the file and the cause.
   /// - Parameter fullSync: `PRAGMA synchronous = FULL` (default): a committed settle
@@ -51,6 +55,7 @@ public final class SQLiteBudgetLedger: BudgetLedger {
   ///   lose the last settles on a power loss; fewer fsyncs.
   public init(path: String, calendar: BudgetCalendar = .utc, wallMillis: Int64, fullSync: Bool = true, logger: Logger) throws {
     self.logger = logger
+    self.persistent = !path.isEmpty
     self.memory = InMemoryBudgetLedger(calendar: calendar)
     var config = Configuration()
     config.label = "switchboard.ledger"
@@ -103,6 +108,7 @@ public final class SQLiteBudgetLedger: BudgetLedger {
   /// Runs a write, committed with whatever else is pending (group commit), that a
   /// cancelled request cannot interrupt: the money was spent.
   private func write(_ what: String, _ body: @escaping @Sendable (Database) throws -> Void) async -> Bool {
+    guard persistent else { return true }
     if let result = await commits.submit(body) {
       failures.add(1, ordering: .relaxed)
       logger.error("budget ledger write failed", metadata: ["ledger.op": "\(what)", "error": "\(type(of: result))"])
