@@ -128,8 +128,13 @@ public enum HTTPProviderAdapterDefaults {
   /// the router fails over) instead of being retried until the deadline; no
   /// redirects; a connect backstop of 10 s (the per-call limit is enforced by
   /// the adapter).
-  public static func clientConfiguration() -> HTTPClient.Configuration {
+  /// `maxConnectionsPerHost`: HTTP/1.1 connections kept per provider host. Calls
+  /// beyond it wait for a free connection, so it must not be below the calls the
+  /// daemon admits (AsyncHTTPClient's default of 8 queued the 9th concurrent call to
+  /// a plain-HTTP provider behind a whole generation). HTTP/2 providers multiplex.
+  public static func clientConfiguration(maxConnectionsPerHost: Int = 8) -> HTTPClient.Configuration {
     var configuration = HTTPClient.Configuration()
+    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnectionsPerHost)
     configuration.redirectConfiguration = .disallow
     configuration.timeout = .init(connect: .seconds(10))
     configuration.connectionPool.retryConnectionEstablishment = false

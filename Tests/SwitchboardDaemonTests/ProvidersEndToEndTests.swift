@@ -345,6 +345,26 @@ private enum E2E {
     }
   }
 
+  /// Many concurrent calls to one plain-HTTP/1.1 provider (vLLM, Ollama) are all in
+  /// flight at once: the HTTP client's per-host pool is sized from `listen.max_in_flight`,
+  /// not left at AsyncHTTPClient's default of 8 connections (which queued the 9th call
+  /// behind a whole generation). 16 generations of 1.5 s each all reach the provider
+  /// before the first has finished.
+  @Test func concurrentCallsToOneProviderAreNotQueuedBehindEightConnections() async throws {
+    try await E2E.withStack("openai", providers: ["a"], routes: ["r: {candidates: [a/m-a], timeouts: {attempt_ms: 10000}}"]) { s in
+      for _ in 0..<16 { s["a"].script(model: "m-a", .slowFirstToken(milliseconds: 1500)) }
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<16 { group.addTask { _ = try await s.client.complete(TestSupport.request(route: "r")) } }
+        try await group.waitForAll()
+      }
+      let arrivals = s.attempts("a").map(\.at)
+      #expect(arrivals.count == 16)
+      if let first = arrivals.min(), let last = arrivals.max() {
+        #expect(last - first < .milliseconds(1200), "the 16th call reached the provider only after \(last - first)")
+      }
+    }
+  }
+
   // MARK: 5. stream cut
 
   /// The fake's event index after which the answer has produced two text deltas.

@@ -48,7 +48,10 @@ public final class DaemonRuntime: Sendable {
               logger: Logger) async throws {
     self.logger = logger
     self.strategies = strategies
-    self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPProviderAdapterDefaults.clientConfiguration())
+    // One connection per admitted call at most: the pool never queues calls the daemon accepted.
+    let perHost = min(1024, max(8, configuration.server.maxInFlight))
+    self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton,
+                                 configuration: HTTPProviderAdapterDefaults.clientConfiguration(maxConnectionsPerHost: perHost))
     self.metrics = SwitchboardMetrics()
     let clock = SystemClock()
     do {
