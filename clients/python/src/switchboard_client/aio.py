@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _convert as cv
 from ._framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_frame, ends_call
+from ._reconnect import Backoff
 from ._pb.switchboard.v1 import switchboard_pb2 as pb
 from .errors import ConnectionClosed, DeadlineExceeded, ProtocolError, SwitchboardError, copy_error, error_from_status
 from .client import default_socket_path, new_request_id
@@ -109,27 +109,14 @@ class AsyncClient:
                 self._ever_connected = True
                 return self
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + max(0.0, self.reconnect_timeout)
-            delay = 0.05
+            backoff = Backoff(self.socket_path, self.reconnect_timeout, loop.time())
             while True:
                 try:
                     await self._connect_once()
                     self.reconnects += 1
                     return self
                 except SwitchboardError as exc:
-                    # Not there yet (no socket, refused, draining, slow handshake): retry.
-                    # A refusal that retrying cannot fix (permission, version) is raised.
-                    if not (exc.retryable or isinstance(exc, (ConnectionClosed, DeadlineExceeded))):
-                        raise
-                    remaining = deadline - loop.time()
-                    if remaining <= 0 or self._closing:
-                        raise ConnectionClosed(
-                            f"cannot reconnect to {self.socket_path} within {self.reconnect_timeout:g}s: {exc.message}",
-                            reason_code="connect_failed",
-                            retryable=True,
-                        ) from exc
-                    await asyncio.sleep(min(remaining, delay * random.uniform(0.5, 1.0)))
-                    delay = min(delay * 2, 1.0)
+                    await asyncio.sleep(backoff.next_wait(exc, loop.time(), self._closing))
 
     async def _connect_once(self) -> None:
         # A fresh connection: forget the dead one (its calls were already failed).

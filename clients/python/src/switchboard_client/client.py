@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import queue
-import random
 import secrets
 import socket
 import threading
@@ -13,6 +12,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _convert as cv
 from ._framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_frame, ends_call
+from ._reconnect import Backoff
 from ._pb.switchboard.v1 import switchboard_pb2 as pb
 from .errors import (
     Cancelled,
@@ -328,28 +328,14 @@ class Client:
         with self._connect_lock:
             if self._conn.usable:
                 return self._conn
-            deadline = time.monotonic() + max(0.0, self.reconnect_timeout)
-            delay = 0.05
+            backoff = Backoff(self.socket_path, self.reconnect_timeout, time.monotonic())
             while True:
                 try:
                     self._conn = self._connect_once()
                     self.reconnects += 1
                     return self._conn
                 except SwitchboardError as exc:
-                    # Not there yet (no socket, refused, draining, slow handshake): retry.
-                    # A refusal that retrying cannot fix (permission, version) is raised.
-                    if not (exc.retryable or isinstance(exc, (ConnectionClosed, DeadlineExceeded))):
-                        raise
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or self._closing:
-                        raise ConnectionClosed(
-                            f"cannot reconnect to {self.socket_path} within {self.reconnect_timeout:g}s: "
-                            f"{exc.message}",
-                            reason_code="connect_failed",
-                            retryable=True,
-                        ) from exc
-                    time.sleep(min(remaining, delay * random.uniform(0.5, 1.0)))
-                    delay = min(delay * 2, 1.0)
+                    time.sleep(backoff.next_wait(exc, time.monotonic(), self._closing))
 
     def _send(self, frame: "pb.Frame") -> None:
         self._connection().send(frame)
