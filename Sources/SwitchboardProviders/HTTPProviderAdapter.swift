@@ -77,7 +77,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     let start = NIODeadline.now()
     watchdog.set(.deadline, start + TimeAmount(remaining))
     watchdog.set(.connect, start + TimeAmount(call.limits.connect))
-    let task = httpClient.execute(request: request, delegate: EventDelegate(continuation), eventLoop: .indifferent,
+    let task = httpClient.execute(request: request, delegate: EventDelegate(continuation, watchdog: watchdog), eventLoop: .indifferent,
                                   deadline: nil, logger: logger)
     defer {
       watchdog.stop()

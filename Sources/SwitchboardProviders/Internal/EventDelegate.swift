@@ -26,14 +26,24 @@ enum AttemptEvent: Sendable {
 final class EventDelegate: HTTPClientResponseDelegate {
   typealias Response = Void
   private let continuation: AsyncStream<AttemptEvent>.Continuation
+  private let watchdog: AttemptWatchdog
 
-  init(_ continuation: AsyncStream<AttemptEvent>.Continuation) { self.continuation = continuation }
+  init(_ continuation: AsyncStream<AttemptEvent>.Continuation, watchdog: AttemptWatchdog) {
+    self.continuation = continuation
+    self.watchdog = watchdog
+  }
+
+  // The connect limit is cleared here, on the event loop, when the wire event
+  // happens: clearing it only when the async consumer gets to the event let a busy
+  // consumer turn a connection made in time into a `connect_failed`.
 
   func didSendRequestHead(task: HTTPClient.Task<Void>, _ head: HTTPRequestHead) {
+    watchdog.set(.connect, nil)
     continuation.yield(.requestSent)
   }
 
   func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+    watchdog.set(.connect, nil)
     continuation.yield(.head(head))
     return task.eventLoop.makeSucceededVoidFuture()
   }
