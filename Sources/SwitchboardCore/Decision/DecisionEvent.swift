@@ -113,6 +113,9 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   public var caps: [BudgetCapRecord]? = nil
   /// Sum of the attempts' overages (micro-USD), when any attempt cost more than it reserved.
   public var overageMicroUSD: Int64? = nil
+  /// `strategy: tiered`: the tier chosen, by which rule or router answer, and the
+  /// router call's attempts and cost (nil for other strategies).
+  public var tier: TierDecisionRecord? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {

@@ -29,6 +29,9 @@ public struct CandidateSpec: Hashable, Sendable {
 /// How a route ranks its eligible candidates.
 public enum StrategyKind: String, Sendable, Hashable, CaseIterable, Codable {
   case priority, roundRobin = "round_robin", weighted, latency, cost, leastBusy = "least_busy", score
+  /// Rules, then (when ambiguous) an LLM router call pick one of the route's
+  /// tiers (``TieredPolicy``); the chosen tier's candidates run in config order.
+  case tiered
 }
 
 /// What to do when a stream fails after the client has seen part of the answer.
@@ -143,6 +146,8 @@ public struct RoutePolicy: Sendable {
   public var onSoftCap: SoftCapAction = .warn
   /// The name budget scopes use (`route:NAME`); `direct` for explicit provider/model requests.
   public var budgetName: String?
+  /// `strategy: tiered`: the tiers, rules and router (nil for every other strategy).
+  public var tiered: TieredPolicy?
 
   /// Creates a route.
   public init(name: String, candidates: [CandidateSpec]) { self.name = name; self.candidates = candidates }

@@ -144,6 +144,13 @@ public final class Router: Sendable {
     }
 
     let scopes = config.budgets.scopes(route: route, tenant: tenantInfo)
+    // strategy: tiered — classify first (rules, then one router call), then plan and
+    // run the chosen tier's candidates like any route.
+    let baseline = route.baseline
+    var tier: TierSelection?
+    if let tiered = route.tiered {
+      tier = await selectTier(tiered, route: &route, request: request, requestID: requestID, config: config, scopes: scopes, start: start)
+    }
     let budgetState = scopes.isEmpty ? [] : await ledger.snapshot(scopes: scopes, wallMillis: wallStart)
     let keys = self.keys
     let inputs = PlanningInputs(
@@ -157,7 +164,10 @@ public final class Router: Sendable {
       requestID: requestID, route: route, strategy: strategy, request: request, plan: plan, catalog: config.catalog,
       adapters: config.adapters, health: health, stats: stats, retryBudgets: retryBudgets, random: random, ledger: ledger, keys: keys, clock: clock,
       scopes: scopes, sink: sink)
-    let (result, run) = await executor.run(start: start)
+    var (result, run) = tier?.cancelled == true
+      ? (.failure(RoutingError(.cancelled, .cancelled, "the request was cancelled")), RequestExecutor.Run())
+      : await executor.run(start: start)
+    if let tier { addTierSpend(tier, to: &run) }
 
     var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: route.name,
                           strategy: strategy.name, request: request, context: context)
@@ -165,8 +175,9 @@ public final class Router: Sendable {
     event.subTenant = tenantInfo.subTenant
     event.candidates = plan.evaluations
     event.attempts = run.attempts
-    event.baselineProvider = route.baseline?.provider
-    event.baselineModel = route.baseline?.model
+    event.baselineProvider = baseline?.provider
+    event.baselineModel = baseline?.model
+    event.tier = tier?.record
     event.totalSpendUSD = run.totalSpend.usd
     event.totalSpendMicroUSD = run.totalSpend.value
     event.overageMicroUSD = run.overage > .zero ? run.overage.value : nil
@@ -179,7 +190,7 @@ public final class Router: Sendable {
 
     switch result {
     case .success(let (response, served, usage, cost)):
-      let baselineInfo = route.baseline.flatMap { config.catalog.info(for: $0) }
+      let baselineInfo = baseline.flatMap { config.catalog.info(for: $0) }
       let baselineCost = baselineInfo?.cost(of: usage)?.total
       let delta = (cost?.total).flatMap { c in baselineCost.map { c - $0 } }
       event.outcome = .success

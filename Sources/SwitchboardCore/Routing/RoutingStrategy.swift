@@ -77,6 +77,7 @@ public enum BuiltinStrategy {
     case .cost: return CostStrategy()
     case .leastBusy: return LeastBusyStrategy()
     case .score: return ScoreStrategy(weights: weights)
+    case .tiered: return TieredStrategy()
     }
   }
 }
