@@ -20,6 +20,7 @@ public enum DecisionExplainer {
     out.append(outcome)
     if !e.message.isEmpty { out.append("  message   \(e.message)") }
     out.append("  latency   \(ms(e.totalLatencyMs))")
+    if let t = e.tier { out.append(contentsOf: tierLines(t)) }
 
     // Candidates.
     out.append("")
@@ -127,6 +128,42 @@ public enum DecisionExplainer {
     if e.warnings.isEmpty { out.append("  (none)") }
     for w in e.warnings { out.append("  - \(w)") }
     return out.joined(separator: "\n") + "\n"
+  }
+
+  /// The tier section of a tiered route's decision: who chose the tier and why,
+  /// and the router calls with their latency and cost.
+  static func tierLines(_ t: TierDecisionRecord) -> [String] {
+    var out = ["", "Tier"]
+    switch t.source {
+    case .rule:
+      out.append("  chosen    \(t.tier)   by rule \(t.rule ?? "?")" + (t.ruleDetail.map { " (\($0))" } ?? ""))
+    case .router:
+      out.append("  chosen    \(t.tier)   by the router" + (t.routerReason.map { $0.isEmpty ? "" : ": \"\($0)\"" } ?? ""))
+    case .default:
+      out.append("  chosen    \(t.tier)   default_tier (\(t.reason.rawValue))" + (t.routerReason.map { ": \($0)" } ?? ""))
+    }
+    if !t.routerAttempts.isEmpty || t.routerLatencyMs > 0 {
+      let made = t.routerAttempts.filter { $0.outcome != .skipped }.count
+      out.append("  router    \(made) call(s) in \(ms(t.routerLatencyMs)), charged \(micro(t.routerCostMicroUSD)) (in the total spend)")
+      for a in t.routerAttempts {
+        var line = "    #\(a.index) \(a.provider)/\(a.model)  \(a.outcome.rawValue.uppercased())"
+        if let fc = a.failureClass { line += " \(fc.rawValue)" }
+        if let r = a.reason { line += " \(r.rawValue)" }
+        if let h = a.httpStatus { line += " HTTP \(h)" }
+        if a.probe { line += "  [circuit probe]" }
+        line += "  latency \(ms(a.latencyMs))  key \(a.keySource.rawValue):\(a.keyFingerprint)"
+        if a.reservedMicroUSD != nil || a.chargedMicroUSD != nil {
+          line += "  reserved \(micro(a.reservedMicroUSD)) charged \(micro(a.chargedMicroUSD))"
+        }
+        if a.usage != .zero { line += "  tokens \(a.usage.inputTokens) in / \(a.usage.outputTokens) out" }
+        out.append(line)
+        if !a.message.isEmpty { out.append("       \(a.message)") }
+      }
+    }
+    if !t.excluded.isEmpty {
+      out.append("  excluded  \(t.excluded.joined(separator: ", ")) (failed as the router in this request)")
+    }
+    return out
   }
 
   static func iso8601(_ ms: Int64) -> String {

@@ -7,7 +7,7 @@ struct FakeAnswer {
   let request: FakeJSON
   let configuration: FakeProvider.Configuration
   let promptTokens: Int
-  let pieces: [String]
+  var pieces: [String]
   let tool: String?
   /// A 200 whose generation the provider's safety system stopped
   /// (`finish_reason: content_filter`, `stop_reason: refusal`).

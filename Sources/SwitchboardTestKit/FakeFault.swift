@@ -41,6 +41,9 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
   case unauthorized
   /// 404 unknown model.
   case modelNotFound
+  /// Answer normally, but with `text` as the whole content (one piece): e.g. a
+  /// router model's JSON, or an answer of a chosen size.
+  case reply(String)
 
   public var description: String {
     switch self {
@@ -62,13 +65,14 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
     case .contentFilterFinish: return "content_filter_finish"
     case .unauthorized: return "unauthorized"
     case .modelNotFound: return "model_not_found"
+    case .reply: return "reply"
     }
   }
 
   // Script files: {"fault": "status", "status": 503, "body": "...", "retry_after": "2"},
   // {"fault": "stall", "after_chunks": 2}, {"fault": "slow_first_token", "ms": 500}, {"fault": "hang"}.
   private enum Keys: String, CodingKey {
-    case fault, status, body, retryAfter = "retry_after", afterChunks = "after_chunks", ms
+    case fault, status, body, retryAfter = "retry_after", afterChunks = "after_chunks", ms, text
   }
 
   public init(from decoder: any Decoder) throws {
@@ -96,6 +100,7 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
     case "content_filter_finish", "refusal": self = .contentFilterFinish
     case "unauthorized": self = .unauthorized
     case "model_not_found": self = .modelNotFound
+    case "reply": self = .reply(try c.decode(String.self, forKey: .text))
     default:
       throw DecodingError.dataCorruptedError(forKey: .fault, in: c, debugDescription: "unknown fault '\(name)'")
     }
@@ -124,6 +129,7 @@ public enum FakeFault: Sendable, Hashable, Codable, CustomStringConvertible {
     case .contentFilterFinish: try c.encode("content_filter_finish", forKey: .fault)
     case .unauthorized: try c.encode("unauthorized", forKey: .fault)
     case .modelNotFound: try c.encode("model_not_found", forKey: .fault)
+    case .reply(let t): try c.encode("reply", forKey: .fault); try c.encode(t, forKey: .text)
     }
   }
 }

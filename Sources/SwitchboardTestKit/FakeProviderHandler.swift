@@ -52,12 +52,13 @@ final class FakeProviderHandler: ChannelInboundHandler, RemovableChannelHandler 
     var answer = FakeAnswer(format: format, model: model, request: json, bodyBytes: body.readableBytes,
                             configuration: provider.configuration)
     answer.filtered = fault == .contentFilterFinish
+    if case .reply(let text) = fault { answer.pieces = [text] }
     let key = head.headers.first(name: "authorization")?.replacingOccurrences(of: "Bearer ", with: "")
       ?? head.headers.first(name: "x-api-key") ?? head.headers.first(name: "api-key") ?? ""
 
     switch fault {
     case .ok, .slowFirstToken, .streamCut, .stall, .keepAlivesOnly, .malformedChunk, .missingTerminator, .streamError,
-         .contentFilterFinish:
+         .contentFilterFinish, .reply:
       answerNormally(context, answer: answer, stream: stream, fault: fault)
     case .rejectPrefill:
       if answer.endsWithAssistant {

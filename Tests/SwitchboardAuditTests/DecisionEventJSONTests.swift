@@ -36,6 +36,16 @@ import Testing
                                              reserved: MicroUSD(5), limit: BudgetLimit(soft: MicroUSD(20), hard: MicroUSD(30)))),
               BudgetCapRecord(BudgetSnapshot(scope: "route:chat", window: "daily", period: "2026-01-01", spent: .zero,
                                              reserved: .zero, limit: BudgetLimit()))]
+    var tier = TierDecisionRecord(tier: "deep", source: .router, reason: .tierRouter)
+    tier.rule = "rules[0]"
+    tier.ruleDetail = "input_tokens 9 >= 1"
+    tier.routerTier = "deep"
+    tier.routerReason = "needs \"care\" \u{01}"
+    tier.routerAttempts = [e.attempts[0]]
+    tier.routerLatencyMs = 12.5
+    tier.routerCostMicroUSD = 7
+    tier.excluded = ["a/m"]
+    e.tier = tier
     return e
   }
 

@@ -97,6 +97,12 @@ enum DecisionEventJSON {
       }
     }
     if let v = e.overageMicroUSD { w.field("overageMicroUSD", int: v) }
+    if let t = e.tier {
+      // Tiered routes only: Foundation's encoder for this one member, so the
+      // router's attempt records always match the Codable shape.
+      w.key("tier")
+      w.out.append((try? DecisionRowWriter.makeEncoder().encode(t)).map { String(decoding: $0, as: UTF8.self) } ?? "null")
+    }
     w.close()
     return w.out
   }

@@ -299,7 +299,8 @@ public struct DaemonConfiguration: Sendable {
     for (name, node) in r.mapping(top["routes"], "routes") {
       let path = "routes.\(name)"
       let rt = r.dict(node, path, allowed: ["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
-                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration"])
+                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration"]
+                                            .union(tieredRouteKeys))
       var specs: [CandidateSpec] = []
       for (cp, cn) in r.list(rt["candidates"], "\(path).candidates") {
         var target: String?
@@ -319,7 +320,8 @@ public struct DaemonConfiguration: Sendable {
         }
         specs.append(CandidateSpec(ref, weight: weight))
       }
-      if specs.isEmpty && r.issues.allSatisfy({ !$0.path.hasPrefix("\(path).candidates") }) {
+      if specs.isEmpty && rt["tiers"] == nil && rt["strategy"]?.string != StrategyKind.tiered.rawValue
+        && r.issues.allSatisfy({ !$0.path.hasPrefix("\(path).candidates") }) {
         r.issue("\(path).candidates", rt["candidates"] ?? node, "a route needs at least one candidate")
       }
       var route = RoutePolicy(name: name, candidates: specs)
@@ -332,6 +334,7 @@ public struct DaemonConfiguration: Sendable {
         r.issue("\(path).strategy", rt["strategy"], "must be one of: "
           + StrategyKind.allCases.map(\.rawValue).joined(separator: ", ") + ", custom:NAME")
       } else if let s = r.oneOf(rt["strategy"], "\(path).strategy", StrategyKind.self) { route.strategy = s }
+      parseTiered(r, rt, path, providers: c.providers, &route)
       if let v = r.int(rt["seed"], "\(path).seed", min: 0) { route.seed = UInt64(v) }
       if let v = r.double(rt["exploration"], "\(path).exploration", min: 0) {
         if v > 1 { r.issue("\(path).exploration", rt["exploration"], "must be between 0 and 1") } else { route.exploration = v }

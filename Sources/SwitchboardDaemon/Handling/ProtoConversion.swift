@@ -239,6 +239,26 @@ enum ProtoConversion {
     }
   }
 
+  /// The tier decision of a tiered route's event; its router attempts convert like the event's own.
+  static func tierDecision(_ t: TierDecisionRecord, of e: DecisionEvent) -> Switchboard_V1_TierDecision {
+    var p = Switchboard_V1_TierDecision()
+    p.tier = t.tier
+    p.source = t.source.rawValue
+    p.reasonCode = t.reason.rawValue
+    p.rule = t.rule ?? ""
+    p.ruleDetail = t.ruleDetail ?? ""
+    p.routerTier = t.routerTier ?? ""
+    p.routerReason = t.routerReason ?? ""
+    var routerOnly = e
+    routerOnly.attempts = t.routerAttempts
+    routerOnly.tier = nil
+    p.routerAttempts = event(routerOnly).attempts
+    p.routerLatencyMs = UInt32(clamping: Int(t.routerLatencyMs))
+    p.routerCostMicroUsd = t.routerCostMicroUSD
+    p.excluded = t.excluded
+    return p
+  }
+
   static func event(_ e: DecisionEvent) -> Switchboard_V1_DecisionEvent {
     var p = Switchboard_V1_DecisionEvent()
     p.requestID = e.requestID
@@ -308,6 +328,7 @@ enum ProtoConversion {
       if let v = c.headroomMicroUSD { pc.optHeadroomMicroUsd = .headroomMicroUsd(v) }
       return pc
     }
+    if let t = e.tier { p.tier = tierDecision(t, of: e) }
     p.totalLatencyMs = UInt32(clamping: Int(e.totalLatencyMs))
     p.warnings = e.warnings
     p.peerUid = e.peerUID ?? 0

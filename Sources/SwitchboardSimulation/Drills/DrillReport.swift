@@ -25,6 +25,9 @@ public struct DrillOptions: Sendable, Hashable {
   public var slaTrials = true
   /// How long latency samples count (nil = the router's default, 5 minutes).
   public var latencyWindow: Duration?
+  /// `tiered-routing`: whether the route classifies requests into tiers (false:
+  /// the same candidates under `priority`, to prove the drill's checks bite). Default true.
+  public var tieredClassification = true
   /// Creates default options.
   public init(circuit: CircuitPolicy? = nil, seed: UInt64 = 7, retry: RetryPolicy? = nil, retryBudget: RetryBudget.Policy? = nil,
               timeouts: TimeoutPolicy? = nil, slaTrials: Bool = true, latencyWindow: Duration? = nil) {

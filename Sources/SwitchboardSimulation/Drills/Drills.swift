@@ -78,5 +78,9 @@ public enum Drills {
       name: "long-unary",
       summary: "a 20 s non-streamed generation succeeds with the default timeouts; a stream that slow fails over"),
       run: longUnary),
+    Entry(descriptor: DrillDescriptor(
+      name: "tiered-routing",
+      summary: "strategy tiered: rules pick a tier without a router call; the router answers, times out, lies, and trips its circuit"),
+      run: tieredRouting),
   ]
 }

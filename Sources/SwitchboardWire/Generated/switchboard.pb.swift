@@ -1978,6 +1978,17 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
     set {_uniqueStorage()._overageMicroUsd = newValue}
   }
 
+  /// strategy: tiered: the tier chosen, the rule or router answer that chose it,
+  /// and the router call's attempts and cost (unset for other strategies).
+  public var tier: Switchboard_V1_TierDecision {
+    get {_storage._tier ?? Switchboard_V1_TierDecision()}
+    set {_uniqueStorage()._tier = newValue}
+  }
+  /// Returns true if `tier` has been explicitly set.
+  public var hasTier: Bool {_storage._tier != nil}
+  /// Clears the value of `tier`. Subsequent reads from it will return its default value.
+  public mutating func clearTier() {_uniqueStorage()._tier = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Deprecated: derived from cost_micro_usd.
@@ -2016,6 +2027,50 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// What `strategy: tiered` decided for one request.
+public nonisolated struct Switchboard_V1_TierDecision: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The tier the request ran on.
+  public var tier: String = String()
+
+  /// rule | router | default
+  public var source: String = String()
+
+  /// rule | router | router_timeout | router_error | router_invalid |
+  /// router_circuit_open | router_budget | router_cancelled | no_router
+  public var reasonCode: String = String()
+
+  /// The rule that matched (its name, "rules[N]" by default).
+  public var rule: String = String()
+
+  /// Which of the rule's conditions held (never the request's text).
+  public var ruleDetail: String = String()
+
+  /// The tier the router answered, when it answered a valid one.
+  public var routerTier: String = String()
+
+  /// The router model's reason (sanitised, at most 200 characters), or why its answer was not used.
+  public var routerReason: String = String()
+
+  /// Each router call made, with latency, usage, reservation and charge.
+  public var routerAttempts: [Switchboard_V1_AttemptRecord] = []
+
+  public var routerLatencyMs: UInt32 = 0
+
+  /// What the router calls were charged (included in total_spend_micro_usd).
+  public var routerCostMicroUsd: Int64 = 0
+
+  /// Router endpoints that failed in this request and were left out of the tier's candidates.
+  public var excluded: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Switchboard_V1_ExplainRequest: Sendable {
@@ -4641,7 +4696,7 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecisionEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{2}/tier\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -4675,6 +4730,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
     var _budgetScopes: [String] = []
     var _caps: [Switchboard_V1_BudgetCap] = []
     var _overageMicroUsd: Int64 = 0
+    var _tier: Switchboard_V1_TierDecision? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4716,6 +4772,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       _budgetScopes = source._budgetScopes
       _caps = source._caps
       _overageMicroUsd = source._overageMicroUsd
+      _tier = source._tier
     }
   }
 
@@ -4807,6 +4864,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         case 36: try { try decoder.decodeRepeatedStringField(value: &_storage._budgetScopes) }()
         case 37: try { try decoder.decodeRepeatedMessageField(value: &_storage._caps) }()
         case 38: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
+        case 85: try { try decoder.decodeSingularMessageField(value: &_storage._tier) }()
         default: break
         }
       }
@@ -4912,6 +4970,9 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       if _storage._overageMicroUsd != 0 {
         try visitor.visitSingularInt64Field(value: _storage._overageMicroUsd, fieldNumber: 38)
       }
+      try { if let v = _storage._tier {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 85)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4952,10 +5013,91 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         if _storage._budgetScopes != rhs_storage._budgetScopes {return false}
         if _storage._caps != rhs_storage._caps {return false}
         if _storage._overageMicroUsd != rhs_storage._overageMicroUsd {return false}
+        if _storage._tier != rhs_storage._tier {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Switchboard_V1_TierDecision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierDecision"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tier\0\u{1}source\0\u{3}reason_code\0\u{1}rule\0\u{3}rule_detail\0\u{3}router_tier\0\u{3}router_reason\0\u{3}router_attempts\0\u{3}router_latency_ms\0\u{3}router_cost_micro_usd\0\u{1}excluded\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reasonCode) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ruleDetail) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.routerTier) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.routerReason) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.routerAttempts) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.routerLatencyMs) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.routerCostMicroUsd) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.excluded) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 1)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 2)
+    }
+    if !self.reasonCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.reasonCode, fieldNumber: 3)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 4)
+    }
+    if !self.ruleDetail.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleDetail, fieldNumber: 5)
+    }
+    if !self.routerTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.routerTier, fieldNumber: 6)
+    }
+    if !self.routerReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.routerReason, fieldNumber: 7)
+    }
+    if !self.routerAttempts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.routerAttempts, fieldNumber: 8)
+    }
+    if self.routerLatencyMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.routerLatencyMs, fieldNumber: 9)
+    }
+    if self.routerCostMicroUsd != 0 {
+      try visitor.visitSingularInt64Field(value: self.routerCostMicroUsd, fieldNumber: 10)
+    }
+    if !self.excluded.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.excluded, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Switchboard_V1_TierDecision, rhs: Switchboard_V1_TierDecision) -> Bool {
+    if lhs.tier != rhs.tier {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.reasonCode != rhs.reasonCode {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.ruleDetail != rhs.ruleDetail {return false}
+    if lhs.routerTier != rhs.routerTier {return false}
+    if lhs.routerReason != rhs.routerReason {return false}
+    if lhs.routerAttempts != rhs.routerAttempts {return false}
+    if lhs.routerLatencyMs != rhs.routerLatencyMs {return false}
+    if lhs.routerCostMicroUsd != rhs.routerCostMicroUsd {return false}
+    if lhs.excluded != rhs.excluded {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

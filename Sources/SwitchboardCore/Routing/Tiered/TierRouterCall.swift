@@ -2,7 +2,8 @@
 /// when the rules are ambiguous, outside the request executor.
 ///
 /// Each router candidate is tried at most once per request, in order, all within
-/// the one step deadline (`router.timeout_ms`, never past the request's deadline).
+/// the one step deadline (`router.timeout_ms`, never past the request's deadline),
+/// which the call carries as its attempt deadline.
 /// A call is admitted by the global health board like any attempt (an open
 /// circuit skips the candidate; a half-open one makes this call its probe),
 /// reserves its worst case in the request's budget scopes and settles what it
@@ -44,7 +45,6 @@ struct TierRouterCall {
   private enum Race: Sendable {
     case answered(ProviderResponse)
     case failed(ProviderFailure)
-    case timedOut
     case cancelled
   }
 
@@ -150,11 +150,7 @@ struct TierRouterCall {
         out.latency = clock.now().duration(since: stepStart)
         return out
 
-      case .timedOut, .failed:
-        let failure: ProviderFailure
-        if case .failed(let f) = race { failure = f } else {
-          failure = ProviderFailure(overallDeadline <= stepDeadline ? .deadlineExceeded : .timeout, message: "router.timeout_ms passed", silent: true)
-        }
+      case .failed(let failure):
         health.recordFailure(circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: isProbe)
         let (amount, usage) = AttemptCharge.failed(failure: failure, info: info, inputEstimate: inputTokens, deliveredText: "", deliveredDeltas: 0)
         record.failureClass = failure.failureClass
@@ -200,7 +196,9 @@ struct TierRouterCall {
     return r
   }
 
-  /// One call raced against the step deadline on the router's clock.
+  /// One call under the step deadline. Like every attempt, the adapter enforces
+  /// the limits on the call's clock (HTTP adapters with their timers, simulated ones
+  /// on the virtual clock), so a router that never answers ends at the deadline.
   private func call(_ adapter: any ProviderAdapter, ref: CandidateRef, key: ResolvedKey, request: ChatRequest,
                     deadline: Instant, deadlineIsOverall: Bool, number: Int) async -> Race {
     let remaining = deadline.duration(since: clock.now())
@@ -208,31 +206,15 @@ struct TierRouterCall {
                                deadlineIsOverall: deadlineIsOverall)
     let call = ProviderCall(request: request, model: ref.model, apiKey: key.secret, limits: limits, clock: clock,
                             attempt: number, requestID: requestID)
-    let clock = self.clock
-    let result: Race = await withTaskGroup(of: Race?.self) { group in
-      group.addTask {
-        do {
-          return .answered(try await adapter.complete(call, onDelta: nil))
-        } catch let f as ProviderFailure {
-          return Task.isCancelled ? .cancelled : .failed(f)
-        } catch {
-          if error is CancellationError || Task.isCancelled { return .cancelled }
-          return .failed(ProviderFailure(.invalidResponse, message: "\(type(of: error))"))
-        }
-      }
-      group.addTask {
-        // nil when cancelled: the call's own result then decides.
-        do { try await clock.sleep(until: deadline); return .timedOut } catch { return nil }
-      }
-      var first: Race = .cancelled
-      while let next = await group.next() {
-        if let next { first = next; break }
-      }
-      group.cancelAll()
-      return first
+    do {
+      let response = try await adapter.complete(call, onDelta: nil)
+      return Task.isCancelled ? .cancelled : .answered(response)
+    } catch let f as ProviderFailure {
+      return Task.isCancelled ? .cancelled : .failed(f)
+    } catch {
+      if error is CancellationError || Task.isCancelled { return .cancelled }
+      return .failed(ProviderFailure(.invalidResponse, message: "\(type(of: error))"))
     }
-    if Task.isCancelled { return .cancelled }
-    return result
   }
 
   private func settle(_ reservation: BudgetReservation, _ amount: MicroUSD, _ record: inout AttemptRecord, _ out: inout Outcome) async {

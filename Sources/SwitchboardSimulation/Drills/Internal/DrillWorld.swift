@@ -62,7 +62,7 @@ struct DrillWorld {
   let wallOrigin: Int64
 
   init(route: RoutePolicy, providers: [SimulatedProvider], circuit: CircuitPolicy, retryBudget: RetryBudget.Policy = .init(),
-       latencyWindow: Duration? = nil) {
+       latencyWindow: Duration? = nil, catalog: ModelCatalog = DrillWorld.catalog, extraAdapters: [any ProviderAdapter] = []) {
     clock = VirtualClock()
     wallOrigin = clock.wallMillis()
     audit = InMemoryAuditSink()
@@ -71,8 +71,9 @@ struct DrillWorld {
     var adapters: [String: any ProviderAdapter] = [:]
     var byName: [String: SimulatedProvider] = [:]
     for p in providers { adapters[p.name] = p; byName[p.name] = p }
+    for a in extraAdapters { adapters[a.name] = a }
     self.providers = byName
-    var config = RouterConfiguration(routes: [route.name: route], adapters: adapters, catalog: Self.catalog, circuit: circuit,
+    var config = RouterConfiguration(routes: [route.name: route], adapters: adapters, catalog: catalog, circuit: circuit,
                                      retryBudget: retryBudget)
     if let latencyWindow { config.latencyWindow = latencyWindow }
     router = Router(configuration: config, keys: KeyResolver(settings: [:], environment: [:]), ledger: ledger,

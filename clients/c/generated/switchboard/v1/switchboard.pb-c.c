@@ -1318,6 +1318,51 @@ void   switchboard__v1__decision_event__free_unpacked
   assert(message->base.descriptor == &switchboard__v1__decision_event__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   switchboard__v1__tier_decision__init
+                     (Switchboard__V1__TierDecision         *message)
+{
+  static const Switchboard__V1__TierDecision init_value = SWITCHBOARD__V1__TIER_DECISION__INIT;
+  *message = init_value;
+}
+size_t switchboard__v1__tier_decision__get_packed_size
+                     (const Switchboard__V1__TierDecision *message)
+{
+  assert(message->base.descriptor == &switchboard__v1__tier_decision__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t switchboard__v1__tier_decision__pack
+                     (const Switchboard__V1__TierDecision *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &switchboard__v1__tier_decision__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t switchboard__v1__tier_decision__pack_to_buffer
+                     (const Switchboard__V1__TierDecision *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &switchboard__v1__tier_decision__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Switchboard__V1__TierDecision *
+       switchboard__v1__tier_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Switchboard__V1__TierDecision *)
+     protobuf_c_message_unpack (&switchboard__v1__tier_decision__descriptor,
+                                allocator, len, data);
+}
+void   switchboard__v1__tier_decision__free_unpacked
+                     (Switchboard__V1__TierDecision *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &switchboard__v1__tier_decision__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   switchboard__v1__explain_request__init
                      (Switchboard__V1__ExplainRequest         *message)
 {
@@ -5111,7 +5156,7 @@ const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
   (ProtobufCMessageInit) switchboard__v1__attempt_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[31] =
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[32] =
 {
   {
     "request_id",
@@ -5485,6 +5530,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tier",
+    85,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, tier),
+    &switchboard__v1__tier_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__decision_event__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
@@ -5513,17 +5570,19 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   5,   /* field[5] = stream */
   27,   /* field[27] = sub_tenant */
   2,   /* field[2] = tenant */
+  31,   /* field[31] = tier */
   1,   /* field[1] = timestamp_ms */
   18,   /* field[18] = total_latency_ms */
   25,   /* field[25] = total_spend_micro_usd */
   21,   /* field[21] = usage */
   19,   /* field[19] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[2 + 1] =
+static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 30, 22 },
-  { 0, 31 }
+  { 85, 31 },
+  { 0, 32 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
 {
@@ -5533,11 +5592,179 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
   "Switchboard__V1__DecisionEvent",
   "switchboard.v1",
   sizeof(Switchboard__V1__DecisionEvent),
-  31,
+  32,
   switchboard__v1__decision_event__field_descriptors,
   switchboard__v1__decision_event__field_indices_by_name,
-  2,  switchboard__v1__decision_event__number_ranges,
+  3,  switchboard__v1__decision_event__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__decision_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__tier_decision__field_descriptors[11] =
+{
+  {
+    "tier",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, tier),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, reason_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule_detail",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, rule_detail),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "router_tier",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, router_tier),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "router_reason",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, router_reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "router_attempts",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__TierDecision, n_router_attempts),
+    offsetof(Switchboard__V1__TierDecision, router_attempts),
+    &switchboard__v1__attempt_record__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "router_latency_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, router_latency_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "router_cost_micro_usd",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__TierDecision, router_cost_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "excluded",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Switchboard__V1__TierDecision, n_excluded),
+    offsetof(Switchboard__V1__TierDecision, excluded),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__tier_decision__field_indices_by_name[] = {
+  10,   /* field[10] = excluded */
+  2,   /* field[2] = reason_code */
+  7,   /* field[7] = router_attempts */
+  9,   /* field[9] = router_cost_micro_usd */
+  8,   /* field[8] = router_latency_ms */
+  6,   /* field[6] = router_reason */
+  5,   /* field[5] = router_tier */
+  3,   /* field[3] = rule */
+  4,   /* field[4] = rule_detail */
+  1,   /* field[1] = source */
+  0,   /* field[0] = tier */
+};
+static const ProtobufCIntRange switchboard__v1__tier_decision__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__tier_decision__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.TierDecision",
+  "TierDecision",
+  "Switchboard__V1__TierDecision",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__TierDecision),
+  11,
+  switchboard__v1__tier_decision__field_descriptors,
+  switchboard__v1__tier_decision__field_indices_by_name,
+  1,  switchboard__v1__tier_decision__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__tier_decision__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor switchboard__v1__explain_request__field_descriptors[1] =

@@ -45,6 +45,7 @@ typedef struct Switchboard__V1__HealthResponse Switchboard__V1__HealthResponse;
 typedef struct Switchboard__V1__CandidateEvaluation Switchboard__V1__CandidateEvaluation;
 typedef struct Switchboard__V1__AttemptRecord Switchboard__V1__AttemptRecord;
 typedef struct Switchboard__V1__DecisionEvent Switchboard__V1__DecisionEvent;
+typedef struct Switchboard__V1__TierDecision Switchboard__V1__TierDecision;
 typedef struct Switchboard__V1__ExplainRequest Switchboard__V1__ExplainRequest;
 typedef struct Switchboard__V1__ExplainResponse Switchboard__V1__ExplainResponse;
 typedef struct Switchboard__V1__ListDecisionsRequest Switchboard__V1__ListDecisionsRequest;
@@ -1130,6 +1131,11 @@ struct  Switchboard__V1__DecisionEvent
    * Sum of the attempts' overages.
    */
   int64_t overage_micro_usd;
+  /*
+   * strategy: tiered: the tier chosen, the rule or router answer that chose it,
+   * and the router call's attempts and cost (unset for other strategies).
+   */
+  Switchboard__V1__TierDecision *tier;
   Switchboard__V1__DecisionEvent__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -1157,7 +1163,63 @@ struct  Switchboard__V1__DecisionEvent
 };
 #define SWITCHBOARD__V1__DECISION_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__decision_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+
+
+/*
+ * What `strategy: tiered` decided for one request.
+ */
+struct  Switchboard__V1__TierDecision
+{
+  ProtobufCMessage base;
+  /*
+   * The tier the request ran on.
+   */
+  char *tier;
+  /*
+   * rule | router | default
+   */
+  char *source;
+  /*
+   * rule | router | router_timeout | router_error | router_invalid |
+   * router_circuit_open | router_budget | router_cancelled | no_router
+   */
+  char *reason_code;
+  /*
+   * The rule that matched (its name, "rules[N]" by default).
+   */
+  char *rule;
+  /*
+   * Which of the rule's conditions held (never the request's text).
+   */
+  char *rule_detail;
+  /*
+   * The tier the router answered, when it answered a valid one.
+   */
+  char *router_tier;
+  /*
+   * The router model's reason (sanitised, at most 200 characters), or why its answer was not used.
+   */
+  char *router_reason;
+  /*
+   * Each router call made, with latency, usage, reservation and charge.
+   */
+  size_t n_router_attempts;
+  Switchboard__V1__AttemptRecord **router_attempts;
+  uint32_t router_latency_ms;
+  /*
+   * What the router calls were charged (included in total_spend_micro_usd).
+   */
+  int64_t router_cost_micro_usd;
+  /*
+   * Router endpoints that failed in this request and were left out of the tier's candidates.
+   */
+  size_t n_excluded;
+  char **excluded;
+};
+#define SWITCHBOARD__V1__TIER_DECISION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__tier_decision__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0,NULL }
 
 
 struct  Switchboard__V1__ExplainRequest
@@ -1879,6 +1941,25 @@ Switchboard__V1__DecisionEvent *
 void   switchboard__v1__decision_event__free_unpacked
                      (Switchboard__V1__DecisionEvent *message,
                       ProtobufCAllocator *allocator);
+/* Switchboard__V1__TierDecision methods */
+void   switchboard__v1__tier_decision__init
+                     (Switchboard__V1__TierDecision         *message);
+size_t switchboard__v1__tier_decision__get_packed_size
+                     (const Switchboard__V1__TierDecision   *message);
+size_t switchboard__v1__tier_decision__pack
+                     (const Switchboard__V1__TierDecision   *message,
+                      uint8_t             *out);
+size_t switchboard__v1__tier_decision__pack_to_buffer
+                     (const Switchboard__V1__TierDecision   *message,
+                      ProtobufCBuffer     *buffer);
+Switchboard__V1__TierDecision *
+       switchboard__v1__tier_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   switchboard__v1__tier_decision__free_unpacked
+                     (Switchboard__V1__TierDecision *message,
+                      ProtobufCAllocator *allocator);
 /* Switchboard__V1__ExplainRequest methods */
 void   switchboard__v1__explain_request__init
                      (Switchboard__V1__ExplainRequest         *message);
@@ -2199,6 +2280,9 @@ typedef void (*Switchboard__V1__AttemptRecord_Closure)
 typedef void (*Switchboard__V1__DecisionEvent_Closure)
                  (const Switchboard__V1__DecisionEvent *message,
                   void *closure_data);
+typedef void (*Switchboard__V1__TierDecision_Closure)
+                 (const Switchboard__V1__TierDecision *message,
+                  void *closure_data);
 typedef void (*Switchboard__V1__ExplainRequest_Closure)
                  (const Switchboard__V1__ExplainRequest *message,
                   void *closure_data);
@@ -2368,6 +2452,7 @@ extern const ProtobufCMessageDescriptor switchboard__v1__health_response__descri
 extern const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__tier_decision__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__explain_request__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__explain_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__descriptor;

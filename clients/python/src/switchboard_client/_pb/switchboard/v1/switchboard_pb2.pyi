@@ -334,7 +334,7 @@ class ContentPart(_message.Message):
     def __init__(self, text: _Optional[str] = ..., image: _Optional[_Union[ImageUrl, _Mapping]] = ...) -> None: ...
 
 class DecisionEvent(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "sub_tenant", "tenant", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "sub_tenant", "tenant", "tier", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
@@ -361,6 +361,7 @@ class DecisionEvent(_message.Message):
     STREAM_FIELD_NUMBER: _ClassVar[int]
     SUB_TENANT_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SPEND_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
@@ -392,12 +393,13 @@ class DecisionEvent(_message.Message):
     stream: bool
     sub_tenant: str
     tenant: str
+    tier: TierDecision
     timestamp_ms: int
     total_latency_ms: int
     total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ..., tier: _Optional[_Union[TierDecision, _Mapping]] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
     __slots__ = ["request_id"]
@@ -645,6 +647,32 @@ class StreamRestart(_message.Message):
     next_provider: str
     reason_code: str
     def __init__(self, attempt: _Optional[int] = ..., reason_code: _Optional[str] = ..., failed_provider: _Optional[str] = ..., failed_model: _Optional[str] = ..., next_provider: _Optional[str] = ..., next_model: _Optional[str] = ...) -> None: ...
+
+class TierDecision(_message.Message):
+    __slots__ = ["excluded", "reason_code", "router_attempts", "router_cost_micro_usd", "router_latency_ms", "router_reason", "router_tier", "rule", "rule_detail", "source", "tier"]
+    EXCLUDED_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_REASON_FIELD_NUMBER: _ClassVar[int]
+    ROUTER_TIER_FIELD_NUMBER: _ClassVar[int]
+    RULE_DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    excluded: _containers.RepeatedScalarFieldContainer[str]
+    reason_code: str
+    router_attempts: _containers.RepeatedCompositeFieldContainer[AttemptRecord]
+    router_cost_micro_usd: int
+    router_latency_ms: int
+    router_reason: str
+    router_tier: str
+    rule: str
+    rule_detail: str
+    source: str
+    tier: str
+    def __init__(self, tier: _Optional[str] = ..., source: _Optional[str] = ..., reason_code: _Optional[str] = ..., rule: _Optional[str] = ..., rule_detail: _Optional[str] = ..., router_tier: _Optional[str] = ..., router_reason: _Optional[str] = ..., router_attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., router_latency_ms: _Optional[int] = ..., router_cost_micro_usd: _Optional[int] = ..., excluded: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Tool(_message.Message):
     __slots__ = ["description", "name", "parameters_json_schema"]
