@@ -9,7 +9,7 @@ struct DrillsTests {
   @Test func catalogueListsEveryScenario() {
     #expect(Drills.all.map(\.name) == ["golden-path", "primary-outage", "rate-limit-storm", "flapping-primary",
                                        "budget-exhausted", "stream-cut", "thundering-herd", "stale-success", "retry-storm",
-                                       "sla-recovery", "long-unary"])
+                                       "sla-recovery", "long-unary", "tiered-routing"])
     #expect(Drills.all.allSatisfy { !$0.summary.isEmpty })
     #expect(Drills.descriptor(named: "stream-cut") != nil)
   }

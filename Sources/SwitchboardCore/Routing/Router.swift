@@ -164,9 +164,10 @@ public final class Router: Sendable {
       requestID: requestID, route: route, strategy: strategy, request: request, plan: plan, catalog: config.catalog,
       adapters: config.adapters, health: health, stats: stats, retryBudgets: retryBudgets, random: random, ledger: ledger, keys: keys, clock: clock,
       scopes: scopes, sink: sink)
-    var (result, run) = tier?.cancelled == true
+    let (result, executed) = tier?.cancelled == true
       ? (.failure(RoutingError(.cancelled, .cancelled, "the request was cancelled")), RequestExecutor.Run())
       : await executor.run(start: start)
+    var run = executed
     if let tier { addTierSpend(tier, to: &run) }
 
     var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: route.name,

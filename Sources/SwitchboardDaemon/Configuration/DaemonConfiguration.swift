@@ -298,9 +298,8 @@ public struct DaemonConfiguration: Sendable {
     // routes
     for (name, node) in r.mapping(top["routes"], "routes") {
       let path = "routes.\(name)"
-      let rt = r.dict(node, path, allowed: ["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
-                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration"]
-                                            .union(tieredRouteKeys))
+      let rt = r.dict(node, path, allowed: tieredRouteKeys.union(["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
+                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration"]))
       var specs: [CandidateSpec] = []
       for (cp, cn) in r.list(rt["candidates"], "\(path).candidates") {
         var target: String?
