@@ -41,6 +41,10 @@ import Testing
           candidates: [rtr/m-rtr]
           timeout_ms: 300
           default_tier: fast
+      slow:
+        strategy: tiered
+        tiers: {fast: [fast/m-fast], deep: [deep/m-deep]}
+        router: {candidates: [rtr/m-rtr], timeout_ms: 20000, default_tier: fast}
     """
 
   static func withStack(_ body: (Stack) async throws -> Void) async throws {
@@ -152,6 +156,42 @@ import Testing
       #expect(x.event.tier.reasonCode == "router_circuit_open")
       #expect(x.event.tier.routerAttempts.map(\.outcome) == ["skipped"])
       #expect(s["rtr"].attempts.count == 2, "no call reaches a router whose circuit is open")
+    }
+  }
+}
+
+extension TieredRoutingDaemonTests {
+  /// A client that cancels while the router call is in flight: the call ends
+  /// CANCELLED at once, the router's circuit records nothing, its reservation is
+  /// settled, the tier is never run, and the next request's router call goes through.
+  @Test func cancellingDuringTheRouterCallLeavesHealthAndBudgetsClean() async throws {
+    try await Self.withStack { s in
+      s["rtr"].script(model: "m-rtr", .hang, .reply(#"{"tier": "deep", "reason": "ok"}"#))
+      let (id, frames) = try await s.client.open(.completionRequest(TestSupport.request(route: "slow", "Which tier?")))
+      var polls = 0
+      while s["rtr"].attempts.isEmpty && polls < 2_000 { try await Task.sleep(for: .milliseconds(5)); polls += 1 }
+      #expect(s["rtr"].attempts.count == 1, "the router call is in flight")
+      let t0 = ContinuousClock.now
+      try await s.client.cancel(id)
+      var last: Switchboard_V1_Frame?
+      for try await f in frames { last = f }
+      #expect(last?.status.code == .cancelled)
+      #expect(ContinuousClock.now - t0 < .seconds(5), "the 20 s router call was cut short")
+      #expect(s["fast"].attempts.isEmpty && s["deep"].attempts.isEmpty, "the tier is not run after a cancel")
+      #expect(s.routerCircuit() == nil || s.routerCircuit()?.consecutiveFailures == 0, "a cancel is not a router failure")
+      let router = s.daemon.runtime.router
+      let budgets = await router.ledger.snapshot(scopes: nil, wallMillis: router.clock.wallMillis())
+      #expect(budgets.allSatisfy { $0.reserved == .zero }, "the router call's reservation is settled")
+      var a = Switchboard_V1_AdminRequest()
+      var l = Switchboard_V1_ListDecisionsRequest(); l.route = "slow"
+      a.kind = .listDecisions(l)
+      let listed = try await s.client.admin(a).listDecisions.events
+      let cancelled = try #require(listed.first { $0.outcome == "cancelled" })
+      #expect(cancelled.tier.reasonCode == "router_cancelled")
+      #expect(cancelled.tier.routerAttempts.first?.reasonCode == "cancelled")
+      // The router still serves the next request.
+      let r = try await s.client.complete(TestSupport.request(route: "slow", "Which tier now?"))
+      #expect(r.provider == "deep")
     }
   }
 }
