@@ -277,6 +277,8 @@ enum ProtoConversion {
       pa.overageMicroUsd = a.overageMicroUSD ?? 0
       pa.chargedScopes = a.chargedScopes ?? []
       pa.message = a.message; pa.sameCandidateRetry = a.sameCandidateRetry
+      pa.timeoutFired = a.timeoutFired ?? ""
+      pa.timeoutLimitMs = UInt32(clamping: Int((a.timeoutLimitMs ?? 0).rounded()))
       return pa
     }
     p.chosenProvider = e.chosenProvider ?? ""
@@ -308,6 +310,7 @@ enum ProtoConversion {
       if let v = c.headroomMicroUSD { pc.optHeadroomMicroUsd = .headroomMicroUsd(v) }
       return pc
     }
+    p.tags = e.tags ?? [:]
     p.totalLatencyMs = UInt32(clamping: Int(e.totalLatencyMs))
     p.warnings = e.warnings
     p.peerUid = e.peerUID ?? 0
