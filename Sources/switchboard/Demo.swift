@@ -11,11 +11,14 @@ struct Demo: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Start a daemon in process with simulated providers (no keys) and run a golden path with a failover.")
   @Option(help: "Socket path for the demo daemon (default: a temporary one).") var socket: String?
+  @Option(help: "Run this config file instead of the built-in one (it needs a payments-assist route; the demo prints its caps).")
+  var config: String?
 
   func run() async throws {
     let path = socket ?? (NSTemporaryDirectory() + "switchboard-demo-\(getpid()).sock")
     // This process is the demo's only caller: its uid is tenant `demo`.
-    let daemon = try await InProcessDaemon.start(yaml: DemoConfiguration.yaml + "\ntenants:\n  demo: {uids: [\(getuid())]}\n", socketPath: path)
+    let yaml = try config.map { try String(contentsOfFile: $0, encoding: .utf8) } ?? DemoConfiguration.yaml
+    let daemon = try await InProcessDaemon.start(yaml: yaml + "\ntenants:\n  demo: {uids: [\(getuid())]}\n", socketPath: path)
     var ok = true
     do {
       guard let route = daemon.runtime.configuration.routes[Self.route] else { throw CLIError("the demo config has no route \(Self.route)") }
@@ -79,11 +82,9 @@ struct Demo: AsyncParsableCommand {
     var costText = "unknown", deltaText = "unknown", baseText = "unknown"
     if case .costUsd(let c)? = response.optCostUsd { costText = formatUSD(c) }
     if case .costDeltaUsd(let d)? = response.optCostDeltaUsd { deltaText = formatUSD(d) }
-    var ratioText = ""
-    if case .baselineCostUsd(let b)? = response.optBaselineCostUsd {
-      baseText = formatUSD(b)
-      if case .costUsd(let c)? = response.optCostUsd, b > 0 { ratioText = " cost_ratio=" + DecisionExplainer.ratio(c / b) }
-    }
+    if case .baselineCostUsd(let b)? = response.optBaselineCostUsd { baseText = formatUSD(b) }
+    // The ratio explain shows (from the recorded decision's exact costs).
+    let ratioText = (try? DecisionJSON.decode(explain.eventJson))?.costRatioToBaseline.map { " cost_ratio=" + DecisionExplainer.ratio($0) } ?? ""
     print("final provider=\(response.provider)/\(response.model) cost=\(costText) baseline=\(event.baselineProvider)/\(event.baselineModel) baseline_cost=\(baseText) cost_delta=\(deltaText)\(ratioText) latency_ms=\(response.latencyMs) attempts=\(response.attempts)")
     let recorded = event.requestID == response.requestID && !event.attempts.isEmpty
     print("explainability_event=\(recorded ? "recorded" : "MISSING")")

@@ -343,3 +343,25 @@ enum ShapeSupport {
     #expect(listeners.sorted() == ["metrics", "socket"], "one line per listener: \(listeners)")
   }
 }
+
+@Suite(.serialized) struct DemoOutputTests {
+  /// The demo printed a literal `budget_usd=0.008`; now it prints the caps of the config
+  /// it runs: a changed config changes the line.
+  @Test func theDemoPrintsTheCapsOfItsConfig() async throws {
+    try #require(FileManager.default.isExecutableFile(atPath: ShapeSupport.cli))
+    let dir = TestSupport.tempDir()
+    let yaml = DemoConfiguration.yaml
+      .replacingOccurrences(of: "constraints: {max_cost_usd: 0.008}", with: "constraints: {max_cost_usd: 0.0123}")
+      .replacingOccurrences(of: "per_tenant_daily_usd: {soft: 40, hard: 50}", with: "per_tenant_daily_usd: {soft: 7, hard: 9}")
+    #expect(yaml != DemoConfiguration.yaml)
+    try yaml.write(toFile: dir + "/demo.yaml", atomically: true, encoding: .utf8)
+    let (status, out) = try await TestSupport.run(ShapeSupport.cli, ["demo", "--socket", dir + "/demo.sock", "--config", dir + "/demo.yaml"])
+    #expect(status == 0, "\(out)")
+    let first = try #require(out.split(separator: "\n").first { $0.hasPrefix("request_id=") })
+    #expect(first.contains("max_cost_usd=0.0123 tenant_daily_hard_usd=9.0 tenant_daily_soft_usd=7.0 attempt_ms=1500"), "\(first)")
+    #expect(!out.contains("budget_usd=0.008") && !out.contains("max_cost_usd=0.008"))
+    #expect(out.contains("failed=timeout class=transient latency_ms=1500 timeout=attempt_ms(1500)"), "\(out)")
+    #expect(out.contains(" cost_ratio=15.2× "), "\(out)")
+    #expect(out.contains("ratio         15.2× baseline"))
+  }
+}
