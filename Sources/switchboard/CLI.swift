@@ -198,14 +198,14 @@ struct Decisions: AsyncParsableCommand {
     if let provider { l.provider = provider }
     if let correlationId { l.correlationID = correlationId }
     l.tags = try parseTags(tags)
-    l.includeJson = true  // the lines are rendered from the decision's JSON shape
+    l.asJson = true  // the lines are rendered from the decision's JSON shape
     l.limit = limit
     var a = Switchboard_V1_AdminRequest(); a.kind = .listDecisions(l)
     let client = try await socket.connect()
     do {
       let r = try await client.admin(a)
       let list = r.listDecisions
-      guard list.eventsJson.count == list.events.count else {
+      guard list.events.isEmpty else {
         throw CLIError("the daemon did not send the decisions' JSON (ListDecisionsResponse.events_json): it predates this CLI")
       }
       for text in list.eventsJson {

@@ -180,8 +180,7 @@ final class DaemonHandler: CallHandler {
       do {
         var r = Switchboard_V1_ListDecisionsResponse()
         let rows = try await visibleEvents(filter, limit: limit, visibility)
-        r.events = rows.map { ProtoConversion.event($0.event) }
-        if l.includeJson { r.eventsJson = rows.map(\.json) }
+        if l.asJson { r.eventsJson = rows.map(\.json) } else { r.events = rows.map { ProtoConversion.event($0.event) } }
         response.kind = .listDecisions(r)
       } catch {
         await failRead(call, error); return

@@ -2107,8 +2107,9 @@ public nonisolated struct Switchboard_V1_ListDecisionsRequest: Sendable {
   /// Only decisions carrying every one of these tags with exactly this value.
   public var tags: Dictionary<String,String> = [:]
 
-  /// Also return each decision in its JSON shape (ListDecisionsResponse.events_json).
-  public var includeJson: Bool = false
+  /// Return the decisions in their one JSON shape (ListDecisionsResponse.events_json)
+  /// instead of as DecisionEvent messages (events stays empty): one copy per frame.
+  public var asJson: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2122,8 +2123,8 @@ public nonisolated struct Switchboard_V1_ListDecisionsResponse: Sendable {
 
   public var events: [Switchboard_V1_DecisionEvent] = []
 
-  /// With ListDecisionsRequest.include_json: the same decisions, in the same order,
-  /// in their one JSON shape (docs/decision-event.schema.json).
+  /// With ListDecisionsRequest.as_json: the decisions, newest first unless asked
+  /// otherwise, in their one JSON shape (docs/decision-event.schema.json).
   public var eventsJson: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -5096,7 +5097,7 @@ nonisolated extension Switchboard_V1_ExplainResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListDecisionsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}since_ms\0\u{3}until_ms\0\u{1}route\0\u{1}tenant\0\u{1}outcome\0\u{1}provider\0\u{1}limit\0\u{4}\u{17}correlation_id\0\u{2}F\u{1}tags\0\u{3}include_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}since_ms\0\u{3}until_ms\0\u{1}route\0\u{1}tenant\0\u{1}outcome\0\u{1}provider\0\u{1}limit\0\u{4}\u{17}correlation_id\0\u{2}F\u{1}tags\0\u{3}as_json\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5113,7 +5114,7 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 30: try { try decoder.decodeSingularStringField(value: &self.correlationID) }()
       case 100: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.tags) }()
-      case 101: try { try decoder.decodeSingularBoolField(value: &self.includeJson) }()
+      case 101: try { try decoder.decodeSingularBoolField(value: &self.asJson) }()
       default: break
       }
     }
@@ -5147,8 +5148,8 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
     if !self.tags.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.tags, fieldNumber: 100)
     }
-    if self.includeJson != false {
-      try visitor.visitSingularBoolField(value: self.includeJson, fieldNumber: 101)
+    if self.asJson != false {
+      try visitor.visitSingularBoolField(value: self.asJson, fieldNumber: 101)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5163,7 +5164,7 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
     if lhs.limit != rhs.limit {return false}
     if lhs.correlationID != rhs.correlationID {return false}
     if lhs.tags != rhs.tags {return false}
-    if lhs.includeJson != rhs.includeJson {return false}
+    if lhs.asJson != rhs.asJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

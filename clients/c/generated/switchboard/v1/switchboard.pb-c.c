@@ -5909,12 +5909,12 @@ static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__f
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "include_json",
+    "as_json",
     101,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_BOOL,
     0,   /* quantifier_offset */
-    offsetof(Switchboard__V1__ListDecisionsRequest, include_json),
+    offsetof(Switchboard__V1__ListDecisionsRequest, as_json),
     NULL,
     NULL,
     0,             /* flags */
@@ -5922,8 +5922,8 @@ static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__f
   },
 };
 static const unsigned switchboard__v1__list_decisions_request__field_indices_by_name[] = {
+  9,   /* field[9] = as_json */
   7,   /* field[7] = correlation_id */
-  9,   /* field[9] = include_json */
   6,   /* field[6] = limit */
   4,   /* field[4] = outcome */
   5,   /* field[5] = provider */

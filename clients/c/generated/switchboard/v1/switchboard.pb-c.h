@@ -1254,9 +1254,10 @@ struct  Switchboard__V1__ListDecisionsRequest
   size_t n_tags;
   Switchboard__V1__ListDecisionsRequest__TagsEntry **tags;
   /*
-   * Also return each decision in its JSON shape (ListDecisionsResponse.events_json).
+   * Return the decisions in their one JSON shape (ListDecisionsResponse.events_json)
+   * instead of as DecisionEvent messages (events stays empty): one copy per frame.
    */
-  protobuf_c_boolean include_json;
+  protobuf_c_boolean as_json;
 };
 #define SWITCHBOARD__V1__LIST_DECISIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__list_decisions_request__descriptor) \
@@ -1269,8 +1270,8 @@ struct  Switchboard__V1__ListDecisionsResponse
   size_t n_events;
   Switchboard__V1__DecisionEvent **events;
   /*
-   * With ListDecisionsRequest.include_json: the same decisions, in the same order,
-   * in their one JSON shape (docs/decision-event.schema.json).
+   * With ListDecisionsRequest.as_json: the decisions, newest first unless asked
+   * otherwise, in their one JSON shape (docs/decision-event.schema.json).
    */
   size_t n_events_json;
   char **events_json;

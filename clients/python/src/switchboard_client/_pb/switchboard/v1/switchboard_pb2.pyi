@@ -501,7 +501,7 @@ class KeyOverride(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., api_key: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
-    __slots__ = ["correlation_id", "include_json", "limit", "outcome", "provider", "route", "since_ms", "tags", "tenant", "until_ms"]
+    __slots__ = ["as_json", "correlation_id", "limit", "outcome", "provider", "route", "since_ms", "tags", "tenant", "until_ms"]
     class TagsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -509,8 +509,8 @@ class ListDecisionsRequest(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    AS_JSON_FIELD_NUMBER: _ClassVar[int]
     CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
-    INCLUDE_JSON_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
@@ -519,8 +519,8 @@ class ListDecisionsRequest(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    as_json: bool
     correlation_id: str
-    include_json: bool
     limit: int
     outcome: str
     provider: str
@@ -529,7 +529,7 @@ class ListDecisionsRequest(_message.Message):
     tags: _containers.ScalarMap[str, str]
     tenant: str
     until_ms: int
-    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., route: _Optional[str] = ..., tenant: _Optional[str] = ..., outcome: _Optional[str] = ..., provider: _Optional[str] = ..., limit: _Optional[int] = ..., correlation_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., include_json: bool = ...) -> None: ...
+    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., route: _Optional[str] = ..., tenant: _Optional[str] = ..., outcome: _Optional[str] = ..., provider: _Optional[str] = ..., limit: _Optional[int] = ..., correlation_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., as_json: bool = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
     __slots__ = ["events", "events_json"]
