@@ -367,3 +367,26 @@ enum ShapeSupport {
     #expect(out.contains("ratio         15.2× baseline"))
   }
 }
+
+@Suite struct LogValueTypesTests {
+  /// JSON lines keep number types; a JSON document is embedded as an object in JSON
+  /// and left out of logfmt; a non-finite amount is a string, never invalid JSON.
+  @Test func numbersDocumentsAndLogfmt() throws {
+    let json = CapturedLines(), logfmt = CapturedLines()
+    let md: Logger.Metadata = [
+      "n": .stringConvertible(42), "usd": .stringConvertible(LogUSD(0.00066)), "bad": .stringConvertible(LogUSD(.nan)),
+      "doc": .stringConvertible(JSONLogDocument { #"{"a":1,"b":[true]}"# }), "s": "42",
+    ]
+    Logger(label: "t") { SwitchboardLogging.makeHandler(label: $0, format: .json, level: .info, sink: { json.append($0) }) }
+      .info("m", metadata: md)
+    Logger(label: "t") { SwitchboardLogging.makeHandler(label: $0, format: .logfmt, level: .info, sink: { logfmt.append($0) }) }
+      .info("m", metadata: md)
+    let line = try #require(json.all.first)
+    let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+    #expect(obj["n"] as? Int == 42 && obj["usd"] as? Double == 0.00066 && obj["bad"] as? String == "nan")
+    #expect(obj["s"] as? String == "42", "a string stays a string")
+    #expect((obj["doc"] as? [String: Any])?["a"] as? Int == 1)
+    let text = try #require(logfmt.all.first)
+    #expect(text.contains(" n=42 ") && text.contains(" usd=0.00066") && !text.contains("doc="), "\(text)")
+  }
+}
