@@ -24,6 +24,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 python3 -c 'import google.protobuf, pytest, yaml, build, setuptools, wheel' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'protobuf>=4.21' pytest pyyaml build setuptools wheel
+# The decision JSON shape is validated against docs/decision-event.schema.json (DecisionShapeTests).
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check jsonschema
 # The OpenAI-compatible endpoint is tested with the real openai SDK (langchain-openai if it installs).
 python3 -c 'import openai' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check openai
 python3 -c 'import langchain_openai' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check langchain-openai || echo "note: langchain-openai did not install; its test is skipped"

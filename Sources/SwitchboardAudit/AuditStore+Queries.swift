@@ -29,14 +29,32 @@ extension AuditStore {
     return try rows.map { try decoder.decode(DecisionEvent.self, from: Data($0.utf8)) }
   }
 
+  /// The decisions matching `filter` in their JSON shape (``DecisionJSON``), in the
+  /// filter's order: the stored JSON, older camelCase rows rewritten.
+  public func eventsJSON(filter: DecisionFilter = .init()) async throws -> [(event: DecisionEvent, json: String)] {
+    let rows: [String]
+    if let ring {
+      rows = ring.state.withLock { $0.json(matching: filter) }
+    } else {
+      let (sql, arguments) = Self.selectJSON(filter)
+      rows = try await db.read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+    }
+    let decoder = DecisionRowWriter.makeDecoder()
+    return try rows.map { row in
+      let event = try decoder.decode(DecisionEvent.self, from: Data(row.utf8))
+      return (event, DecisionJSON.isCurrentShape(row) ? row : DecisionJSON.encode(event))
+    }
+  }
+
   /// How many decisions the store holds.
   public func count() async throws -> Int {
     if let ring { return ring.state.withLock { $0.count } }
     return try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM decision") ?? 0 }
   }
 
-  /// Writes the matching events to `handle` as JSON Lines (one event per line, the
-  /// stored JSON verbatim). Streams through a cursor; returns how many lines it wrote.
+  /// Writes the matching events to `handle` as JSON Lines, one event per line in
+  /// the decision's JSON shape (``DecisionJSON``; the stored JSON verbatim, older
+  /// camelCase rows rewritten). Streams through a cursor; returns how many lines it wrote.
   @discardableResult
   public func exportJSONLines(filter: DecisionFilter = .init(limit: nil, order: .oldestFirst),
                               to handle: FileHandle) async throws -> Int {
@@ -45,7 +63,7 @@ extension AuditStore {
       var buffer = Data()
       buffer.reserveCapacity(1 << 16)
       for json in rows {
-        buffer.append(contentsOf: json.utf8)
+        buffer.append(contentsOf: json.utf8)  // the ring only holds the current shape
         buffer.append(0x0A)
         if buffer.count >= 1 << 16 {
           try handle.write(contentsOf: buffer)
@@ -61,7 +79,9 @@ extension AuditStore {
       buffer.reserveCapacity(1 << 16)
       var n = 0
       let cursor = try String.fetchCursor(db, sql: sql, arguments: arguments)
-      while let json = try cursor.next() {
+      while let stored = try cursor.next() {
+        // Rows from before the snake_case shape are rewritten into it.
+        let json = (try? DecisionJSON.canonical(stored)) ?? stored
         buffer.append(contentsOf: json.utf8)
         buffer.append(0x0A)
         n += 1
@@ -87,6 +107,10 @@ extension AuditStore {
     if let v = f.provider {
       clauses.append("(chosen_provider = ? OR request_id IN (SELECT request_id FROM decision_attempt WHERE provider = ?))")
       args += [v, v]
+    }
+    for (k, v) in f.tags.sorted(by: { $0.key < $1.key }) {
+      clauses.append("request_id IN (SELECT request_id FROM decision_tag WHERE key = ? AND value = ?)")
+      args += [k, v]
     }
     var sql = "SELECT event_json FROM decision"
     if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }

@@ -74,8 +74,8 @@ extension AuditStore {
   private func logPrune(_ result: PruneResult) {
     if result.decisionsByAge + result.decisionsByCount + result.ledgerRows > 0 {
       logger.info("audit retention pruned rows", metadata: [
-        "audit.pruned_by_age": "\(result.decisionsByAge)", "audit.pruned_by_count": "\(result.decisionsByCount)",
-        "audit.pruned_ledger": "\(result.ledgerRows)",
+        "audit.pruned_by_age": .stringConvertible(result.decisionsByAge), "audit.pruned_by_count": .stringConvertible(result.decisionsByCount),
+        "audit.pruned_ledger": .stringConvertible(result.ledgerRows),
       ])
     }
   }

@@ -21,6 +21,9 @@ public enum DecisionExplainer {
     if !e.message.isEmpty { out.append("  message   \(e.message)") }
     out.append("  latency   \(ms(e.totalLatencyMs))")
     if let t = e.tier { out.append(contentsOf: tierLines(t)) }
+    if let tags = e.tags, !tags.isEmpty {
+      out.append("  tags      " + tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+    }
 
     // Candidates.
     out.append("")
@@ -62,6 +65,7 @@ public enum DecisionExplainer {
       if let fc = a.failureClass { line += " \(fc.rawValue)" }
       if let r = a.reason { line += " \(r.rawValue)" }
       if let h = a.httpStatus { line += " HTTP \(h)" }
+      if let t = a.timeoutFired { line += "  [timeout \(t)=\(a.timeoutLimitMs.map(ms) ?? "?") fired]" }
       if a.sameCandidateRetry { line += "  [retry of same candidate]" }
       if a.probe { line += "  [circuit probe]" }
       if i == servedIndex { line += "  <- served" }
@@ -106,10 +110,24 @@ public enum DecisionExplainer {
       if d < 0 { delta += " (cheaper than baseline)" } else if d > 0 { delta += " (dearer than baseline)" } else { delta += " (same as baseline)" }
     }
     out.append(delta)
+    if let r = e.costRatioToBaseline { out.append("  ratio         \(ratio(r)) baseline") }
     out.append("  total spend   $\(e.totalSpendMicroUSD.map { MicroUSD($0).description } ?? formatUSD(e.totalSpendUSD)) (all attempts; charged to \(e.budgetScopes.isEmpty ? "no budget scope" : e.budgetScopes.joined(separator: ", ")))")
     out.append("  usage         \(e.usage.inputTokens) in / \(e.usage.outputTokens) out"
                + " (cached \(e.usage.cachedInputTokens), cache write \(e.usage.cacheWriteTokens))")
 
+    out.append("")
+    out.append("Caps that applied")
+    let served = e.candidates.first { $0.provider == e.chosenProvider && $0.model == e.chosenModel }
+    if let cap = e.costCapUSD {
+      var line = "  cost cap      $\(formatUSD(cap)) worst case per request"
+      if let w = served?.worstCaseCostUSD {
+        line += "; served candidate's worst case $\(formatUSD(w)), headroom $\(formatUSD(cap - w))"
+      }
+      out.append(line)
+    } else {
+      out.append("  cost cap      none")
+    }
+    out.append("  latency SLA   \(e.latencySLAMs.map(ms) ?? "none")")
     out.append("")
     out.append("Budget caps (at planning time)")
     if (e.caps ?? []).isEmpty { out.append("  (no capped scope)") }
@@ -174,6 +192,12 @@ public enum DecisionExplainer {
   }
 
   static func ms(_ v: Double) -> String { String(format: "%.1fms", v) }
+
+  /// A cost ratio to the baseline: `15.3×`, `0.42×`, `1×`.
+  public static func ratio(_ r: Double) -> String {
+    guard r.isFinite else { return "-" }
+    return String(format: r >= 100 ? "%.0f×" : (r >= 10 ? "%.1f×" : "%.2g×"), r)
+  }
 
   static func usd(_ v: Double?, signed: Bool = false) -> String {
     guard let v else { return "unknown" }

@@ -24,6 +24,8 @@ public struct DecisionFilter: Sendable, Hashable {
   public var correlationID: String?
   /// Only decisions that served from this provider or attempted it (any attempt, skipped ones included).
   public var provider: String?
+  /// Only decisions carrying every one of these tags with exactly this value.
+  public var tags: [String: String] = [:]
   /// At most this many decisions; `nil` for all. Default 100.
   public var limit: Int?
   /// Default `.newestFirst`.

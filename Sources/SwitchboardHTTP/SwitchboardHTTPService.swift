@@ -66,7 +66,8 @@ public final class SwitchboardHTTPService: Service, Sendable {
         onServerRunning: { [weak self] channel in
           let address = channel.localAddress
           logger.notice("http listening", metadata: ["http.address": "\(address?.ipAddress ?? hp.host):\(address?.port ?? hp.port)",
-                                                     "http.tokens": "\(self?.identity.requiresToken == true ? "required" : "loopback-only")"])
+                                                     "http.tokens": "\(self?.identity.requiresToken == true ? "required" : "loopback-only")",
+                                                     "listener": "http"])
           self?.listening(address)
         },
         logger: logger))
@@ -82,7 +83,7 @@ public final class SwitchboardHTTPService: Service, Sendable {
           do { try SocketFile.applyPermissions(path: path, mode: mode, group: group) } catch {
             logger.error("http socket permissions", metadata: ["error": "\(error)"])
           }
-          logger.notice("http listening", metadata: ["http.socket": "\(path)"])
+          logger.notice("http listening", metadata: ["http.socket": "\(path)", "listener": "http"])
         },
         logger: logger))
     }

@@ -66,7 +66,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
       throw ProviderFailure(deadlineReason, message: "no time left for the attempt", silent: true)
     }
     var metadata: Logger.Metadata = ["provider.name": "\(name)", "provider.model": "\(call.model)",
-                                     "attempt": "\(call.attempt)"]
+                                     "attempt": .stringConvertible(call.attempt)]
     if !call.requestID.isEmpty { metadata["request.id"] = "\(call.requestID)" }
     logger.debug("provider attempt", metadata: metadata)
 

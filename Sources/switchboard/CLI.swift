@@ -14,6 +14,7 @@ struct Switchboard: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "switchboard",
     abstract: "Client and tools for the Switchboard LLM routing sidecar.",
+    version: SwitchboardVersion.current,
     subcommands: [Demo.self, Complete.self, Explain.self, Decisions.self, Health.self, Keys.self, Reload.self,
                   Simulate.self, Config.self, Bench.self])
 }
@@ -81,10 +82,7 @@ struct Complete: AsyncParsableCommand {
     if let temperature { req.optTemperature = .temperature(temperature) }
     if let tenant { req.tenant = tenant }
     if let maxCost { req.constraints.optMaxCostUsd = .maxCostUsd(maxCost) }
-    for tag in tags {
-      guard let eq = tag.firstIndex(of: "="), eq != tag.startIndex else { throw CLIError("--tag needs KEY=VALUE, got '\(tag)'") }
-      req.tags[String(tag[..<eq])] = String(tag[tag.index(after: eq)...])
-    }
+    req.tags = try parseTags(tags)
     // Always send a request id, so a timeout can name the decision it belongs to.
     req.requestID = requestID ?? String(UInt64.random(in: 0...UInt64.max), radix: 16)
     var giveUpAfter: Duration?
@@ -142,10 +140,30 @@ struct Explain: AsyncParsableCommand {
     a.kind = .explain(e)
     do {
       let r = try await client.admin(a)
-      if json { try printJSON(r.explain.event) } else { print(r.explain.text) }
+      if json {
+        // The decision's one JSON shape (docs/decision-event.schema.json); an older
+        // daemon without it gets the protobuf JSON of the event.
+        if r.explain.eventJson.isEmpty { try printJSON(r.explain.event) } else { print(r.explain.eventJson) }
+      } else {
+        print(r.explain.text)
+      }
     } catch let e as SwitchboardStatusError { throw fail(e) }
     await client.close()
   }
+}
+
+/// Parses repeated `KEY=VALUE` options (`--tag`) into a map; the value may contain `=`.
+func parseTags(_ options: [String]) throws -> [String: String] {
+  var tags: [String: String] = [:]
+  for tag in options {
+    guard let eq = tag.firstIndex(of: "="), eq != tag.startIndex else { throw CLIError("--tag needs KEY=VALUE, got '\(tag)'") }
+    let key = String(tag[..<eq])
+    let value = String(tag[tag.index(after: eq)...])
+    if let old = tags[key], old != value { throw CLIError("--tag \(key) given twice with different values") }
+    tags[key] = value
+  }
+  if let problem = RequestTags.problem(tags) { throw CLIError("--tag: \(problem)") }
+  return tags
 }
 
 /// Parses "90s", "15m", "1h", "2d" into milliseconds.
@@ -164,6 +182,7 @@ struct Decisions: AsyncParsableCommand {
   @Option(help: "success | failed | cancelled") var outcome: String?
   @Option var provider: String?
   @Option(help: "Only decisions whose client-supplied request id is this.") var correlationId: String?
+  @Option(name: .customLong("tag"), help: "Only decisions tagged KEY=VALUE (repeatable: every tag must match).") var tags: [String] = []
   @Option var limit: UInt32 = 50
   @Flag(help: "One JSON object per line (JSON Lines).") var json = false
   @Option(help: "Export from this SQLite audit file directly (no daemon needed) as JSON Lines, oldest first; --limit 0 = all.")
@@ -178,18 +197,19 @@ struct Decisions: AsyncParsableCommand {
     if let outcome { l.outcome = outcome }
     if let provider { l.provider = provider }
     if let correlationId { l.correlationID = correlationId }
+    l.tags = try parseTags(tags)
+    l.asJson = true  // the lines are rendered from the decision's JSON shape
     l.limit = limit
     var a = Switchboard_V1_AdminRequest(); a.kind = .listDecisions(l)
     let client = try await socket.connect()
     do {
       let r = try await client.admin(a)
-      for e in r.listDecisions.events {
-        if json { try printJSON(e); continue }
-        let time = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(e.timestampMs) / 1000))
-        let served = e.chosenProvider.isEmpty ? "-" : "\(e.chosenProvider)/\(e.chosenModel)"
-        let cost: String
-        if case .costUsd(let c)? = e.optCostUsd { cost = formatUSD(c) } else { cost = "unknown" }
-        print("\(time) \(e.requestID) route=\(e.route) outcome=\(e.outcome) served_by=\(served) attempts=\(e.attempts.filter { $0.outcome != "skipped" }.count) cost_usd=\(cost)\(e.reasonCode.isEmpty ? "" : " reason=\(e.reasonCode)")")
+      let list = r.listDecisions
+      guard list.events.isEmpty else {
+        throw CLIError("the daemon did not send the decisions' JSON (ListDecisionsResponse.events_json): it predates this CLI")
+      }
+      for text in list.eventsJson {
+        if json { print(text) } else { print(DecisionListLine.render(try DecisionJSON.decode(text))) }
       }
     } catch let e as SwitchboardStatusError { throw fail(e) }
     await client.close()
@@ -205,6 +225,8 @@ extension Decisions {
     filter.route = route
     filter.tenant = tenant
     filter.provider = provider
+    filter.correlationID = correlationId
+    filter.tags = try parseTags(tags)
     if let outcome {
       guard let o = DecisionEvent.Outcome(rawValue: outcome) else { throw CLIError("--outcome: success, failed or cancelled") }
       filter.outcome = o

@@ -9,7 +9,8 @@ struct SwitchboardD: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "switchboardd",
     abstract: "The Switchboard sidecar: routes LLM completions over a Unix socket.",
-    discussion: "SIGTERM/SIGINT drain in-flight calls and remove the socket; SIGHUP reloads the config file.")
+    discussion: "SIGTERM/SIGINT drain in-flight calls and remove the socket; SIGHUP reloads the config file.",
+    version: SwitchboardDaemonMain.version)
 
   @Option(name: .long, help: "The YAML config file.")
   var config: String

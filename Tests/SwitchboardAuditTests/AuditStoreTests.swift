@@ -135,7 +135,7 @@ struct AuditStoreTests {
     try handle.close()
     let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n")
     #expect(written == 2 && lines.count == 2)
-    let decoded = try lines.map { try JSONDecoder().decode(DecisionEvent.self, from: Data($0.utf8)) }
+    let decoded = try lines.map { try DecisionJSON.decode(String($0)) }
     #expect(decoded.map(\.requestID) == ["a", "b"])
   }
 

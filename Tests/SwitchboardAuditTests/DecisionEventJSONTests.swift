@@ -32,6 +32,12 @@ import Testing
     e.attempts[0].overageMicroUSD = 12
     e.attempts[0].chargedScopes = ["route:chat@daily", "tenant:acme@monthly"]
     e.candidates[0].worstCaseMicroUSD = 5_000
+    e.attempts[1].timeoutFired = "attempt_ms"
+    e.attempts[1].timeoutLimitMs = 8_000
+    // Tag keys are the client's: never case-converted, escaped where needed.
+    e.tags = ["team": "payments", "requestID": "kept as is", "snake_key": "v", "quote\"key": "back\\slash é"]
+    e.costCapUSD = 0.008
+    e.latencySLAMs = 1500
     e.caps = [BudgetCapRecord(BudgetSnapshot(scope: "tenant:acme", window: "monthly", period: "2026-01", spent: MicroUSD(10),
                                              reserved: MicroUSD(5), limit: BudgetLimit(soft: MicroUSD(20), hard: MicroUSD(30)))),
               BudgetCapRecord(BudgetSnapshot(scope: "route:chat", window: "daily", period: "2026-01-01", spent: .zero,
@@ -46,6 +52,13 @@ import Testing
     tier.routerCostMicroUSD = 7
     tier.excluded = ["a/m"]
     e.tier = tier
+    return e
+  }
+
+  /// The encoder the store used before the snake_case shape (Swift's own camelCase names).
+  static func legacyEncoder() -> JSONEncoder {
+    let e = JSONEncoder()
+    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return e
   }
 
@@ -66,5 +79,70 @@ import Testing
     event.baselineCostUSD = 0.5  // NaN != NaN, so compare a finite value here
     let back = try DecisionRowWriter.makeDecoder().decode(DecisionEvent.self, from: Data(DecisionEventJSON.encode(event).utf8))
     #expect(back == event)
+  }
+
+  @Test func keysAreSnakeCaseAndNumbersAreNumbers() throws {
+    let doc = try parsed(DecisionEventJSON.encode(Self.populated())) as! [String: Any]
+    #expect(doc["request_id"] as? String == "req-failover")
+    #expect(doc["requestID"] == nil)
+    #expect(doc["timestamp_ms"] is NSNumber && doc["total_latency_ms"] is NSNumber && doc["peer_uid"] is NSNumber)
+    let attempts = try #require(doc["attempts"] as? [[String: Any]])
+    #expect(attempts[0]["latency_ms"] is NSNumber && attempts[0]["key_fingerprint"] as? String == "fp:groq")
+    #expect(attempts[1]["timeout_fired"] as? String == "attempt_ms")
+    let tags = try #require(doc["tags"] as? [String: String])
+    #expect(tags["requestID"] == "kept as is" && tags["quote\"key"] == "back\\slash é")
+    // Every key at every level (tags excepted) is snake_case.
+    func check(_ value: Any, path: String) {
+      if let d = value as? [String: Any] {
+        for (k, v) in d {
+          if path == ".tags" { continue }
+          #expect(k == k.lowercased() && !k.contains("-"), "\(path).\(k)")
+          check(v, path: path + "." + k)
+        }
+      } else if let a = value as? [Any] {
+        for v in a { check(v, path: path + "[]") }
+      }
+    }
+    check(doc, path: "")
+  }
+
+  /// Every property name survives snake_case and back (the decoder's rule); a new
+  /// field named against it (`traceId` instead of `traceID`) fails here.
+  @Test func everyPropertyNameRoundTrips() throws {
+    let camel = try #require(try JSONSerialization.jsonObject(with: Self.legacyEncoder().encode(Self.populated())) as? [String: Any])
+    var names: Set<String> = []
+    func collect(_ value: Any, parent: String) {
+      if let d = value as? [String: Any] {
+        for (k, v) in d where parent != "tags" { names.insert(k); collect(v, parent: k) }
+      } else if let a = value as? [Any] {
+        for v in a { collect(v, parent: parent) }
+      }
+    }
+    collect(camel, parent: "")
+    #expect(names.count > 60)
+    for n in names {
+      #expect(DecisionJSON.camelCaseKey(DecisionJSON.snakeCaseKey(n)) == n, "\(n) -> \(DecisionJSON.snakeCaseKey(n))")
+    }
+    #expect(DecisionJSON.snakeCaseKey("worstCaseMicroUSD") == "worst_case_micro_usd")
+    #expect(DecisionJSON.snakeCaseKey("peerUID") == "peer_uid")
+    #expect(DecisionJSON.snakeCaseKey("latencySLAMs") == "latency_sla_ms")
+    #expect(DecisionJSON.snakeCaseKey("traceID") == "trace_id")
+  }
+
+  /// Rows written before the snake_case shape (camelCase, `requestID`) still decode,
+  /// and `canonical` rewrites them into the current shape.
+  @Test func oldCamelCaseRowsDecodeAndAreRewritten() throws {
+    var event = Self.populated()
+    event.baselineCostUSD = 0.5
+    event.tags = nil  // rows of that time had no tags
+    let legacy = String(decoding: try Self.legacyEncoder().encode(event), as: UTF8.self)
+    #expect(legacy.contains("\"requestID\""))
+    #expect(try DecisionJSON.decode(legacy) == event)
+    let rewritten = try DecisionJSON.canonical(legacy)
+    #expect(rewritten.hasPrefix("{\"request_id\":"))
+    #expect(try parsed(rewritten) == parsed(DecisionEventJSON.encode(event)))
+    // The current shape is returned as is.
+    let current = DecisionEventJSON.encode(event)
+    #expect(try DecisionJSON.canonical(current) == current)
   }
 }

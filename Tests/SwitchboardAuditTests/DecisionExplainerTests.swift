@@ -72,3 +72,56 @@ struct DecisionExplainerTests {
     #expect(capLine.map { $0.contains("$1.0") && $0.contains("$0.25") && $0.contains("$0.05") && $0.contains("$0.7") } == true, "\(text)")
   }
 }
+
+@Suite("Explain and list: tags, caps, timeouts, skips, ratio")
+struct ExplainAndListTests {
+  static func event() -> DecisionEvent {
+    var e = EventFactory.failedOver()
+    e.tags = ["team": "payments", "ticket": "INC-42"]
+    e.attempts[1].timeoutFired = "attempt_ms"
+    e.attempts[1].timeoutLimitMs = 8000
+    e.costCapUSD = 0.008
+    e.latencySLAMs = 1500
+    return e
+  }
+
+  @Test func explainShowsTagsTheTimeoutThatFiredTheCapsAndTheRatio() {
+    let text = DecisionExplainer.render(Self.event())
+    #expect(text.contains("tags      team=payments ticket=INC-42"))
+    let second = text.split(separator: "\n").first { $0.contains("#2 groq/llama-3.3-70b") }
+    #expect(second?.contains("[timeout attempt_ms=8000.0ms fired]") == true, "\(second ?? "")")
+    // 0.0031 against a 0.0012 baseline.
+    #expect(text.contains("ratio         2.6× baseline"), "\(text)")
+    // The served candidate's worst case is 0.0039 against the 0.008 cap.
+    #expect(text.contains("cost cap      $0.008 worst case per request; served candidate's worst case $0.0039, headroom $0.0041"))
+    #expect(text.contains("latency SLA   1500.0ms"))
+  }
+
+  @Test func ratioFormatting() {
+    #expect(DecisionExplainer.ratio(15.3125) == "15.3×")
+    #expect(DecisionExplainer.ratio(0.42) == "0.42×")
+    #expect(DecisionExplainer.ratio(1) == "1×")
+    #expect(DecisionExplainer.ratio(153.4) == "153×")
+    #expect(DecisionExplainer.ratio(.infinity) == "-")
+  }
+
+  /// The old list printed `attempts=1` for a request whose first candidate was passed
+  /// over with its circuit open, and no reason at all.
+  @Test func aCircuitOpenSkipIsNotABareAttemptCount() {
+    var e = EventFactory.simple("r1", provider: "fast")
+    e.candidates.insert(CandidateEvaluation(provider: "bad", model: "m", eligible: false, rejection: .circuitOpen, rank: 0), at: 0)
+    e.attempts.insert(EventFactory.attempt(0, "slow", "m", outcome: .skipped, reason: .budgetViolation), at: 0)
+    e.baselineProvider = "bad"; e.baselineModel = "m"
+    let line = DecisionListLine.render(e)
+    #expect(line.contains(" tenant=acme route=chat outcome=success served_by=fast/m1 attempts=1 skipped=2 "), "\(line)")
+    #expect(line.contains("why=bad/m:circuit_open(skipped),slow/m:budget_violation(skipped)"), "\(line)")
+  }
+
+  @Test func listLineOfAFailover() {
+    let line = DecisionListLine.render(Self.event())
+    #expect(line.contains("attempts=3 skipped=1"), "\(line)")
+    #expect(line.contains("why=local/llama-3.1-8b:context_too_small(skipped),groq/llama-3.3-70b:provider_5xx,groq/llama-3.3-70b:timeout[attempt_ms]"), "\(line)")
+    #expect(line.contains("vs_baseline=2.6×"))
+    #expect(line.hasSuffix("tags=team=payments,ticket=INC-42"))
+  }
+}

@@ -55,7 +55,7 @@ import Testing
     #expect(lines.count == 3)
     let exported = try lines.map { line -> String in
       let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-      return try #require(obj["requestID"] as? String)
+      return try #require(obj["request_id"] as? String)
     }
     #expect(exported == ids, "oldest first, every decision")
     let (_, filtered) = try await TestSupport.run(cli, ["decisions", "--db", db, "--limit", "0", "--route", "failover"])

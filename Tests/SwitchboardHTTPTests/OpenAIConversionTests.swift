@@ -57,6 +57,21 @@ struct OpenAIConversionTests {
     #expect(try convert(#"{"model":"a/b","messages":[{"role":"user","content":"hi"}]}"#, routes: ["a/b"], direct: true).route == "a/b")
   }
 
+  @Test func metadataBecomesTheDecisionsTags() throws {
+    let r = try convert(#"{"model":"default","messages":[{"role":"user","content":"x"}],"metadata":{"team":"payments","ticket":"INC-42"},"user":"u-1"}"#)
+    #expect(r.tags == ["team": "payments", "ticket": "INC-42", "user": "u-1"])
+    // `user` never overrides a `user` the metadata set; an over-long one is cut at 256 bytes, whole characters.
+    let both = try convert(#"{"model":"default","messages":[{"role":"user","content":"x"}],"metadata":{"user":"meta"},"user":"u-1"}"#)
+    #expect(both.tags["user"] == "meta")
+    let long = try convert(#"{"model":"default","messages":[{"role":"user","content":"x"}],"user":"\#(String(repeating: "é", count: 200))"}"#)
+    #expect(long.tags["user"]?.utf8.count == 256)
+    // Over the bounds the router refuses it with a 400 naming the limit (invalid_tags).
+    let e = OpenAIError.from(RoutingError(.invalidArgument, RequestTags.reason, "invalid tags: too many tags: 17 (at most 16)"), wallMillis: 0)
+    #expect(e.status == 400 && e.message.contains("at most 16"))
+    // Metadata values must be strings, like OpenAI's.
+    #expect(error(#"{"model":"default","messages":[{"role":"user","content":"x"}],"metadata":{"n":5}}"#)?.status == 400)
+  }
+
   @Test func unknownRouteMapsToOpenAIsModelNotFound() {
     let e = OpenAIError.from(RoutingError(.notFound, .unknownRoute, "unknown route 'x'"), wallMillis: 0)
     #expect(e.status == 404 && e.code == "model_not_found" && e.param == "model")

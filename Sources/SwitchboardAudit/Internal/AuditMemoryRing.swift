@@ -32,6 +32,8 @@ struct AuditMemoryRing {
     var tenant: String
     var correlationID: String?
     var outcome: DecisionEvent.Outcome
+    /// The decision's tags (bounded by `RequestTags`).
+    var tags: [String: String] = [:]
     /// The provider that served, then every provider attempted (skipped ones included).
     var providers: [String]
     var json: String
@@ -69,6 +71,8 @@ struct AuditMemoryRing {
       + event.tenant.utf8.count
     if let p = event.chosenProvider { n += p.utf8.count + 16 }
     for a in event.attempts { n += a.provider.utf8.count + 16 }
+    // The filter's copy of the tags (their JSON copy is in `json`).
+    for (k, v) in event.tags ?? [:] { n += k.utf8.count + v.utf8.count + 32 }
     return n
   }
 
@@ -88,8 +92,8 @@ struct AuditMemoryRing {
     let seq = nextSequence
     nextSequence += 1
     entries.append(Entry(sequence: seq, requestID: event.requestID, timestampMs: event.timestampMs, route: event.route,
-                         tenant: event.tenant, correlationID: event.correlationID, outcome: event.outcome, providers: providers, json: json, bytes: bytes,
-                         live: true))
+                         tenant: event.tenant, correlationID: event.correlationID, outcome: event.outcome, tags: event.tags ?? [:],
+                         providers: providers, json: json, bytes: bytes, live: true))
     index[event.requestID] = seq
     usedBytes += bytes
     count += 1
@@ -124,6 +128,7 @@ struct AuditMemoryRing {
     if let v = f.correlationID, e.correlationID != v { return false }
     if let v = f.outcome, e.outcome != v { return false }
     if let v = f.provider, !e.providers.contains(v) { return false }
+    for (k, v) in f.tags where e.tags[k] != v { return false }
     return true
   }
 
@@ -178,6 +183,7 @@ struct AuditMemoryRing {
     entries[i].requestID = ""
     entries[i].route = ""
     entries[i].tenant = ""
+    entries[i].tags = [:]
     count -= 1
   }
 

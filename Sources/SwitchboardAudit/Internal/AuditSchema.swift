@@ -66,6 +66,19 @@ enum AuditSchema {
         CREATE INDEX decision_correlation ON decision(correlation_id) WHERE correlation_id IS NOT NULL;
         """)
     }
+    // Tags (bounded by RequestTags): one row per tag, for `decisions --tag K=V`.
+    // Stored rows keep their JSON as written; rows before this migration have no tags.
+    m.registerMigration("v3-decision-tags") { db in
+      try db.execute(sql: """
+        CREATE TABLE decision_tag (
+          request_id TEXT NOT NULL REFERENCES decision(request_id) ON DELETE CASCADE,
+          key TEXT NOT NULL,
+          value TEXT NOT NULL,
+          PRIMARY KEY (request_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX decision_tag_kv ON decision_tag(key, value, request_id);
+        """)
+    }
     return m
   }
 }

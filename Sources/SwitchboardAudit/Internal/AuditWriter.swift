@@ -147,7 +147,7 @@ final class AuditWriter: Sendable {
     } catch {
       failedBatches.add(1, ordering: .relaxed)
       logger.error("audit batch write failed; retrying its events one by one",
-                   metadata: ["audit.batch_size": "\(rows.count)", "error": "\(error)"])
+                   metadata: ["audit.batch_size": .stringConvertible(rows.count), "error": "\(error)"])
     }
     var failed = 0
     var lastError: (any Error)?
@@ -164,7 +164,7 @@ final class AuditWriter: Sendable {
     if failed > 0 {
       failedEvents.add(UInt64(failed), ordering: .relaxed)
       logger.error("audit events lost after retry",
-                   metadata: ["audit.failed": "\(failed)", "audit.batch_size": "\(rows.count)",
+                   metadata: ["audit.failed": .stringConvertible(failed), "audit.batch_size": .stringConvertible(rows.count),
                               "error": "\(lastError.map { "\($0)" } ?? "")"])
     }
   }

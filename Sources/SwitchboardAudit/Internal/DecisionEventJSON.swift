@@ -1,8 +1,10 @@
 import SwitchboardCore
 
-/// A hand-written JSON writer for `DecisionEvent`, producing exactly what
-/// `JSONEncoder` would (same keys, nil optionals omitted, non-finite numbers as
-/// "inf"/"-inf"/"nan"), so `JSONDecoder` reads it back. Foundation's encoder
+/// A hand-written JSON writer for `DecisionEvent`: the decision's one JSON shape
+/// (docs/decision-event.schema.json), snake_case keys, numbers as numbers, nil
+/// optionals omitted, non-finite numbers as "inf"/"-inf"/"nan". It is what
+/// `JSONEncoder` with ``DecisionJSON/snakeCaseKey(_:)`` produces, so
+/// ``DecisionJSON/makeDecoder()`` reads it back. Foundation's encoder
 /// was a fifth of the daemon's CPU under load (profiled with `perf`); this is
 /// a single pass into one preallocated string. `DecisionEventJSONTests` checks
 /// that both produce the same document for a fully populated event, so a field
@@ -12,15 +14,15 @@ enum DecisionEventJSON {
     var w = Writer()
     w.out.reserveCapacity(1024 + e.attempts.count * 400 + e.candidates.count * 200)
     w.open()
-    w.field("requestID", string: e.requestID)
-    w.field("timestampMs", int: e.timestampMs)
+    w.field("request_id", string: e.requestID)
+    w.field("timestamp_ms", int: e.timestampMs)
     w.field("tenant", string: e.tenant)
     w.field("route", string: e.route)
     w.field("strategy", string: e.strategy)
     w.field("stream", bool: e.stream)
-    if let v = e.peerUID { w.field("peerUID", int: Int64(v)) }
+    if let v = e.peerUID { w.field("peer_uid", int: Int64(v)) }
     w.field("outcome", string: e.outcome.rawValue)
-    if let v = e.statusCode { w.field("statusCode", string: v.rawValue) }
+    if let v = e.statusCode { w.field("status_code", string: v.rawValue) }
     if let v = e.reason { w.field("reason", string: v.rawValue) }
     w.field("message", string: e.message)
     w.key("candidates")
@@ -31,8 +33,8 @@ enum DecisionEventJSON {
       w.field("eligible", bool: c.eligible)
       if let v = c.rejection { w.field("rejection", string: v.rawValue) }
       if let v = c.score { w.field("score", double: v) }
-      if let v = c.worstCaseCostUSD { w.field("worstCaseCostUSD", double: v) }
-      if let v = c.worstCaseMicroUSD { w.field("worstCaseMicroUSD", int: v) }
+      if let v = c.worstCaseCostUSD { w.field("worst_case_cost_usd", double: v) }
+      if let v = c.worstCaseMicroUSD { w.field("worst_case_micro_usd", int: v) }
       w.field("rank", int: Int64(c.rank))
       w.field("detail", string: c.detail)
       w.close()
@@ -43,44 +45,46 @@ enum DecisionEventJSON {
       w.field("index", int: Int64(a.index))
       w.field("provider", string: a.provider)
       w.field("model", string: a.model)
-      w.field("keySource", string: a.keySource.rawValue)
-      w.field("keyFingerprint", string: a.keyFingerprint)
-      w.field("startedOffsetMs", double: a.startedOffsetMs)
-      w.field("latencyMs", double: a.latencyMs)
-      if let v = a.firstTokenMs { w.field("firstTokenMs", double: v) }
+      w.field("key_source", string: a.keySource.rawValue)
+      w.field("key_fingerprint", string: a.keyFingerprint)
+      w.field("started_offset_ms", double: a.startedOffsetMs)
+      w.field("latency_ms", double: a.latencyMs)
+      if let v = a.firstTokenMs { w.field("first_token_ms", double: v) }
       w.field("outcome", string: a.outcome.rawValue)
-      if let v = a.failureClass { w.field("failureClass", string: v.rawValue) }
+      if let v = a.failureClass { w.field("failure_class", string: v.rawValue) }
       if let v = a.reason { w.field("reason", string: v.rawValue) }
-      if let v = a.httpStatus { w.field("httpStatus", int: Int64(v)) }
+      if let v = a.httpStatus { w.field("http_status", int: Int64(v)) }
       w.key("usage"); w.usage(a.usage)
-      w.field("estimatedInputTokens", int: Int64(a.estimatedInputTokens))
-      if let v = a.costUSD { w.field("costUSD", double: v) }
+      w.field("estimated_input_tokens", int: Int64(a.estimatedInputTokens))
+      if let v = a.costUSD { w.field("cost_usd", double: v) }
       w.field("message", string: a.message)
-      w.field("sameCandidateRetry", bool: a.sameCandidateRetry)
+      w.field("same_candidate_retry", bool: a.sameCandidateRetry)
       w.field("probe", bool: a.probe)
-      if let v = a.retryAfterMs { w.field("retryAfterMs", double: v) }
-      if let v = a.reservedMicroUSD { w.field("reservedMicroUSD", int: v) }
-      if let v = a.chargedMicroUSD { w.field("chargedMicroUSD", int: v) }
-      if let v = a.overageMicroUSD { w.field("overageMicroUSD", int: v) }
-      if let v = a.chargedScopes { w.key("chargedScopes"); w.array(v) { w, s in w.string(s) } }
+      if let v = a.retryAfterMs { w.field("retry_after_ms", double: v) }
+      if let v = a.reservedMicroUSD { w.field("reserved_micro_usd", int: v) }
+      if let v = a.chargedMicroUSD { w.field("charged_micro_usd", int: v) }
+      if let v = a.overageMicroUSD { w.field("overage_micro_usd", int: v) }
+      if let v = a.chargedScopes { w.key("charged_scopes"); w.array(v) { w, s in w.string(s) } }
+      if let v = a.timeoutFired { w.field("timeout_fired", string: v) }
+      if let v = a.timeoutLimitMs { w.field("timeout_limit_ms", double: v) }
       w.close()
     }
-    if let v = e.chosenProvider { w.field("chosenProvider", string: v) }
-    if let v = e.chosenModel { w.field("chosenModel", string: v) }
-    if let v = e.baselineProvider { w.field("baselineProvider", string: v) }
-    if let v = e.baselineModel { w.field("baselineModel", string: v) }
-    if let v = e.costUSD { w.field("costUSD", double: v) }
-    if let v = e.baselineCostUSD { w.field("baselineCostUSD", double: v) }
-    if let v = e.costDeltaUSD { w.field("costDeltaUSD", double: v) }
-    w.field("totalSpendUSD", double: e.totalSpendUSD)
-    w.key("budgetScopes"); w.array(e.budgetScopes) { w, s in w.string(s) }
+    if let v = e.chosenProvider { w.field("chosen_provider", string: v) }
+    if let v = e.chosenModel { w.field("chosen_model", string: v) }
+    if let v = e.baselineProvider { w.field("baseline_provider", string: v) }
+    if let v = e.baselineModel { w.field("baseline_model", string: v) }
+    if let v = e.costUSD { w.field("cost_usd", double: v) }
+    if let v = e.baselineCostUSD { w.field("baseline_cost_usd", double: v) }
+    if let v = e.costDeltaUSD { w.field("cost_delta_usd", double: v) }
+    w.field("total_spend_usd", double: e.totalSpendUSD)
+    w.key("budget_scopes"); w.array(e.budgetScopes) { w, s in w.string(s) }
     w.key("usage"); w.usage(e.usage)
-    w.field("totalLatencyMs", double: e.totalLatencyMs)
+    w.field("total_latency_ms", double: e.totalLatencyMs)
     w.key("warnings"); w.array(e.warnings) { w, s in w.string(s) }
-    if let v = e.correlationID { w.field("correlationID", string: v) }
-    if let v = e.subTenant { w.field("subTenant", string: v) }
-    if let v = e.totalSpendMicroUSD { w.field("totalSpendMicroUSD", int: v) }
-    if let v = e.costMicroUSD { w.field("costMicroUSD", int: v) }
+    if let v = e.correlationID { w.field("correlation_id", string: v) }
+    if let v = e.subTenant { w.field("sub_tenant", string: v) }
+    if let v = e.totalSpendMicroUSD { w.field("total_spend_micro_usd", int: v) }
+    if let v = e.costMicroUSD { w.field("cost_micro_usd", int: v) }
     if let caps = e.caps {
       w.key("caps")
       w.array(caps) { w, c in
@@ -88,21 +92,24 @@ enum DecisionEventJSON {
         w.field("scope", string: c.scope)
         w.field("window", string: c.window)
         w.field("period", string: c.period)
-        if let v = c.softMicroUSD { w.field("softMicroUSD", int: v) }
-        if let v = c.hardMicroUSD { w.field("hardMicroUSD", int: v) }
-        w.field("spentMicroUSD", int: c.spentMicroUSD)
-        w.field("reservedMicroUSD", int: c.reservedMicroUSD)
-        if let v = c.headroomMicroUSD { w.field("headroomMicroUSD", int: v) }
+        if let v = c.softMicroUSD { w.field("soft_micro_usd", int: v) }
+        if let v = c.hardMicroUSD { w.field("hard_micro_usd", int: v) }
+        w.field("spent_micro_usd", int: c.spentMicroUSD)
+        w.field("reserved_micro_usd", int: c.reservedMicroUSD)
+        if let v = c.headroomMicroUSD { w.field("headroom_micro_usd", int: v) }
         w.close()
       }
     }
-    if let v = e.overageMicroUSD { w.field("overageMicroUSD", int: v) }
     if let t = e.tier {
       // Tiered routes only: Foundation's encoder for this one member, so the
       // router's attempt records always match the Codable shape.
       w.key("tier")
       w.out.append((try? DecisionRowWriter.makeEncoder().encode(t)).map { String(decoding: $0, as: UTF8.self) } ?? "null")
     }
+    if let v = e.overageMicroUSD { w.field("overage_micro_usd", int: v) }
+    if let v = e.tags { w.key("tags"); w.stringMap(v) }
+    if let v = e.costCapUSD { w.field("cost_cap_usd", double: v) }
+    if let v = e.latencySLAMs { w.field("latency_sla_ms", double: v) }
     w.close()
     return w.out
   }
@@ -136,10 +143,10 @@ enum DecisionEventJSON {
 
     mutating func usage(_ u: Usage) {
       open()
-      field("inputTokens", int: Int64(u.inputTokens))
-      field("outputTokens", int: Int64(u.outputTokens))
-      field("cachedInputTokens", int: Int64(u.cachedInputTokens))
-      field("cacheWriteTokens", int: Int64(u.cacheWriteTokens))
+      field("input_tokens", int: Int64(u.inputTokens))
+      field("output_tokens", int: Int64(u.outputTokens))
+      field("cached_input_tokens", int: Int64(u.cachedInputTokens))
+      field("cache_write_tokens", int: Int64(u.cacheWriteTokens))
       close()
     }
 
@@ -155,5 +162,18 @@ enum DecisionEventJSON {
     }
 
     mutating func string(_ s: String) { JSONText.appendQuoted(s, to: &out) }
+
+    /// A string-to-string object, keys sorted (the same document for the same tags).
+    mutating func stringMap(_ m: [String: String]) {
+      out.append("{")
+      for (i, (k, v)) in m.sorted(by: { $0.key < $1.key }).enumerated() {
+        if i > 0 { out.append(",") }
+        JSONText.appendQuoted(k, to: &out)  // tag keys are the client's: escaped
+        out.append(":")
+        JSONText.appendQuoted(v, to: &out)
+      }
+      out.append("}")
+      first = false
+    }
   }
 }

@@ -10,20 +10,11 @@ struct EncodedDecision: Sendable {
 
 /// Encodes events and writes their rows. Used from one writer at a time.
 enum DecisionRowWriter {
-  /// The encoder settings every stored event uses.
-  static func makeEncoder() -> JSONEncoder {
-    let e = JSONEncoder()
-    e.outputFormatting = [.withoutEscapingSlashes]
-    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return e
-  }
+  /// Foundation's encoder for the stored shape (``DecisionJSON/makeEncoder()``).
+  static func makeEncoder() -> JSONEncoder { DecisionJSON.makeEncoder() }
 
-  /// The decoder matching ``makeEncoder()``.
-  static func makeDecoder() -> JSONDecoder {
-    let d = JSONDecoder()
-    d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return d
-  }
+  /// The decoder for stored rows, old camelCase ones included.
+  static func makeDecoder() -> JSONDecoder { DecisionJSON.makeDecoder() }
 
   static func encode(_ event: DecisionEvent, with encoder: JSONEncoder) throws -> EncodedDecision {
     EncodedDecision(event: event, json: DecisionEventJSON.encode(event))
@@ -60,6 +51,10 @@ enum DecisionRowWriter {
       for (i, a) in e.attempts.enumerated() {
         try stmt.execute(arguments: [e.requestID, i, a.provider, a.model, a.outcome.rawValue, a.reason?.rawValue])
       }
+    }
+    if let tags = e.tags, !tags.isEmpty {
+      let stmt = try db.cachedStatement(sql: "INSERT INTO decision_tag (request_id, key, value) VALUES (?, ?, ?)")
+      for (k, v) in tags { try stmt.execute(arguments: [e.requestID, k, v]) }
     }
   }
 }

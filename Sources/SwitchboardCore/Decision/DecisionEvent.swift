@@ -64,6 +64,12 @@ public struct AttemptRecord: Codable, Hashable, Sendable {
   public var overageMicroUSD: Int64? = nil
   /// The ledger accounts (`scope@window`) the charge went to.
   public var chargedScopes: [String]? = nil
+  /// Which of the daemon's timeouts ended the attempt, by its route key
+  /// (`connect_ms`, `first_token_ms`, `idle_ms`, `attempt_ms`, `deadline_ms`); nil
+  /// when none did (a provider's own 408 is not one of ours). See ``FiredTimeout``.
+  public var timeoutFired: String? = nil
+  /// The limit of ``timeoutFired``, in milliseconds.
+  public var timeoutLimitMs: Double? = nil
 }
 
 /// The one explainable record of a request, success or failure.
@@ -116,14 +122,36 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   /// `strategy: tiered`: the tier chosen, by which rule or router answer, and the
   /// router call's attempts and cost (nil for other strategies).
   public var tier: TierDecisionRecord? = nil
+  /// The request's tags (``RequestTags`` bounds them); nil when it sent none.
+  public var tags: [String: String]? = nil
+  /// The per-request worst-case cost cap that applied (the tighter of the request's
+  /// and the route's `constraints.max_cost_usd`), when one did.
+  public var costCapUSD: Double? = nil
+  /// The latency SLA that applied (the tighter of the request's and the route's), in milliseconds.
+  public var latencySLAMs: Double? = nil
+
+  /// Attempts that reached a provider (failed, succeeded or cancelled), skips excluded.
+  public var attemptsMade: Int { attempts.lazy.filter { $0.outcome != .skipped }.count }
+  /// Candidates or keys passed over without a call (circuit open, budget, missing key, ...).
+  public var attemptsSkipped: Int { attempts.lazy.filter { $0.outcome == .skipped }.count }
+
+  /// What the served answer cost relative to what the baseline would have cost for
+  /// the same usage (`15.3` = 15.3× the baseline); nil unless both are known and the
+  /// baseline's cost is positive.
+  public var costRatioToBaseline: Double? {
+    guard let c = costUSD, let b = baselineCostUSD, c.isFinite, b.isFinite, b > 0 else { return nil }
+    return c / b
+  }
 
   /// A one-line summary for the response and logs.
   public var summary: String {
     var parts = ["route=\(route)", "outcome=\(outcome.rawValue)"]
     if let p = chosenProvider, let m = chosenModel { parts.append("served_by=\(p)/\(m)") }
-    parts.append("attempts=\(attempts.filter { $0.outcome != .skipped }.count)")
+    parts.append("attempts=\(attemptsMade)")
     let failures = attempts.filter { $0.outcome == .failed }.compactMap { $0.reason?.rawValue }
     if !failures.isEmpty { parts.append("failures=\(failures.joined(separator: ","))") }
+    let skips = attempts.filter { $0.outcome == .skipped }.compactMap { $0.reason?.rawValue }
+    if !skips.isEmpty { parts.append("skipped=\(skips.count)"); parts.append("skips=\(skips.joined(separator: ","))") }
     if let r = reason, outcome != .success { parts.append("reason=\(r.rawValue)") }
     if let d = costDeltaUSD { parts.append("cost_delta_usd=\(formatUSD(d))") }
     return parts.joined(separator: " ")

@@ -343,11 +343,17 @@ struct RequestExecutor {
 
   private func failedRecord(_ index: Int, _ c: PlannedCandidate, _ key: ResolvedKey, _ f: ProviderFailure, attemptStart: Instant,
                             start: Instant, latency: Duration, stream: AttemptStream.S, retry: Bool, probe: Bool) -> AttemptRecord {
-    AttemptRecord(index: index, provider: c.ref.provider, model: c.ref.model, keySource: key.source, keyFingerprint: key.fingerprint,
+    var record = AttemptRecord(index: index, provider: c.ref.provider, model: c.ref.model, keySource: key.source, keyFingerprint: key.fingerprint,
                   startedOffsetMs: attemptStart.duration(since: start).milliseconds, latencyMs: latency.milliseconds,
                   firstTokenMs: stream.firstTokenAt.map { $0.duration(since: attemptStart).milliseconds },
                   outcome: .failed, failureClass: f.failureClass, reason: f.reason, httpStatus: f.httpStatus, usage: .zero,
                   estimatedInputTokens: plan.estimatedInputTokens, costUSD: 0, message: f.message,
                   sameCandidateRetry: retry, probe: probe, retryAfterMs: f.retryAfter?.milliseconds)
+    // Which of our limits ended it (the explain's "timeout attempt_ms fired").
+    if let fired = route.timeouts.fired(by: f, overallDeadline: request.deadline ?? route.retry.deadline) {
+      record.timeoutFired = fired.name
+      record.timeoutLimitMs = fired.limit.milliseconds
+    }
+    return record
   }
 }

@@ -119,6 +119,14 @@ public final class Router: Sendable {
                           request: request, context: context)
     }
     let tenant = tenantInfo.name
+    if let problem = RequestTags.problem(request.tags) {
+      // Over the bounds: refused, and the tags are not stored (the decision keeps the refusal).
+      var untagged = request
+      untagged.tags = [:]
+      return await refuse(RoutingError(.invalidArgument, RequestTags.reason, "invalid tags: \(problem)"), requestID: requestID,
+                          correlationID: correlationID, wallStart: wallStart, tenant: tenant,
+                          route: request.route ?? request.explicitTarget?.description ?? "", request: untagged, context: context)
+    }
 
     var route: RoutePolicy
     let strategy: any RoutingStrategy
@@ -184,6 +192,8 @@ public final class Router: Sendable {
     event.overageMicroUSD = run.overage > .zero ? run.overage.value : nil
     event.budgetScopes = scopes.map(\.account)
     event.caps = budgetState.map(BudgetCapRecord.init)
+    event.costCapUSD = route.costCapUSD(for: request)
+    event.latencySLAMs = route.latencySLA(for: request)?.milliseconds
     event.warnings = run.warnings
     if plan.rerankedCheapest { event.warnings.append("soft_cap_cheapest") }
     let latency = clock.now().duration(since: start)
@@ -237,6 +247,6 @@ public final class Router: Sendable {
       stream: request.stream, peerUID: context.peerUID, outcome: .failed, statusCode: nil, reason: nil, message: "",
       candidates: [], attempts: [], chosenProvider: nil, chosenModel: nil, baselineProvider: nil, baselineModel: nil,
       costUSD: nil, baselineCostUSD: nil, costDeltaUSD: nil, totalSpendUSD: 0, budgetScopes: [], usage: .zero,
-      totalLatencyMs: 0, warnings: [])
+      totalLatencyMs: 0, warnings: [], tags: request.tags.isEmpty ? nil : request.tags)
   }
 }

@@ -139,7 +139,7 @@ final class DaemonHandler: CallHandler {
           var byCorrelation = DecisionFilter()
           byCorrelation.correlationID = e.requestID
           byCorrelation.limit = 1
-          found = try await visibleEvents(byCorrelation, limit: 1, visibility).first
+          found = try await visibleEvents(byCorrelation, limit: 1, visibility).first?.event
         }
         guard let event = found else {
           if call.isCancelled || Task.isCancelled { await call.fail(.cancelled, reason: "cancelled", message: "the call was cancelled"); return }
@@ -148,6 +148,7 @@ final class DaemonHandler: CallHandler {
         var x = Switchboard_V1_ExplainResponse()
         x.event = ProtoConversion.event(event)
         x.text = DecisionExplainer.render(event)
+        x.eventJson = DecisionJSON.encode(event)
         response.kind = .explain(x)
       } catch {
         await failRead(call, error); return
@@ -160,6 +161,13 @@ final class DaemonHandler: CallHandler {
       if !l.tenant.isEmpty { filter.tenant = l.tenant }
       if !l.provider.isEmpty { filter.provider = l.provider }
       if !l.correlationID.isEmpty { filter.correlationID = l.correlationID }
+      if !l.tags.isEmpty {
+        // A filter tag that no request could carry matches nothing: say so instead.
+        if let problem = RequestTags.problem(l.tags) {
+          await call.fail(.invalidArgument, reason: RequestTags.reason.rawValue, message: "tag filter: \(problem)"); return
+        }
+        filter.tags = l.tags
+      }
       if !l.outcome.isEmpty {
         guard let o = DecisionEvent.Outcome(rawValue: l.outcome) else {
           await call.fail(.invalidArgument, reason: "invalid_request", message: "outcome must be success, failed or cancelled"); return
@@ -171,7 +179,8 @@ final class DaemonHandler: CallHandler {
       let visibility = DecisionVisibility.of(Self.caller(call.peer), isAdmin: isAdmin(call.peer), router: router)
       do {
         var r = Switchboard_V1_ListDecisionsResponse()
-        r.events = try await visibleEvents(filter, limit: limit, visibility).map(ProtoConversion.event)
+        let rows = try await visibleEvents(filter, limit: limit, visibility)
+        if l.asJson { r.eventsJson = rows.map(\.json) } else { r.events = rows.map { ProtoConversion.event($0.event) } }
         response.kind = .listDecisions(r)
       } catch {
         await failRead(call, error); return
@@ -237,25 +246,27 @@ final class DaemonHandler: CallHandler {
 
   /// Up to `limit` decisions matching `filter` that `visibility` allows, newest
   /// first. For a non-admin the store is read in pages until enough are found.
-  private func visibleEvents(_ filter: DecisionFilter, limit: Int, _ visibility: DecisionVisibility) async throws -> [DecisionEvent] {
-    if visibility == .all { return try await audit.events(filter: filter) }
+  private func visibleEvents(_ filter: DecisionFilter, limit: Int, _ visibility: DecisionVisibility) async throws
+    -> [(event: DecisionEvent, json: String)]
+  {
+    if visibility == .all { return try await audit.eventsJSON(filter: filter) }
     // The store filters by the caller's tenant; `allows` below is the same rule, kept as a guard.
     guard let filter = visibility.narrow(filter) else { return [] }
-    var out: [DecisionEvent] = []
+    var out: [(event: DecisionEvent, json: String)] = []
     var seen = Set<String>()
     var page = filter
     page.limit = max(limit, 500)
     for _ in 0..<20 {
       try Task.checkCancellation()
-      let batch = try await audit.events(filter: page)
-      for e in batch where visibility.allows(e) && seen.insert(e.requestID).inserted {
-        out.append(e)
+      let batch = try await audit.eventsJSON(filter: page)
+      for row in batch where visibility.allows(row.event) && seen.insert(row.event.requestID).inserted {
+        out.append(row)
         if out.count == limit { return out }
       }
-      guard batch.count == page.limit, let oldest = batch.last?.timestampMs else { break }
+      guard batch.count == page.limit, let oldest = batch.last?.event.timestampMs else { break }
       // Rows at the oldest timestamp may continue on the next page; `seen` drops repeats.
       page.untilMs = oldest + 1
-      if batch.allSatisfy({ $0.timestampMs == oldest }) { page.untilMs = oldest }
+      if batch.allSatisfy({ $0.event.timestampMs == oldest }) { page.untilMs = oldest }
     }
     return out
   }

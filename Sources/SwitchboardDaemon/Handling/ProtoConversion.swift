@@ -297,6 +297,8 @@ enum ProtoConversion {
       pa.overageMicroUsd = a.overageMicroUSD ?? 0
       pa.chargedScopes = a.chargedScopes ?? []
       pa.message = a.message; pa.sameCandidateRetry = a.sameCandidateRetry
+      pa.timeoutFired = a.timeoutFired ?? ""
+      pa.timeoutLimitMs = UInt32(clamping: Int((a.timeoutLimitMs ?? 0).rounded()))
       return pa
     }
     p.chosenProvider = e.chosenProvider ?? ""
@@ -329,6 +331,7 @@ enum ProtoConversion {
       return pc
     }
     if let t = e.tier { p.tier = tierDecision(t, of: e) }
+    p.tags = e.tags ?? [:]
     p.totalLatencyMs = UInt32(clamping: Int(e.totalLatencyMs))
     p.warnings = e.warnings
     p.peerUid = e.peerUID ?? 0

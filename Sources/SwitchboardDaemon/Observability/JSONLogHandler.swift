@@ -6,8 +6,10 @@ import SwitchboardCore
 ///
 /// Metadata (handler, provider, call; later wins) is flattened to dotted keys, nested
 /// dictionaries included, and sorted; values of secret-looking keys are written as
-/// `"[redacted]"`. Integers, finite floating-point numbers and booleans given as
-/// `.stringConvertible` are written as JSON numbers and booleans; everything else as strings.
+/// `"[redacted]"`. Integers, finite floating-point numbers, ``JSONLogNumber``s
+/// (``LogUSD``) and booleans given as `.stringConvertible` are written as JSON
+/// numbers and booleans, a ``JSONLogDocument`` as the JSON value it holds (the
+/// decision line's `decision` object); everything else as strings.
 public struct JSONLogHandler: LogHandler {
   /// The logger's label.
   public let label: String
@@ -59,6 +61,8 @@ public struct JSONLogHandler: LogHandler {
     case .string(let s): return string(s)
     case .stringConvertible(let c):
       switch c {
+      case let doc as JSONLogDocument: return doc.json
+      case let n as any JSONLogNumber: return n.jsonNumber ?? string(n.description)
       case let b as Bool: return b ? "true" : "false"
       case let i as any BinaryInteger: return i.description
       case let d as Double where d.isFinite: return d.description

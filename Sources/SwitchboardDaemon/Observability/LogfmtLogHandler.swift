@@ -4,7 +4,8 @@ import Logging
 /// `ts=2026-11-22T14:00:00.123Z level=info msg="served request" label=switchboard request.id=abc`.
 ///
 /// Metadata (handler, provider, call; later wins) is flattened to dotted keys and
-/// sorted; values of secret-looking keys are written as `[redacted]`. Values with
+/// sorted; values of secret-looking keys are written as `[redacted]`; a
+/// ``JSONLogDocument`` (the JSON line's `decision` object) is left out. Values with
 /// spaces, quotes, `=` or control characters are quoted, with `\"`, `\\`, `\n`
 /// escapes.
 public struct LogfmtLogHandler: LogHandler {
@@ -46,6 +47,7 @@ public struct LogfmtLogHandler: LogHandler {
     line += " label=" + Self.value(label)
     if let error = event.error { line += " error=" + Self.value(String(describing: error)) }
     for (k, v) in LogRecord.flatten(handler: metadata, provider: metadataProvider, event: event.metadata) {
+      if case .stringConvertible(let c) = v, c is JSONLogDocument { continue }  // JSON lines only
       line += " " + Self.key(k) + "=" + Self.value(Self.text(v))
     }
     sink(line)

@@ -134,7 +134,7 @@ public final class MetricsServer: Sendable {
       for w in waiters { w.resume(throwing: error) }
     } else {
       for w in waiters { w.resume(returning: boundPort) }
-      logger.info("metrics server listening", metadata: ["metrics.address": "\(host):\(boundPort)"])
+      logger.notice("metrics server listening", metadata: ["metrics.address": "\(host):\(boundPort)", "listener": "metrics"])
     }
 
     do {

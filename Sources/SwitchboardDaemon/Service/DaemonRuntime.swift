@@ -77,7 +77,8 @@ public final class DaemonRuntime: Sendable {
     }
     if ledger.loadReport.releasedReservations > 0 {
       logger.notice("released reservations of a process that died", metadata: [
-        "ledger.released": "\(ledger.loadReport.releasedReservations)", "ledger.released_usd": "\(ledger.loadReport.releasedAmount)"])
+        "ledger.released": .stringConvertible(ledger.loadReport.releasedReservations),
+        "ledger.released_usd": .stringConvertible(LogUSD(ledger.loadReport.releasedAmount.usd))])
     }
     _ = try? await audit.prune(now: now, maxAgeDays: configuration.audit.retentionDays, maxRows: configuration.audit.retentionMaxRows)
     let built: (RouterConfiguration, [String: ProviderKeySettings])
@@ -99,6 +100,10 @@ public final class DaemonRuntime: Sendable {
                                    observer: ServerMetricsObserver(metrics: metrics))
     metrics.setLabelDomain(SwitchboardMetrics.LabelDomain(configuration))
     adminRef.set(self)
+    let adapters = built.0.adapters
+    StartupSummary.log(StartupSummary.lines(configuration: configuration, configPath: configPath, keySettings: built.1, keys: keys,
+                                            requiresKey: { adapters[$0]?.requiresKey ?? false }, environment: environment,
+                                            dotenv: dotenv), to: logger)
   }
 
   /// Releases the HTTP client and closes the audit store (after the server has drained).
@@ -152,7 +157,7 @@ public final class DaemonRuntime: Sendable {
     if applied {
       logger.notice("configuration reloaded", metadata: md)
     } else {
-      md["errors"] = "\(errors.count)"
+      md["errors"] = .stringConvertible(errors.count)
       logger.error("reload rejected; keeping the running configuration", metadata: md)
       for e in errors { logger.error("reload error", metadata: ["error": "\(e)"]) }
     }

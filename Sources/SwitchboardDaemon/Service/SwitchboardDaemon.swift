@@ -59,7 +59,7 @@ public final class SwitchboardDaemonService: Service, Sendable {
         ms?.shutdown()
       }
     } onGracefulShutdown: {
-      runtime.logger.notice("shutting down: draining in-flight calls", metadata: ["calls.in_flight": "\(runtime.server.inFlight)"])
+      runtime.logger.notice("shutting down: draining in-flight calls", metadata: ["calls.in_flight": .stringConvertible(runtime.server.inFlight)])
       runtime.server.beginShutdown()
     }
     } catch {
@@ -73,6 +73,9 @@ public final class SwitchboardDaemonService: Service, Sendable {
 
 /// Entry points shared by `switchboardd` and the CLI's in-process demo.
 public enum SwitchboardDaemonMain {
+  /// This build's version (`switchboardd --version`), from `SwitchboardVersion`.
+  public static var version: String { SwitchboardVersion.current }
+
   /// Loads the config, applies `--socket`, and runs until SIGTERM/SIGINT.
   /// `strategies`: the custom strategies routes may name (`strategy: custom:NAME`);
   /// a user-built daemon passes its own. `extraServices` adds front ends built on

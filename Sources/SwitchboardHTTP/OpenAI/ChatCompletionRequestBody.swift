@@ -14,12 +14,14 @@ struct ChatCompletionRequestBody: Decodable, Sendable {
   var stop: Stop?
   var seed: Int64?
   var user: String?
+  /// OpenAI's `metadata` (string pairs): recorded as the decision's tags.
+  var metadata: [String: String]?
   var stream: Bool?
   var streamOptions: StreamOptions?
   var n: Int?
 
   enum CodingKeys: String, CodingKey {
-    case model, messages, tools, temperature, stop, seed, user, stream, n
+    case model, messages, tools, temperature, stop, seed, user, metadata, stream, n
     case toolChoice = "tool_choice", responseFormat = "response_format", maxTokens = "max_tokens"
     case maxCompletionTokens = "max_completion_tokens", topP = "top_p", streamOptions = "stream_options"
   }

@@ -57,6 +57,17 @@ enum OpenAIRequestConversion {
   /// The `model` field: a route, or `provider/model` when direct targets are
   /// enabled and no route has that name. An unknown name goes to the router as a
   /// route, which refuses it (404) and records the decision like the socket does.
+  /// The longest prefix of `s` that fits in `bytes` UTF-8 bytes (whole characters).
+  static func prefix(_ s: String, bytes: Int) -> String {
+    var out = "", n = 0
+    for c in s {
+      n += c.utf8.count
+      if n > bytes { break }
+      out.append(c)
+    }
+    return out
+  }
+
   static func target(_ model: String, routes: Set<String>, directTargets: Bool) throws(OpenAIError) -> (route: String?, explicit: CandidateRef?) {
     guard !model.isEmpty else { throw .invalid("model must name a route", param: "model") }
     if !routes.contains(model), directTargets, let ref = CandidateRef(parsing: model) { return (nil, ref) }
@@ -167,8 +178,10 @@ enum OpenAIRequestConversion {
     if let v = b.topP, !(v > 0 && v <= 1) { throw .invalid("top_p must be in (0, 1]", param: "top_p") }
     let stop = b.stop?.values ?? []
     if stop.count > 4 { throw .invalid("at most 4 stop sequences", param: "stop") }
-    var tags: [String: String] = [:]
-    if let u = b.user, !u.isEmpty { tags["user"] = String(u.prefix(256)) }
+    // `metadata` pairs become the decision's tags (bounded by RequestTags: the router
+    // refuses more than 16, or an over-long key or value, with a 400 naming the limit).
+    var tags = b.metadata ?? [:]
+    if let u = b.user, !u.isEmpty, tags["user"] == nil { tags["user"] = Self.prefix(u, bytes: RequestTags.maxValueBytes) }
     var request = ChatRequest(
       route: route, explicitTarget: explicit, messages: messages, tools: tools, toolChoice: toolChoice,
       responseFormat: format, maxTokens: maxTokens, temperature: b.temperature, topP: b.topP, stop: stop,

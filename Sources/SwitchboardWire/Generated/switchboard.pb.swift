@@ -652,6 +652,10 @@ public nonisolated struct Switchboard_V1_CompletionRequest: @unchecked Sendable 
     set {_uniqueStorage()._tenant = newValue}
   }
 
+  /// Labels recorded with the decision (explain, `decisions --tag K=V`). At most 16;
+  /// a key is 1-64 bytes of printable ASCII without spaces or '='; a value is at most
+  /// 256 bytes with no control characters. Anything else is refused with
+  /// INVALID_ARGUMENT / invalid_tags, naming the limit (never the value).
   public var tags: Dictionary<String,String> {
     get {_storage._tags}
     set {_uniqueStorage()._tags = newValue}
@@ -1727,6 +1731,20 @@ public nonisolated struct Switchboard_V1_AttemptRecord: @unchecked Sendable {
     set {_uniqueStorage()._chargedScopes = newValue}
   }
 
+  /// Which of the daemon's timeouts ended the attempt, named by its route key:
+  /// connect_ms | first_token_ms | idle_ms | attempt_ms | deadline_ms; empty when
+  /// none did (a provider's own 408 is not one of ours).
+  public var timeoutFired: String {
+    get {_storage._timeoutFired}
+    set {_uniqueStorage()._timeoutFired = newValue}
+  }
+
+  /// The limit that fired, in milliseconds (0 when none did).
+  public var timeoutLimitMs: UInt32 {
+    get {_storage._timeoutLimitMs}
+    set {_uniqueStorage()._timeoutLimitMs = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_OptFirstTokenMs: Equatable, Sendable {
@@ -1989,6 +2007,12 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
   /// Clears the value of `tier`. Subsequent reads from it will return its default value.
   public mutating func clearTier() {_uniqueStorage()._tier = nil}
 
+  /// The request's tags (CompletionRequest.tags), as validated and stored.
+  public var tags: Dictionary<String,String> {
+    get {_storage._tags}
+    set {_uniqueStorage()._tags = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Deprecated: derived from cost_micro_usd.
@@ -2102,6 +2126,10 @@ public nonisolated struct Switchboard_V1_ExplainResponse: Sendable {
   /// The human-readable explanation `switchboard explain` prints.
   public var text: String = String()
 
+  /// The decision in its one JSON shape (docs/decision-event.schema.json): what
+  /// `explain --json`, `decisions --json`, `decisions --db` and the JSON log print.
+  public var eventJson: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2131,6 +2159,13 @@ public nonisolated struct Switchboard_V1_ListDecisionsRequest: Sendable {
   /// Only decisions whose client-supplied request id (correlation id) is this.
   public var correlationID: String = String()
 
+  /// Only decisions carrying every one of these tags with exactly this value.
+  public var tags: Dictionary<String,String> = [:]
+
+  /// Return the decisions in their one JSON shape (ListDecisionsResponse.events_json)
+  /// instead of as DecisionEvent messages (events stays empty): one copy per frame.
+  public var asJson: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2142,6 +2177,10 @@ public nonisolated struct Switchboard_V1_ListDecisionsResponse: Sendable {
   // methods supported on all messages.
 
   public var events: [Switchboard_V1_DecisionEvent] = []
+
+  /// With ListDecisionsRequest.as_json: the decisions, newest first unless asked
+  /// otherwise, in their one JSON shape (docs/decision-event.schema.json).
+  public var eventsJson: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4465,7 +4504,7 @@ nonisolated extension Switchboard_V1_CandidateEvaluation: SwiftProtobuf.Message,
 
 nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttemptRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}provider\0\u{1}model\0\u{3}key_source\0\u{3}key_fingerprint\0\u{3}started_offset_ms\0\u{3}latency_ms\0\u{3}first_token_ms\0\u{1}outcome\0\u{3}failure_class\0\u{3}reason_code\0\u{3}http_status\0\u{1}usage\0\u{3}cost_usd\0\u{1}message\0\u{3}same_candidate_retry\0\u{4}\u{e}cost_micro_usd\0\u{3}reserved_micro_usd\0\u{3}overage_micro_usd\0\u{3}charged_scopes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}provider\0\u{1}model\0\u{3}key_source\0\u{3}key_fingerprint\0\u{3}started_offset_ms\0\u{3}latency_ms\0\u{3}first_token_ms\0\u{1}outcome\0\u{3}failure_class\0\u{3}reason_code\0\u{3}http_status\0\u{1}usage\0\u{3}cost_usd\0\u{1}message\0\u{3}same_candidate_retry\0\u{4}\u{e}cost_micro_usd\0\u{3}reserved_micro_usd\0\u{3}overage_micro_usd\0\u{3}charged_scopes\0\u{4}C\u{1}timeout_fired\0\u{3}timeout_limit_ms\0")
 
   fileprivate class _StorageClass {
     var _index: UInt32 = 0
@@ -4488,6 +4527,8 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
     var _optReservedMicroUsd: Switchboard_V1_AttemptRecord.OneOf_OptReservedMicroUsd?
     var _overageMicroUsd: Int64 = 0
     var _chargedScopes: [String] = []
+    var _timeoutFired: String = String()
+    var _timeoutLimitMs: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4518,6 +4559,8 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
       _optReservedMicroUsd = source._optReservedMicroUsd
       _overageMicroUsd = source._overageMicroUsd
       _chargedScopes = source._chargedScopes
+      _timeoutFired = source._timeoutFired
+      _timeoutLimitMs = source._timeoutLimitMs
     }
   }
 
@@ -4584,6 +4627,8 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
         }()
         case 32: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
         case 33: try { try decoder.decodeRepeatedStringField(value: &_storage._chargedScopes) }()
+        case 100: try { try decoder.decodeSingularStringField(value: &_storage._timeoutFired) }()
+        case 101: try { try decoder.decodeSingularUInt32Field(value: &_storage._timeoutLimitMs) }()
         default: break
         }
       }
@@ -4656,6 +4701,12 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
       if !_storage._chargedScopes.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._chargedScopes, fieldNumber: 33)
       }
+      if !_storage._timeoutFired.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._timeoutFired, fieldNumber: 100)
+      }
+      if _storage._timeoutLimitMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._timeoutLimitMs, fieldNumber: 101)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4685,6 +4736,8 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
         if _storage._optReservedMicroUsd != rhs_storage._optReservedMicroUsd {return false}
         if _storage._overageMicroUsd != rhs_storage._overageMicroUsd {return false}
         if _storage._chargedScopes != rhs_storage._chargedScopes {return false}
+        if _storage._timeoutFired != rhs_storage._timeoutFired {return false}
+        if _storage._timeoutLimitMs != rhs_storage._timeoutLimitMs {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -4696,7 +4749,7 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecisionEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{2}/tier\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{2}/tier\0\u{2}\u{f}tags\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -4731,6 +4784,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
     var _caps: [Switchboard_V1_BudgetCap] = []
     var _overageMicroUsd: Int64 = 0
     var _tier: Switchboard_V1_TierDecision? = nil
+    var _tags: Dictionary<String,String> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4773,6 +4827,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       _caps = source._caps
       _overageMicroUsd = source._overageMicroUsd
       _tier = source._tier
+      _tags = source._tags
     }
   }
 
@@ -4865,6 +4920,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         case 37: try { try decoder.decodeRepeatedMessageField(value: &_storage._caps) }()
         case 38: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
         case 85: try { try decoder.decodeSingularMessageField(value: &_storage._tier) }()
+        case 100: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._tags) }()
         default: break
         }
       }
@@ -4973,6 +5029,9 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       try { if let v = _storage._tier {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 85)
       } }()
+      if !_storage._tags.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._tags, fieldNumber: 100)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5014,6 +5073,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         if _storage._caps != rhs_storage._caps {return false}
         if _storage._overageMicroUsd != rhs_storage._overageMicroUsd {return false}
         if _storage._tier != rhs_storage._tier {return false}
+        if _storage._tags != rhs_storage._tags {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -5135,7 +5195,7 @@ nonisolated extension Switchboard_V1_ExplainRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Switchboard_V1_ExplainResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExplainResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}text\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}text\0\u{4}b\u{1}event_json\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5145,6 +5205,7 @@ nonisolated extension Switchboard_V1_ExplainResponse: SwiftProtobuf.Message, Swi
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._event) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 100: try { try decoder.decodeSingularStringField(value: &self.eventJson) }()
       default: break
       }
     }
@@ -5161,12 +5222,16 @@ nonisolated extension Switchboard_V1_ExplainResponse: SwiftProtobuf.Message, Swi
     if !self.text.isEmpty {
       try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
     }
+    if !self.eventJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventJson, fieldNumber: 100)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Switchboard_V1_ExplainResponse, rhs: Switchboard_V1_ExplainResponse) -> Bool {
     if lhs._event != rhs._event {return false}
     if lhs.text != rhs.text {return false}
+    if lhs.eventJson != rhs.eventJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5174,7 +5239,7 @@ nonisolated extension Switchboard_V1_ExplainResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListDecisionsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}since_ms\0\u{3}until_ms\0\u{1}route\0\u{1}tenant\0\u{1}outcome\0\u{1}provider\0\u{1}limit\0\u{4}\u{17}correlation_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}since_ms\0\u{3}until_ms\0\u{1}route\0\u{1}tenant\0\u{1}outcome\0\u{1}provider\0\u{1}limit\0\u{4}\u{17}correlation_id\0\u{2}F\u{1}tags\0\u{3}as_json\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5190,6 +5255,8 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
       case 6: try { try decoder.decodeSingularStringField(value: &self.provider) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 30: try { try decoder.decodeSingularStringField(value: &self.correlationID) }()
+      case 100: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.tags) }()
+      case 101: try { try decoder.decodeSingularBoolField(value: &self.asJson) }()
       default: break
       }
     }
@@ -5220,6 +5287,12 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
     if !self.correlationID.isEmpty {
       try visitor.visitSingularStringField(value: self.correlationID, fieldNumber: 30)
     }
+    if !self.tags.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.tags, fieldNumber: 100)
+    }
+    if self.asJson != false {
+      try visitor.visitSingularBoolField(value: self.asJson, fieldNumber: 101)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5232,6 +5305,8 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
     if lhs.provider != rhs.provider {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.correlationID != rhs.correlationID {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.asJson != rhs.asJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5239,7 +5314,7 @@ nonisolated extension Switchboard_V1_ListDecisionsRequest: SwiftProtobuf.Message
 
 nonisolated extension Switchboard_V1_ListDecisionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListDecisionsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{4}c\u{1}events_json\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5248,6 +5323,7 @@ nonisolated extension Switchboard_V1_ListDecisionsResponse: SwiftProtobuf.Messag
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      case 100: try { try decoder.decodeRepeatedStringField(value: &self.eventsJson) }()
       default: break
       }
     }
@@ -5257,11 +5333,15 @@ nonisolated extension Switchboard_V1_ListDecisionsResponse: SwiftProtobuf.Messag
     if !self.events.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
     }
+    if !self.eventsJson.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.eventsJson, fieldNumber: 100)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Switchboard_V1_ListDecisionsResponse, rhs: Switchboard_V1_ListDecisionsResponse) -> Bool {
     if lhs.events != rhs.events {return false}
+    if lhs.eventsJson != rhs.eventsJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -170,7 +170,8 @@ public final class UnixSocketServer: Sendable {
     }
     serverChannel.closeFuture.whenComplete { _ in acceptor.finish() }
     if wasDraining { serverChannel.close(promise: nil) }
-    logger.info("listening", metadata: ["socket.path": "\(path)", "socket.mode": "\(String(configuration.mode, radix: 8))"])
+    logger.notice("listening", metadata: ["socket.path": "\(path)", "socket.mode": "\(String(configuration.mode, radix: 8))",
+                                          "listener": "socket"])
 
     await withDiscardingTaskGroup { group in
       for await connection in accepted {
@@ -186,7 +187,7 @@ public final class UnixSocketServer: Sendable {
         }
         let remaining = self.state.withLock { $0.connections.all }
         self.logger.warning("drain grace expired; answering remaining calls UNAVAILABLE",
-                            metadata: ["calls.in_flight": "\(self.inFlight + self.adminCallsInFlight)", "connections": "\(remaining.count)"])
+                            metadata: ["calls.in_flight": .stringConvertible(self.inFlight + self.adminCallsInFlight), "connections": .stringConvertible(remaining.count)])
         for c in remaining { c.expire() }
       }
     }
@@ -273,7 +274,7 @@ public final class UnixSocketServer: Sendable {
       let verdict = ProtocolHandshake(configuration: configuration).answer(hello)
       _ = writer.write(verdict.frame(callID: id))
       if verdict.closesConnection {
-        logger.notice("protocol version refused; closing connection", metadata: ["peer": "\(peer)", "hello.protocol_version": "\(hello.protocolVersion)"])
+        logger.notice("protocol version refused; closing connection", metadata: ["peer": "\(peer)", "hello.protocol_version": .stringConvertible(hello.protocolVersion)])
         observer?.frameRejected(reason: ProtocolHandshake.unsupportedVersionReason)
         connection.cancelAll()
         writer.closeAfterPendingWrites()

@@ -1273,6 +1273,12 @@ void   switchboard__v1__attempt_record__free_unpacked
   assert(message->base.descriptor == &switchboard__v1__attempt_record__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   switchboard__v1__decision_event__tags_entry__init
+                     (Switchboard__V1__DecisionEvent__TagsEntry         *message)
+{
+  static const Switchboard__V1__DecisionEvent__TagsEntry init_value = SWITCHBOARD__V1__DECISION_EVENT__TAGS_ENTRY__INIT;
+  *message = init_value;
+}
 void   switchboard__v1__decision_event__init
                      (Switchboard__V1__DecisionEvent         *message)
 {
@@ -1452,6 +1458,12 @@ void   switchboard__v1__explain_response__free_unpacked
     return;
   assert(message->base.descriptor == &switchboard__v1__explain_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   switchboard__v1__list_decisions_request__tags_entry__init
+                     (Switchboard__V1__ListDecisionsRequest__TagsEntry         *message)
+{
+  static const Switchboard__V1__ListDecisionsRequest__TagsEntry init_value = SWITCHBOARD__V1__LIST_DECISIONS_REQUEST__TAGS_ENTRY__INIT;
+  *message = init_value;
 }
 void   switchboard__v1__list_decisions_request__init
                      (Switchboard__V1__ListDecisionsRequest         *message)
@@ -4870,7 +4882,7 @@ const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descript
   (ProtobufCMessageInit) switchboard__v1__candidate_evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_descriptors[20] =
+static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_descriptors[22] =
 {
   {
     "index",
@@ -5112,6 +5124,30 @@ static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "timeout_fired",
+    100,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__AttemptRecord, timeout_fired),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timeout_limit_ms",
+    101,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__AttemptRecord, timeout_limit_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__attempt_record__field_indices_by_name[] = {
   19,   /* field[19] = charged_scopes */
@@ -5133,13 +5169,16 @@ static const unsigned switchboard__v1__attempt_record__field_indices_by_name[] =
   17,   /* field[17] = reserved_micro_usd */
   15,   /* field[15] = same_candidate_retry */
   5,   /* field[5] = started_offset_ms */
+  20,   /* field[20] = timeout_fired */
+  21,   /* field[21] = timeout_limit_ms */
   12,   /* field[12] = usage */
 };
-static const ProtobufCIntRange switchboard__v1__attempt_record__number_ranges[2 + 1] =
+static const ProtobufCIntRange switchboard__v1__attempt_record__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 30, 16 },
-  { 0, 20 }
+  { 100, 20 },
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
 {
@@ -5149,14 +5188,65 @@ const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
   "Switchboard__V1__AttemptRecord",
   "switchboard.v1",
   sizeof(Switchboard__V1__AttemptRecord),
-  20,
+  22,
   switchboard__v1__attempt_record__field_descriptors,
   switchboard__v1__attempt_record__field_indices_by_name,
-  2,  switchboard__v1__attempt_record__number_ranges,
+  3,  switchboard__v1__attempt_record__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__attempt_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[32] =
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__tags_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent__TagsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent__TagsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__decision_event__tags_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange switchboard__v1__decision_event__tags_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__decision_event__tags_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.DecisionEvent.TagsEntry",
+  "TagsEntry",
+  "Switchboard__V1__DecisionEvent__TagsEntry",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__DecisionEvent__TagsEntry),
+  2,
+  switchboard__v1__decision_event__tags_entry__field_descriptors,
+  switchboard__v1__decision_event__tags_entry__field_indices_by_name,
+  1,  switchboard__v1__decision_event__tags_entry__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__decision_event__tags_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[33] =
 {
   {
     "request_id",
@@ -5542,6 +5632,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tags",
+    100,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__DecisionEvent, n_tags),
+    offsetof(Switchboard__V1__DecisionEvent, tags),
+    &switchboard__v1__decision_event__tags_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__decision_event__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
@@ -5569,6 +5671,7 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   4,   /* field[4] = strategy */
   5,   /* field[5] = stream */
   27,   /* field[27] = sub_tenant */
+  32,   /* field[32] = tags */
   2,   /* field[2] = tenant */
   31,   /* field[31] = tier */
   1,   /* field[1] = timestamp_ms */
@@ -5577,12 +5680,13 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   21,   /* field[21] = usage */
   19,   /* field[19] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[3 + 1] =
+static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 30, 22 },
   { 85, 31 },
-  { 0, 32 }
+  { 100, 32 },
+  { 0, 33 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
 {
@@ -5592,10 +5696,10 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
   "Switchboard__V1__DecisionEvent",
   "switchboard.v1",
   sizeof(Switchboard__V1__DecisionEvent),
-  32,
+  33,
   switchboard__v1__decision_event__field_descriptors,
   switchboard__v1__decision_event__field_indices_by_name,
-  3,  switchboard__v1__decision_event__number_ranges,
+  4,  switchboard__v1__decision_event__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__decision_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5805,7 +5909,7 @@ const ProtobufCMessageDescriptor switchboard__v1__explain_request__descriptor =
   (ProtobufCMessageInit) switchboard__v1__explain_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__explain_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor switchboard__v1__explain_response__field_descriptors[3] =
 {
   {
     "event",
@@ -5831,15 +5935,29 @@ static const ProtobufCFieldDescriptor switchboard__v1__explain_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "event_json",
+    100,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ExplainResponse, event_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__explain_response__field_indices_by_name[] = {
   0,   /* field[0] = event */
+  2,   /* field[2] = event_json */
   1,   /* field[1] = text */
 };
-static const ProtobufCIntRange switchboard__v1__explain_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__explain_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 100, 2 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__explain_response__descriptor =
 {
@@ -5849,14 +5967,65 @@ const ProtobufCMessageDescriptor switchboard__v1__explain_response__descriptor =
   "Switchboard__V1__ExplainResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__ExplainResponse),
-  2,
+  3,
   switchboard__v1__explain_response__field_descriptors,
   switchboard__v1__explain_response__field_indices_by_name,
-  1,  switchboard__v1__explain_response__number_ranges,
+  2,  switchboard__v1__explain_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__explain_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__tags_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ListDecisionsRequest__TagsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ListDecisionsRequest__TagsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__list_decisions_request__tags_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange switchboard__v1__list_decisions_request__tags_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__tags_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.ListDecisionsRequest.TagsEntry",
+  "TagsEntry",
+  "Switchboard__V1__ListDecisionsRequest__TagsEntry",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__ListDecisionsRequest__TagsEntry),
+  2,
+  switchboard__v1__list_decisions_request__tags_entry__field_descriptors,
+  switchboard__v1__list_decisions_request__tags_entry__field_indices_by_name,
+  1,  switchboard__v1__list_decisions_request__tags_entry__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__list_decisions_request__tags_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__field_descriptors[10] =
 {
   {
     "since_ms",
@@ -5954,22 +6123,49 @@ static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_request__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tags",
+    100,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Switchboard__V1__ListDecisionsRequest, n_tags),
+    offsetof(Switchboard__V1__ListDecisionsRequest, tags),
+    &switchboard__v1__list_decisions_request__tags_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "as_json",
+    101,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__ListDecisionsRequest, as_json),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__list_decisions_request__field_indices_by_name[] = {
+  9,   /* field[9] = as_json */
   7,   /* field[7] = correlation_id */
   6,   /* field[6] = limit */
   4,   /* field[4] = outcome */
   5,   /* field[5] = provider */
   2,   /* field[2] = route */
   0,   /* field[0] = since_ms */
+  8,   /* field[8] = tags */
   3,   /* field[3] = tenant */
   1,   /* field[1] = until_ms */
 };
-static const ProtobufCIntRange switchboard__v1__list_decisions_request__number_ranges[2 + 1] =
+static const ProtobufCIntRange switchboard__v1__list_decisions_request__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 30, 7 },
-  { 0, 8 }
+  { 100, 8 },
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__descriptor =
 {
@@ -5979,14 +6175,14 @@ const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__descri
   "Switchboard__V1__ListDecisionsRequest",
   "switchboard.v1",
   sizeof(Switchboard__V1__ListDecisionsRequest),
-  8,
+  10,
   switchboard__v1__list_decisions_request__field_descriptors,
   switchboard__v1__list_decisions_request__field_indices_by_name,
-  2,  switchboard__v1__list_decisions_request__number_ranges,
+  3,  switchboard__v1__list_decisions_request__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__list_decisions_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_response__field_descriptors[2] =
 {
   {
     "events",
@@ -6000,14 +6196,28 @@ static const ProtobufCFieldDescriptor switchboard__v1__list_decisions_response__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "events_json",
+    100,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Switchboard__V1__ListDecisionsResponse, n_events_json),
+    offsetof(Switchboard__V1__ListDecisionsResponse, events_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__list_decisions_response__field_indices_by_name[] = {
   0,   /* field[0] = events */
+  1,   /* field[1] = events_json */
 };
-static const ProtobufCIntRange switchboard__v1__list_decisions_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__list_decisions_response__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 100, 1 },
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__list_decisions_response__descriptor =
 {
@@ -6017,10 +6227,10 @@ const ProtobufCMessageDescriptor switchboard__v1__list_decisions_response__descr
   "Switchboard__V1__ListDecisionsResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__ListDecisionsResponse),
-  1,
+  2,
   switchboard__v1__list_decisions_response__field_descriptors,
   switchboard__v1__list_decisions_response__field_indices_by_name,
-  1,  switchboard__v1__list_decisions_response__number_ranges,
+  2,  switchboard__v1__list_decisions_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__list_decisions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

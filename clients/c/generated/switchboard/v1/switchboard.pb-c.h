@@ -45,10 +45,12 @@ typedef struct Switchboard__V1__HealthResponse Switchboard__V1__HealthResponse;
 typedef struct Switchboard__V1__CandidateEvaluation Switchboard__V1__CandidateEvaluation;
 typedef struct Switchboard__V1__AttemptRecord Switchboard__V1__AttemptRecord;
 typedef struct Switchboard__V1__DecisionEvent Switchboard__V1__DecisionEvent;
+typedef struct Switchboard__V1__DecisionEvent__TagsEntry Switchboard__V1__DecisionEvent__TagsEntry;
 typedef struct Switchboard__V1__TierDecision Switchboard__V1__TierDecision;
 typedef struct Switchboard__V1__ExplainRequest Switchboard__V1__ExplainRequest;
 typedef struct Switchboard__V1__ExplainResponse Switchboard__V1__ExplainResponse;
 typedef struct Switchboard__V1__ListDecisionsRequest Switchboard__V1__ListDecisionsRequest;
+typedef struct Switchboard__V1__ListDecisionsRequest__TagsEntry Switchboard__V1__ListDecisionsRequest__TagsEntry;
 typedef struct Switchboard__V1__ListDecisionsResponse Switchboard__V1__ListDecisionsResponse;
 typedef struct Switchboard__V1__SetKeyRequest Switchboard__V1__SetKeyRequest;
 typedef struct Switchboard__V1__SetKeyResponse Switchboard__V1__SetKeyResponse;
@@ -448,6 +450,12 @@ struct  Switchboard__V1__CompletionRequest
    * any other name is refused with PERMISSION_DENIED / tenant_not_allowed.
    */
   char *tenant;
+  /*
+   * Labels recorded with the decision (explain, `decisions --tag K=V`). At most 16;
+   * a key is 1-64 bytes of printable ASCII without spaces or '='; a value is at most
+   * 256 bytes with no control characters. Anything else is refused with
+   * INVALID_ARGUMENT / invalid_tags, naming the limit (never the value).
+   */
   size_t n_tags;
   Switchboard__V1__CompletionRequest__TagsEntry **tags;
   size_t n_key_overrides;
@@ -1022,6 +1030,16 @@ struct  Switchboard__V1__AttemptRecord
    */
   size_t n_charged_scopes;
   char **charged_scopes;
+  /*
+   * Which of the daemon's timeouts ended the attempt, named by its route key:
+   * connect_ms | first_token_ms | idle_ms | attempt_ms | deadline_ms; empty when
+   * none did (a provider's own 408 is not one of ours).
+   */
+  char *timeout_fired;
+  /*
+   * The limit that fired, in milliseconds (0 when none did).
+   */
+  uint32_t timeout_limit_ms;
   Switchboard__V1__AttemptRecord__OptFirstTokenMsCase opt_first_token_ms_case;
   union {
     uint32_t first_token_ms;
@@ -1041,7 +1059,18 @@ struct  Switchboard__V1__AttemptRecord
 };
 #define SWITCHBOARD__V1__ATTEMPT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__attempt_record__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_FIRST_TOKEN_MS__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_FIRST_TOKEN_MS__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD__NOT_SET, {0} }
+
+
+struct  Switchboard__V1__DecisionEvent__TagsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define SWITCHBOARD__V1__DECISION_EVENT__TAGS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__decision_event__tags_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -1136,6 +1165,11 @@ struct  Switchboard__V1__DecisionEvent
    * and the router call's attempts and cost (unset for other strategies).
    */
   Switchboard__V1__TierDecision *tier;
+  /*
+   * The request's tags (CompletionRequest.tags), as validated and stored.
+   */
+  size_t n_tags;
+  Switchboard__V1__DecisionEvent__TagsEntry **tags;
   Switchboard__V1__DecisionEvent__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -1163,7 +1197,7 @@ struct  Switchboard__V1__DecisionEvent
 };
 #define SWITCHBOARD__V1__DECISION_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__decision_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, 0,NULL, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*
@@ -1240,10 +1274,26 @@ struct  Switchboard__V1__ExplainResponse
    * The human-readable explanation `switchboard explain` prints.
    */
   char *text;
+  /*
+   * The decision in its one JSON shape (docs/decision-event.schema.json): what
+   * `explain --json`, `decisions --json`, `decisions --db` and the JSON log print.
+   */
+  char *event_json;
 };
 #define SWITCHBOARD__V1__EXPLAIN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__explain_response__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Switchboard__V1__ListDecisionsRequest__TagsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define SWITCHBOARD__V1__LIST_DECISIONS_REQUEST__TAGS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__list_decisions_request__tags_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Switchboard__V1__ListDecisionsRequest
@@ -1260,10 +1310,20 @@ struct  Switchboard__V1__ListDecisionsRequest
    * Only decisions whose client-supplied request id (correlation id) is this.
    */
   char *correlation_id;
+  /*
+   * Only decisions carrying every one of these tags with exactly this value.
+   */
+  size_t n_tags;
+  Switchboard__V1__ListDecisionsRequest__TagsEntry **tags;
+  /*
+   * Return the decisions in their one JSON shape (ListDecisionsResponse.events_json)
+   * instead of as DecisionEvent messages (events stays empty): one copy per frame.
+   */
+  protobuf_c_boolean as_json;
 };
 #define SWITCHBOARD__V1__LIST_DECISIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__list_decisions_request__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Switchboard__V1__ListDecisionsResponse
@@ -1271,10 +1331,16 @@ struct  Switchboard__V1__ListDecisionsResponse
   ProtobufCMessage base;
   size_t n_events;
   Switchboard__V1__DecisionEvent **events;
+  /*
+   * With ListDecisionsRequest.as_json: the decisions, newest first unless asked
+   * otherwise, in their one JSON shape (docs/decision-event.schema.json).
+   */
+  size_t n_events_json;
+  char **events_json;
 };
 #define SWITCHBOARD__V1__LIST_DECISIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__list_decisions_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 struct  Switchboard__V1__SetKeyRequest
@@ -1922,6 +1988,9 @@ Switchboard__V1__AttemptRecord *
 void   switchboard__v1__attempt_record__free_unpacked
                      (Switchboard__V1__AttemptRecord *message,
                       ProtobufCAllocator *allocator);
+/* Switchboard__V1__DecisionEvent__TagsEntry methods */
+void   switchboard__v1__decision_event__tags_entry__init
+                     (Switchboard__V1__DecisionEvent__TagsEntry         *message);
 /* Switchboard__V1__DecisionEvent methods */
 void   switchboard__v1__decision_event__init
                      (Switchboard__V1__DecisionEvent         *message);
@@ -1998,6 +2067,9 @@ Switchboard__V1__ExplainResponse *
 void   switchboard__v1__explain_response__free_unpacked
                      (Switchboard__V1__ExplainResponse *message,
                       ProtobufCAllocator *allocator);
+/* Switchboard__V1__ListDecisionsRequest__TagsEntry methods */
+void   switchboard__v1__list_decisions_request__tags_entry__init
+                     (Switchboard__V1__ListDecisionsRequest__TagsEntry         *message);
 /* Switchboard__V1__ListDecisionsRequest methods */
 void   switchboard__v1__list_decisions_request__init
                      (Switchboard__V1__ListDecisionsRequest         *message);
@@ -2277,6 +2349,9 @@ typedef void (*Switchboard__V1__CandidateEvaluation_Closure)
 typedef void (*Switchboard__V1__AttemptRecord_Closure)
                  (const Switchboard__V1__AttemptRecord *message,
                   void *closure_data);
+typedef void (*Switchboard__V1__DecisionEvent__TagsEntry_Closure)
+                 (const Switchboard__V1__DecisionEvent__TagsEntry *message,
+                  void *closure_data);
 typedef void (*Switchboard__V1__DecisionEvent_Closure)
                  (const Switchboard__V1__DecisionEvent *message,
                   void *closure_data);
@@ -2288,6 +2363,9 @@ typedef void (*Switchboard__V1__ExplainRequest_Closure)
                   void *closure_data);
 typedef void (*Switchboard__V1__ExplainResponse_Closure)
                  (const Switchboard__V1__ExplainResponse *message,
+                  void *closure_data);
+typedef void (*Switchboard__V1__ListDecisionsRequest__TagsEntry_Closure)
+                 (const Switchboard__V1__ListDecisionsRequest__TagsEntry *message,
                   void *closure_data);
 typedef void (*Switchboard__V1__ListDecisionsRequest_Closure)
                  (const Switchboard__V1__ListDecisionsRequest *message,
@@ -2452,10 +2530,12 @@ extern const ProtobufCMessageDescriptor switchboard__v1__health_response__descri
 extern const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__decision_event__tags_entry__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__tier_decision__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__explain_request__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__explain_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__list_decisions_request__tags_entry__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__list_decisions_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__set_key_request__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__set_key_response__descriptor;

@@ -53,7 +53,7 @@ class AdminResponse(_message.Message):
     def __init__(self, health: _Optional[_Union[HealthResponse, _Mapping]] = ..., explain: _Optional[_Union[ExplainResponse, _Mapping]] = ..., list_decisions: _Optional[_Union[ListDecisionsResponse, _Mapping]] = ..., set_key: _Optional[_Union[SetKeyResponse, _Mapping]] = ..., rotate_key: _Optional[_Union[RotateKeyResponse, _Mapping]] = ..., reload_config: _Optional[_Union[ReloadConfigResponse, _Mapping]] = ..., clear_key: _Optional[_Union[ClearKeyResponse, _Mapping]] = ...) -> None: ...
 
 class AttemptRecord(_message.Message):
-    __slots__ = ["charged_scopes", "cost_micro_usd", "cost_usd", "failure_class", "first_token_ms", "http_status", "index", "key_fingerprint", "key_source", "latency_ms", "message", "model", "outcome", "overage_micro_usd", "provider", "reason_code", "reserved_micro_usd", "same_candidate_retry", "started_offset_ms", "usage"]
+    __slots__ = ["charged_scopes", "cost_micro_usd", "cost_usd", "failure_class", "first_token_ms", "http_status", "index", "key_fingerprint", "key_source", "latency_ms", "message", "model", "outcome", "overage_micro_usd", "provider", "reason_code", "reserved_micro_usd", "same_candidate_retry", "started_offset_ms", "timeout_fired", "timeout_limit_ms", "usage"]
     CHARGED_SCOPES_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,8 @@ class AttemptRecord(_message.Message):
     RESERVED_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     SAME_CANDIDATE_RETRY_FIELD_NUMBER: _ClassVar[int]
     STARTED_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIRED_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_LIMIT_MS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     charged_scopes: _containers.RepeatedScalarFieldContainer[str]
     cost_micro_usd: int
@@ -93,8 +95,10 @@ class AttemptRecord(_message.Message):
     reserved_micro_usd: int
     same_candidate_retry: bool
     started_offset_ms: int
+    timeout_fired: str
+    timeout_limit_ms: int
     usage: Usage
-    def __init__(self, index: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., key_source: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., started_offset_ms: _Optional[int] = ..., latency_ms: _Optional[int] = ..., first_token_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., failure_class: _Optional[str] = ..., reason_code: _Optional[str] = ..., http_status: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., message: _Optional[str] = ..., same_candidate_retry: bool = ..., cost_micro_usd: _Optional[int] = ..., reserved_micro_usd: _Optional[int] = ..., overage_micro_usd: _Optional[int] = ..., charged_scopes: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., key_source: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., started_offset_ms: _Optional[int] = ..., latency_ms: _Optional[int] = ..., first_token_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., failure_class: _Optional[str] = ..., reason_code: _Optional[str] = ..., http_status: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., message: _Optional[str] = ..., same_candidate_retry: bool = ..., cost_micro_usd: _Optional[int] = ..., reserved_micro_usd: _Optional[int] = ..., overage_micro_usd: _Optional[int] = ..., charged_scopes: _Optional[_Iterable[str]] = ..., timeout_fired: _Optional[str] = ..., timeout_limit_ms: _Optional[int] = ...) -> None: ...
 
 class BudgetCap(_message.Message):
     __slots__ = ["hard_micro_usd", "headroom_micro_usd", "period", "reserved_micro_usd", "scope", "soft_micro_usd", "spent_micro_usd", "window"]
@@ -334,7 +338,14 @@ class ContentPart(_message.Message):
     def __init__(self, text: _Optional[str] = ..., image: _Optional[_Union[ImageUrl, _Mapping]] = ...) -> None: ...
 
 class DecisionEvent(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "sub_tenant", "tenant", "tier", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "sub_tenant", "tags", "tenant", "tier", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
+    class TagsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
@@ -360,6 +371,7 @@ class DecisionEvent(_message.Message):
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
     SUB_TENANT_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
@@ -392,6 +404,7 @@ class DecisionEvent(_message.Message):
     strategy: str
     stream: bool
     sub_tenant: str
+    tags: _containers.ScalarMap[str, str]
     tenant: str
     tier: TierDecision
     timestamp_ms: int
@@ -399,7 +412,7 @@ class DecisionEvent(_message.Message):
     total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ..., tier: _Optional[_Union[TierDecision, _Mapping]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ..., tier: _Optional[_Union[TierDecision, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
     __slots__ = ["request_id"]
@@ -408,12 +421,14 @@ class ExplainRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ...) -> None: ...
 
 class ExplainResponse(_message.Message):
-    __slots__ = ["event", "text"]
+    __slots__ = ["event", "event_json", "text"]
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_JSON_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     event: DecisionEvent
+    event_json: str
     text: str
-    def __init__(self, event: _Optional[_Union[DecisionEvent, _Mapping]] = ..., text: _Optional[str] = ...) -> None: ...
+    def __init__(self, event: _Optional[_Union[DecisionEvent, _Mapping]] = ..., text: _Optional[str] = ..., event_json: _Optional[str] = ...) -> None: ...
 
 class Frame(_message.Message):
     __slots__ = ["admin_request", "admin_response", "call_id", "cancel", "completion_chunk", "completion_request", "completion_response", "hello", "status", "stream_restart", "welcome"]
@@ -488,30 +503,43 @@ class KeyOverride(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., api_key: _Optional[str] = ...) -> None: ...
 
 class ListDecisionsRequest(_message.Message):
-    __slots__ = ["correlation_id", "limit", "outcome", "provider", "route", "since_ms", "tenant", "until_ms"]
+    __slots__ = ["as_json", "correlation_id", "limit", "outcome", "provider", "route", "since_ms", "tags", "tenant", "until_ms"]
+    class TagsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    AS_JSON_FIELD_NUMBER: _ClassVar[int]
     CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
     UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    as_json: bool
     correlation_id: str
     limit: int
     outcome: str
     provider: str
     route: str
     since_ms: int
+    tags: _containers.ScalarMap[str, str]
     tenant: str
     until_ms: int
-    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., route: _Optional[str] = ..., tenant: _Optional[str] = ..., outcome: _Optional[str] = ..., provider: _Optional[str] = ..., limit: _Optional[int] = ..., correlation_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., route: _Optional[str] = ..., tenant: _Optional[str] = ..., outcome: _Optional[str] = ..., provider: _Optional[str] = ..., limit: _Optional[int] = ..., correlation_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., as_json: bool = ...) -> None: ...
 
 class ListDecisionsResponse(_message.Message):
-    __slots__ = ["events"]
+    __slots__ = ["events", "events_json"]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_JSON_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[DecisionEvent]
-    def __init__(self, events: _Optional[_Iterable[_Union[DecisionEvent, _Mapping]]] = ...) -> None: ...
+    events_json: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, events: _Optional[_Iterable[_Union[DecisionEvent, _Mapping]]] = ..., events_json: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Message(_message.Message):
     __slots__ = ["content", "name", "parts", "role", "tool_call_id", "tool_calls"]
