@@ -92,7 +92,7 @@ public final class SwitchboardMetrics: Sendable {
 
   let state: Mutex<MetricsState>
   let inFlight = Atomic<Int>(0)
-  let httpInFlight = Atomic<Int>(0)
+  let httpInFlightCount = Atomic<Int>(0)
   let auditWriteFailures = Atomic<UInt64>(0)
   /// `switchboard_build_info`'s labels.
   let buildLabels: [(key: String, value: String)]
@@ -202,7 +202,7 @@ public final class SwitchboardMetrics: Sendable {
 
   /// Counts a request entering (`+1`) or leaving (`-1`) the HTTP endpoint (`switchboard_http_in_flight`).
   public func httpInFlight(_ delta: Int) {
-    httpInFlight.add(delta, ordering: .relaxed)
+    httpInFlightCount.add(delta, ordering: .relaxed)
   }
 
   /// Counts a frame the socket server refused (`reason` is a short, fixed code such as `too_large`).

@@ -133,7 +133,7 @@ extension SwitchboardMetrics {
     PrometheusText.sample(&out, name: "switchboard_in_flight", labels: [], value: String(inFlight.load(ordering: .relaxed)))
     PrometheusText.header(&out, name: "switchboard_http_in_flight", type: "gauge",
                           help: "Requests the OpenAI-compatible HTTP endpoint is serving now.")
-    PrometheusText.sample(&out, name: "switchboard_http_in_flight", labels: [], value: String(httpInFlight.load(ordering: .relaxed)))
+    PrometheusText.sample(&out, name: "switchboard_http_in_flight", labels: [], value: String(httpInFlightCount.load(ordering: .relaxed)))
 
     PrometheusText.header(&out, name: "switchboard_frames_rejected_total", type: "counter",
                           help: "Frames the socket server refused, by reason.")
