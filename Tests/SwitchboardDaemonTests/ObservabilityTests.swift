@@ -414,13 +414,13 @@ private func withServer(_ render: @escaping @Sendable () -> String,
   @Test func servesMetricsOverLoopbackHTTP() async throws {
     let metrics = SwitchboardMetrics()
     metrics.record(try failedOverEvent(), overhead: .microseconds(200))
-    try await withServer({ metrics.render(circuits: [], budgets: []) }) { _, port in
+    try await withServer({ metrics.render(circuits: [], budgets: [], process: nil) }) { _, port in
       let response = try await rawHTTP(port: port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
       let parts = response.components(separatedBy: "\r\n\r\n")
       #expect(parts[0].hasPrefix("HTTP/1.1 200 OK"))
       #expect(parts[0].lowercased().contains("content-type: text/plain; version=0.0.4"))
       let body = parts.dropFirst().joined(separator: "\r\n\r\n")
-      #expect(body == metrics.render(circuits: [], budgets: []))
+      #expect(body == metrics.render(circuits: [], budgets: [], process: nil))
       let parsed = try parseExposition(body)
       #expect(parsed.value("switchboard_requests_total", ["route": "payments", "outcome": "success"]) == 1)
     }

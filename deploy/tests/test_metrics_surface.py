@@ -301,7 +301,7 @@ def check_expressions(exprs, text, where):
             for label in filter(None, (l.strip() for l in group.split(","))):
                 assert label in allowed, f"{where}: no metric of this expression has label {label}: {expr}"
         for m in re.finditer(r"label_values\(\s*((?:switchboard|process)_[a-z_]+)(?:\{[^}]*\})?\s*,\s*([a-z_]+)\s*\)", expr):
-            assert m.group(2) in exposed[m.group(1)], f"{where}: {m.group(1)} has no label {m.group(2)}"
+            assert m.group(2) in exposed[m.group(1)] | IMPLICIT_LABELS, f"{where}: {m.group(1)} has no label {m.group(2)}"
     return used
 
 
@@ -349,9 +349,14 @@ def test_the_alert_rules_use_only_scraped_metrics(live):
 
 
 def table(text):
+    """The docs table from a scrape: labels in exposition order, HELP as the meaning."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
-    for name, (typ, labels, help_, _) in families_of(text).items():
-        rows.append(f"| `{name}` | {typ} | {', '.join(f'`{l}`' for l in sorted(labels))} | {help_} |")
+    for fam in text_string_to_metric_families(text):
+        name = fam.name + ("_total" if fam.type == "counter" else "")
+        labels = [l for l in (fam.samples[0].labels if fam.samples else {}) if l != "le"]
+        rows.append(f"| `{name}` | {fam.type} | {', '.join(f'`{l}`' for l in labels)} | {fam.documentation} |")
     return "\n".join(rows)
 
 
