@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -51,17 +52,21 @@ CONFIG = """
 listen: {{socket: "{dir}/s.sock"}}
 logging: {{level: info, format: logfmt}}
 metrics: {{listen: "127.0.0.1:{port}"}}
+http: {{listen: "127.0.0.1:{http_port}"}}
 audit: {{path: "{dir}/audit.sqlite"}}
 providers:
   bad: {{kind: simulated, faults: [{{error: provider_5xx, rate: 1.0}}]}}
   fast: {{kind: simulated, seed: 3, latency_ms: {{p50: 2, p99: 5}}}}
+  slow: {{kind: simulated, seed: 5, latency_ms: {{p50: 1500, p99: 1600}}}}
   fake: {{kind: openai, preset: custom, base_url: "{fake}", api_key_env: SB_METRICS_FAKE_KEY}}
 models:
   bad/m: {{input: 0.5, output: 1.0, context: 32000, max_output: 256, capabilities: [streaming]}}
   fast/m: {{input: 1.0, output: 2.0, context: 32000, max_output: 256, capabilities: [streaming]}}
+  slow/m: {{input: 1.0, output: 2.0, context: 32000, max_output: 256, capabilities: [streaming]}}
   fake/m-fake: {{input: 1.0, output: 2.0, cached_input: 0.5, context: 200000, max_output: 64, capabilities: [streaming]}}
 routes:
   failover: {{candidates: [bad/m, fast/m]}}
+  slow: {{candidates: [slow/m]}}
   chat:
     candidates: [fake/m-fake]
     budget: {{per_route_daily_usd: {{soft: 0.000001, hard: 1000}}}}
@@ -100,9 +105,9 @@ def running_daemon():
         procs.append(fake)
         base_url = fake.stdout.readline().strip()
         assert base_url.startswith("http://"), base_url
-        metrics_port = free_port()
+        metrics_port, http_port = free_port(), free_port()
         config = Path(tmp) / "switchboard.yaml"
-        config.write_text(CONFIG.format(dir=tmp, fake=base_url, port=metrics_port))
+        config.write_text(CONFIG.format(dir=tmp, fake=base_url, port=metrics_port, http_port=http_port))
         log = open(Path(tmp) / "daemon.log", "w")
         env = dict(os.environ, SB_METRICS_FAKE_KEY="sk-metrics-test")
         daemon = subprocess.Popen([binary("switchboardd"), "--config", str(config)], stdout=log, stderr=log, env=env)
@@ -143,7 +148,27 @@ def running_daemon():
         s.close()
         text = wait_for(lambda: (lambda t: t if 'reason="bad_flags"' in t else None)(scrape(metrics_port)[2]),
                         "the rejected frame to be counted")
-        yield metrics_port, text
+        # The HTTP endpoint: a slow unary request is in flight while it runs; after it and
+        # a stream, nothing is (a leak or a double count of either would show).
+        def http_in_flight():
+            m = re.search(r"^switchboard_http_in_flight (\S+)$", scrape(metrics_port)[2], re.M)
+            return float(m.group(1))
+
+        def chat(route, stream=False):
+            body = json.dumps({"model": route, "stream": stream, "messages": [{"role": "user", "content": "hi"}]}).encode()
+            req = urllib.request.Request(f"http://127.0.0.1:{http_port}/v1/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                assert r.status == 200
+                return r.read()
+
+        slow = threading.Thread(target=chat, args=("slow",))
+        slow.start()
+        during = wait_for(lambda: http_in_flight() == 1, "the slow HTTP request to be in flight")
+        slow.join()
+        assert b"data: [DONE]" in chat("failover", stream=True)
+        after = http_in_flight()
+        yield metrics_port, scrape(metrics_port)[2], {"http_in_flight_during": during, "http_in_flight_after": after}
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -197,7 +222,7 @@ def documented():
 
 
 def test_the_scrape_is_valid_text_format(live):
-    port, text = live
+    port, text, _ = live
     status, ctype, body = scrape(port)
     assert status == 200 and ctype.startswith("text/plain; version=0.0.4")
     fams = families_of(body)  # raises on anything the reference parser rejects
@@ -207,19 +232,19 @@ def test_the_scrape_is_valid_text_format(live):
 
 
 def test_healthz(live):
-    port, _ = live
+    port, _, _ = live
     status, _, body = scrape(port, "/healthz")
     assert (status, body) == (200, "ok")
 
 
 def test_every_family_has_samples(live):
-    _, text = live
+    _, text, _ = live
     empty = sorted(n for n, (_, _, _, count) in families_of(text).items() if count == 0)
     assert not empty, f"the traffic left these families without samples, so their labels are unchecked: {empty}"
 
 
 def test_the_docs_table_matches_the_scrape(live):
-    _, text = live
+    _, text, _ = live
     scraped = {n: (t, l) for n, (t, l, _, _) in families_of(text).items()}
     docs = documented()
     missing = sorted(set(scraped) - set(docs))
@@ -235,7 +260,7 @@ def test_the_traffic_shows_in_the_new_families(live):
     """The issue's "done when": token, spend and TTFT metrics appear on a scrape with the values of the traffic."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    _, text = live
+    _, text, _ = live
     samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
 
     def total(name, **labels):
@@ -246,15 +271,21 @@ def test_the_traffic_shows_in_the_new_families(live):
     assert total("switchboard_output_tokens_total", route="failover", provider="fast") > 0
     assert total("switchboard_spend_usd_total", route="chat") >= 0.02  # 2 × 20000 cached tokens at 0.5/1M
     assert total("switchboard_attempts_total", provider="bad", outcome="failed") >= 2
-    assert total("switchboard_time_to_first_token_seconds_count", route="failover", provider="fast") == 1
+    assert total("switchboard_time_to_first_token_seconds_count", route="failover", provider="fast") == 2  # socket + HTTP stream
     assert total("switchboard_time_to_first_token_seconds_count", route="chat", provider="fake") == 1
-    assert total("switchboard_request_duration_seconds_count", route="failover") == 2
+    assert total("switchboard_request_duration_seconds_count", route="failover") == 3
     assert total("switchboard_requests_total", route="_unknown") == 1
     assert total("switchboard_budget_overage_total") >= 1
     build = [s for s in samples if s.name == "switchboard_build_info"]
     assert len(build) == 1 and build[0].value == 1 and build[0].labels["version"]
     assert total("process_resident_memory_bytes") > 1 << 20
     assert total("process_open_fds") >= 3
+    assert total("switchboard_requests_total", route="slow") == 1  # the HTTP request: one decision like any other
+
+
+def test_http_in_flight_counts_requests_until_they_end(live):
+    _, _, http = live
+    assert http == {"http_in_flight_during": True, "http_in_flight_after": 0}
 
 
 def expressions(node):
@@ -306,7 +337,7 @@ def check_expressions(exprs, text, where):
 
 
 def test_the_dashboard_uses_only_scraped_metrics(live):
-    _, text = live
+    _, text, _ = live
     dash = json.loads(DASHBOARD.read_text())
     exprs = list(expressions(dash))
     assert len(exprs) >= 15
@@ -343,7 +374,7 @@ def all_panels(panels):
 
 
 def test_the_alert_rules_use_only_scraped_metrics(live):
-    _, text = live
+    _, text, _ = live
     rules = [r for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]]
     check_expressions([r["expr"] for r in rules], text, ALERTS.name)
 
@@ -361,5 +392,5 @@ def table(text):
 
 
 if __name__ == "__main__" and "--table" in sys.argv:
-    with running_daemon() as (_, scraped):
+    with running_daemon() as (_, scraped, _):
         print(table(scraped))
