@@ -145,11 +145,13 @@ public final class SwitchboardMetrics: Sendable {
       for a in event.attempts {
         let provider: String, model: String
         if let domain {
-          if !domain.providers.contains(a.provider) {
-            provider = Self.otherLabel; model = Self.otherLabel
+          // One lookup on the common path: the domain's candidates are all of configured providers.
+          if domain.candidates.contains(CandidateRef(provider: a.provider, model: a.model)) {
+            provider = a.provider; model = a.model
+          } else if domain.providers.contains(a.provider) {
+            provider = a.provider; model = Self.otherLabel
           } else {
-            provider = a.provider
-            model = domain.candidates.contains(CandidateRef(provider: a.provider, model: a.model)) ? a.model : Self.otherLabel
+            provider = Self.otherLabel; model = Self.otherLabel
           }
         } else {
           provider = a.provider; model = a.model
@@ -190,7 +192,11 @@ public final class SwitchboardMetrics: Sendable {
   }
 
   /// Sets the label domain (at start and on every reload).
-  public func setLabelDomain(_ d: LabelDomain) { state.withLock { $0.domain = d } }
+  public func setLabelDomain(_ d: LabelDomain) {
+    var d = d
+    d.candidates = d.candidates.filter { d.providers.contains($0.provider) }  // what `record` relies on
+    state.withLock { $0.domain = d }
+  }
 
   /// Counts a reload attempt.
   public func reloaded(applied: Bool) { state.withLock { $0.reloads[applied, default: 0] += 1 } }
