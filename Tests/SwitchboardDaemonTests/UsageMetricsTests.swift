@@ -132,6 +132,23 @@ import Testing
     #expect(series.count == 2)
   }
 
+  /// Overage scopes name sub-tenants a client may choose (`allow_asserted`): past
+  /// `maxScopeLabels` they fold into `_other` like soft-cap scopes, and nothing is lost.
+  @Test func overageScopesAreBounded() throws {
+    let m = SwitchboardMetrics()
+    for i in 0..<(SwitchboardMetrics.maxScopeLabels + 100) {
+      var e = try Self.failedOverStream()
+      e.attempts[1].overageMicroUSD = 10
+      e.attempts[1].chargedScopes = ["tenant:acme/sub-\(i)@daily"]
+      m.record(e, overhead: .zero)
+    }
+    let p = try parseExposition(m.render(circuits: [], budgets: []))
+    let series = p.samples.filter { $0.name == "switchboard_budget_overage_total" }
+    #expect(series.count == SwitchboardMetrics.maxScopeLabels + 1)
+    #expect(p.value("switchboard_budget_overage_total", ["scope": "_other"]) == 100)
+    #expect(series.map(\.value).reduce(0, +) == Double(SwitchboardMetrics.maxScopeLabels + 100))
+  }
+
   @Test func buildInfoNamesTheVersion() throws {
     let p = try parseExposition(SwitchboardMetrics(version: "9.8.7").render(circuits: [], budgets: []))
     let info = p.samples.filter { $0.name == "switchboard_build_info" }

@@ -37,8 +37,8 @@ import SwitchboardWire
 ///   `process_max_fds`, `process_cpu_seconds_total`, `process_start_time_seconds` (Linux)
 ///
 /// Label values are bounded: a provider or model the config does not know (a
-/// client can name any in a request) is counted as `_other`, as is a soft-budget
-/// scope beyond the first `maxScopeLabels` and a tenant the config does not name
+/// client can name any in a request) is counted as `_other`, as is a soft-cap or
+/// overage scope beyond the first `maxScopeLabels` and a tenant the config does not name
 /// beyond the first `maxDynamicTenantLabels`; a route the config does not have is
 /// `_unknown` (unknown route) or `_direct` (an explicit `provider/model` request).
 public final class SwitchboardMetrics: Sendable {
@@ -176,7 +176,9 @@ public final class SwitchboardMetrics: Sendable {
             .observe(max(0, ttft) / 1000, bounds: Self.firstTokenBuckets)
         }
         if let o = a.overageMicroUSD, o > 0 {
-          for scope in a.chargedScopes ?? [] {
+          for var scope in a.chargedScopes ?? [] {
+            // Scopes can name sub-tenants a client chose (allow_asserted): bounded like soft-cap scopes.
+            if s.overages[scope] == nil && s.overages.count >= Self.maxScopeLabels { scope = Self.otherLabel }
             let prev = s.overages[scope] ?? (0, 0)
             s.overages[scope] = (prev.count + 1, prev.micro &+ o)
           }
