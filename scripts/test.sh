@@ -27,6 +27,8 @@ python3 -c 'import google.protobuf, pytest, yaml, build, setuptools, wheel' 2>/d
 # The decision JSON shape is validated against docs/decision-event.schema.json (DecisionShapeTests).
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check jsonschema
 # The OpenAI-compatible endpoint is tested with the real openai SDK (langchain-openai if it installs).
+# The metrics surface test parses a real scrape with the reference parser.
+python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check prometheus_client
 python3 -c 'import openai' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check openai
 python3 -c 'import langchain_openai' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check langchain-openai || echo "note: langchain-openai did not install; its test is skipped"
 
@@ -55,8 +57,8 @@ step "demo"
 step "benchmark harness smoke test (bench/)"
 SWITCHBOARDD="$PWD/.build/debug/switchboardd" bench/selftest.sh || failed+=("bench")
 
-step "deployment files"
-python3 -m pytest -q deploy/tests || failed+=("deploy")
+step "deployment files, metrics surface (docs table, dashboard, alerts vs a real scrape)"
+SWITCHBOARDD="$PWD/.build/debug/switchboardd" python3 -m pytest -q deploy/tests || failed+=("deploy")
 
 step "container image and pod (buildah, podman; skipped with the reason where no engine runs)"
 # From the debug build above, not a second (release) build: see docs/operations.md,

@@ -71,6 +71,11 @@ final class OpenAIEndpoint: Sendable {
 
   private func chatCompletions(_ request: Request, _ context: HTTPRequestContext) async -> Response {
     let started = ContinuousClock.now
+    // switchboard_http_in_flight: a stream hands its count to its routing task, which outlives this call.
+    let metrics = runtime.metrics
+    metrics.httpInFlight(1)
+    var streamOwnsInFlight = false
+    defer { if !streamOwnsInFlight { metrics.httpInFlight(-1) } }
     var chat: ChatRequest
     let includeUsage: Bool
     let caller: CallerIdentity
@@ -93,6 +98,7 @@ final class OpenAIEndpoint: Sendable {
     issued.issuedRequestID = runtime.router.nextRequestID()
     let routingContext = issued
     if chat.stream {
+      streamOwnsInFlight = true
       return await OpenAIStream(endpoint: self, request: chat, context: routingContext, includeUsage: includeUsage,
                                 channel: context.channel, started: started).run()
     }

@@ -65,6 +65,7 @@ struct OpenAIStream {
         await events.send(.done(outcome))
       }
       events.finish()
+      recorder.metrics.httpInFlight(-1)  // taken by OpenAIEndpoint.chatCompletions
     }
 
     var firstIterator = events.makeAsyncIterator()

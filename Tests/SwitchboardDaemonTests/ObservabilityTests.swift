@@ -252,7 +252,14 @@ private func promtoolCheck(_ path: String, _ text: String) throws -> (Int32, Str
     "switchboard_in_flight": "gauge", "switchboard_frames_rejected_total": "counter",
     "switchboard_audit_write_failures_total": "counter", "switchboard_config_reloads_total": "counter",
     "switchboard_budget_overage_total": "counter", "switchboard_budget_overage_usd_total": "counter",
-  ]
+    "switchboard_request_duration_seconds": "histogram", "switchboard_input_tokens_total": "counter",
+    "switchboard_output_tokens_total": "counter", "switchboard_cached_input_tokens_total": "counter",
+    "switchboard_spend_usd_total": "counter", "switchboard_time_to_first_token_seconds": "histogram",
+    "switchboard_http_in_flight": "gauge", "switchboard_build_info": "gauge",
+  ].merging(ProcessStatistics.current() == nil ? [:] : [
+    "process_resident_memory_bytes": "gauge", "process_virtual_memory_bytes": "gauge", "process_open_fds": "gauge",
+    "process_max_fds": "gauge", "process_cpu_seconds_total": "counter", "process_start_time_seconds": "gauge",
+  ]) { $1 }
 
   @Test func anOverageIsCountedPerScope() throws {
     let metrics = SwitchboardMetrics()
@@ -407,13 +414,13 @@ private func withServer(_ render: @escaping @Sendable () -> String,
   @Test func servesMetricsOverLoopbackHTTP() async throws {
     let metrics = SwitchboardMetrics()
     metrics.record(try failedOverEvent(), overhead: .microseconds(200))
-    try await withServer({ metrics.render(circuits: [], budgets: []) }) { _, port in
+    try await withServer({ metrics.render(circuits: [], budgets: [], process: nil) }) { _, port in
       let response = try await rawHTTP(port: port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
       let parts = response.components(separatedBy: "\r\n\r\n")
       #expect(parts[0].hasPrefix("HTTP/1.1 200 OK"))
       #expect(parts[0].lowercased().contains("content-type: text/plain; version=0.0.4"))
       let body = parts.dropFirst().joined(separator: "\r\n\r\n")
-      #expect(body == metrics.render(circuits: [], budgets: []))
+      #expect(body == metrics.render(circuits: [], budgets: [], process: nil))
       let parsed = try parseExposition(body)
       #expect(parsed.value("switchboard_requests_total", ["route": "payments", "outcome": "success"]) == 1)
     }

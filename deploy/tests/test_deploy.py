@@ -48,6 +48,7 @@ METRICS = {
     "switchboard_upstream_latency_seconds",
     "switchboard_overhead_seconds",
     "switchboard_in_flight",
+    "switchboard_time_to_first_token_seconds",
 }
 
 CONFIGS = {
