@@ -39,7 +39,7 @@ import Testing
           - {name: greeting, tier: fast, match: "(?i)^hello"}
         router:
           candidates: [rtr/m-rtr]
-          timeout_ms: 300
+          timeout_ms: 1500
           default_tier: fast
       slow:
         strategy: tiered
