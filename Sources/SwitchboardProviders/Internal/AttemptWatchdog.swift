@@ -12,7 +12,8 @@ final class AttemptWatchdog: Sendable {
   }
 
   private struct State {
-    var deadlines: [NIODeadline?] = Array(repeating: nil, count: Limit.allCases.count)
+    /// One slot per limit, in `Limit` order (stored inline: no array allocation per attempt).
+    var deadlines = Deadlines()
     var armed: NIODeadline?
     var scheduled: Scheduled<Void>?
     var stopped = false
@@ -23,6 +24,18 @@ final class AttemptWatchdog: Sendable {
         if let d = deadlines[limit.rawValue], best == nil || d < best!.0 { best = (d, limit) }
       }
       return best
+    }
+  }
+
+  struct Deadlines {
+    var connect, firstToken, idle, deadline: NIODeadline?
+    subscript(_ i: Int) -> NIODeadline? {
+      get {
+        switch i { case 0: connect; case 1: firstToken; case 2: idle; default: deadline }
+      }
+      set {
+        switch i { case 0: connect = newValue; case 1: firstToken = newValue; case 2: idle = newValue; default: deadline = newValue }
+      }
     }
   }
 
@@ -41,6 +54,18 @@ final class AttemptWatchdog: Sendable {
     state.withLock { s in
       guard !s.stopped else { return }
       s.deadlines[limit.rawValue] = deadline
+      guard let (earliest, _) = s.earliest() else { return }
+      if s.armed == nil || earliest < s.armed! { arm(&s, at: earliest) }
+    }
+  }
+
+  /// Sets the attempt's first limits together, arming one timer for the earlier
+  /// (a timer scheduled from outside the event loop wakes it, so one instead of two).
+  func start(deadline: NIODeadline, connect: NIODeadline) {
+    state.withLock { s in
+      guard !s.stopped else { return }
+      s.deadlines[Limit.deadline.rawValue] = deadline
+      s.deadlines[Limit.connect.rawValue] = connect
       guard let (earliest, _) = s.earliest() else { return }
       if s.armed == nil || earliest < s.armed! { arm(&s, at: earliest) }
     }
