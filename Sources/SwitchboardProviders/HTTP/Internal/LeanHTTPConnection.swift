@@ -91,12 +91,14 @@ final class LeanHTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHa
       task.emit(.body(part))
     case .end:
       current = nil
-      task.finish(.end)
+      // Back in the pool before the caller hears of the end, so a caller that sends
+      // its next request at once finds this connection idle.
       if keepAlive, context.channel.isActive, let connection {
         client.release(connection)
       } else {
         context.close(promise: nil)
       }
+      task.finish(.end)
     }
   }
 
