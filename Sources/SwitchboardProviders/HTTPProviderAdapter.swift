@@ -86,13 +86,18 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
       continuation.yield(.limit(limit))
     }
     let start = NIODeadline.now()
-    watchdog.start(deadline: start + TimeAmount(remaining), connect: start + TimeAmount(call.limits.connect))
+    let deadline = start + TimeAmount(remaining), connectBy = start + TimeAmount(call.limits.connect)
     let sink = AttemptEventSink(continuation: continuation, watchdog: watchdog)
     let cancel: @Sendable () -> Void
     if let leanClient, let leanTarget {
-      let task = leanClient.post(leanTarget, headers: prepared.headers, body: prepared.body, onEvent: { sink($0) })
+      // The limits are absolute (from `start`); the lean client arms them on the
+      // connection's event loop as it takes the request, so the timer costs no wake-up.
+      let task = leanClient.post(leanTarget, headers: prepared.headers, body: prepared.body,
+                                 onDispatch: { watchdog.start(deadline: deadline, connect: connectBy) },
+                                 onEvent: { sink($0) })
       cancel = { task.cancel() }
     } else {
+      watchdog.start(deadline: deadline, connect: connectBy)
       let task = httpClient.execute(request: request!, delegate: EventDelegate(sink), eventLoop: .indifferent,
                                     deadline: nil, logger: logger)
       cancel = { task.cancel() }

@@ -80,8 +80,12 @@ public final class LeanHTTPClient: Sendable {
     return post(target, headers: headers, body: body, onEvent: onEvent)
   }
 
-  /// Sends a POST of `body` to `target`.
+  /// Sends a POST of `body` to `target`. `onDispatch` runs once, before anything
+  /// else of the request: on the connection's event loop just before the request
+  /// is written to an idle connection, or at once when it must wait or connect
+  /// (the adapter arms its watchdog there, so the timer lives on that loop).
   func post(_ target: LeanHTTPTarget, headers: HTTPHeaders, body: ByteBuffer,
+            onDispatch: (@Sendable () -> Void)? = nil,
             onEvent: @escaping @Sendable (AttemptEvent) -> Void) -> LeanHTTPTask {
     var headers = headers
     if !headers.contains(name: "host") { headers.add(name: "host", value: target.hostHeader) }
@@ -89,7 +93,7 @@ public final class LeanHTTPClient: Sendable {
     headers.remove(name: "transfer-encoding")
     let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path, headers: headers)
     let task = LeanHTTPTask(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue, target: target, head: head, body: body,
-                            client: self, onEvent: onEvent)
+                            client: self, onDispatch: onDispatch, onEvent: onEvent)
     acquire(for: task)
     return task
   }
@@ -121,10 +125,10 @@ public final class LeanHTTPClient: Sendable {
       return pools[key, default: Pool(limit: configuration.maxConnectionsPerHost)].acquire(id: task.id, task) { $0.isActive }
     }
     switch action {
-    case .use(let connection): run(task, on: connection)
-    case .connect: connect(for: task)
-    case .wait: break
-    case .fail: task.finish(.failed(LeanHTTPClientError.shutDown))
+    case .use(let connection): run(task, on: connection)  // dispatched on the connection's loop
+    case .connect: task.dispatched(); connect(for: task)
+    case .wait: task.dispatched()
+    case .fail: task.dispatched(); task.finish(.failed(LeanHTTPClientError.shutDown))
     }
   }
 
@@ -159,6 +163,7 @@ public final class LeanHTTPClient: Sendable {
     if task.begin(on: connection) {
       connection.start(task)
     } else {
+      task.dispatched()
       release(connection)  // cancelled meanwhile: the connection serves the next one
     }
   }

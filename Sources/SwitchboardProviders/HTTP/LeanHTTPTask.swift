@@ -21,13 +21,22 @@ public final class LeanHTTPTask: Sendable {
   let head: HTTPRequestHead
   let body: ByteBuffer
   private let onEvent: @Sendable (AttemptEvent) -> Void
+  private let onDispatch: (@Sendable () -> Void)?
+  private let dispatchedOnce = Atomic<Bool>(false)
   private let state = Mutex(State.pending)
   private let client: LeanHTTPClient
 
   init(id: UInt64, target: LeanHTTPTarget, head: HTTPRequestHead, body: ByteBuffer, client: LeanHTTPClient,
-       onEvent: @escaping @Sendable (AttemptEvent) -> Void) {
+       onDispatch: (@Sendable () -> Void)? = nil, onEvent: @escaping @Sendable (AttemptEvent) -> Void) {
     self.id = id; self.target = target; self.head = head; self.body = body; self.client = client
-    self.onEvent = onEvent
+    self.onDispatch = onDispatch; self.onEvent = onEvent
+  }
+
+  /// Runs `onDispatch` once: when the request is about to be written on an idle
+  /// connection (on its event loop), or when it has to wait or connect (at once).
+  func dispatched() {
+    guard let onDispatch, !dispatchedOnce.exchange(true, ordering: .acquiringAndReleasing) else { return }
+    onDispatch()
   }
 
   /// Whether the request has ended.

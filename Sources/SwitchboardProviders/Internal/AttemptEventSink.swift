@@ -3,7 +3,7 @@
 /// the moment the request head is written or the response head arrives (clearing
 /// it only when the async consumer reached the event let a busy consumer turn a
 /// connection made in time into a `connect_failed`). The stream ends with the
-/// first terminal event.
+/// first terminal event, which also stops the watchdog (nothing after it counts).
 struct AttemptEventSink: Sendable {
   let continuation: AsyncStream<AttemptEvent>.Continuation
   let watchdog: AttemptWatchdog
@@ -16,6 +16,7 @@ struct AttemptEventSink: Sendable {
     case .body, .limit:
       continuation.yield(event)
     case .end, .failed:
+      watchdog.stop()  // on the event loop the lean client armed it from: no wake-up
       continuation.yield(event)
       continuation.finish()
     }

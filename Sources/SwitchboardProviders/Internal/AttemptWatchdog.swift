@@ -1,5 +1,6 @@
 import Synchronization
 import NIOCore
+import NIOPosix
 
 /// The time limits of one HTTP attempt on the real monotonic clock (NIO
 /// deadlines): one scheduled task on an event loop, re-armed only when the
@@ -43,7 +44,8 @@ final class AttemptWatchdog: Sendable {
   private let onFire: @Sendable (Limit) -> Void
   private let state = Mutex(State())
 
-  /// Creates a watchdog that calls `onFire` (once) when the earliest limit passes.
+  /// Creates a watchdog that calls `onFire` (once) when the earliest limit passes;
+  /// its timer runs on the event loop it is armed from, else on `eventLoop`.
   init(eventLoop: any EventLoop, onFire: @escaping @Sendable (Limit) -> Void) {
     self.eventLoop = eventLoop
     self.onFire = onFire
@@ -84,7 +86,10 @@ final class AttemptWatchdog: Sendable {
   private func arm(_ s: inout State, at deadline: NIODeadline) {
     s.scheduled?.cancel()
     s.armed = deadline
-    s.scheduled = eventLoop.scheduleTask(deadline: deadline) { [self] in self.check() }
+    // On an event loop (the lean client arms from its connection's loop), the timer
+    // goes on that loop: scheduling from outside a loop wakes it, from inside it does not.
+    let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop
+    s.scheduled = loop.scheduleTask(deadline: deadline) { [self] in self.check() }
   }
 
   private func check() {

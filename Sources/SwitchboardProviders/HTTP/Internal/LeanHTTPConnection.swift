@@ -69,6 +69,7 @@ final class LeanHTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHa
       client.requeue(task, from: connection)
       return
     }
+    task.dispatched()
     current = task
     keepAlive = true
     let promise = context.eventLoop.makePromise(of: Void.self)
