@@ -229,6 +229,35 @@ struct LeanHTTPClientTests {
     await client.shutdown()
   }
 
+  @Test func aGarbageAnswerFailsTheCallAndItsConnectionIsNotReused() async throws {
+    let client = LeanHTTPClient()
+    try await ScriptedHTTPServer.with({ c, _ in c == 1 ? .send("SMTP ready\r\n\r\n") : .send(Canned.completion()) }) { server in
+      let adapter = try Self.adapter(server, client)
+      let f = try #require(await Support.failure { try await adapter.complete(Support.call("m"), onDelta: nil) })
+      #expect(f.reason == .connectionReset)
+      try await Self.eventually { server.open == 0 }
+      let response = try await adapter.complete(Support.call("m"), onDelta: nil)
+      #expect(response.content == "hi there")
+      #expect(server.accepted == 2)
+    }
+    await client.shutdown()
+  }
+
+  @Test func bytesNobodyAskedForCloseAnIdleConnection() async throws {
+    let client = LeanHTTPClient()
+    // The answer is followed by a second, unrequested one on the same connection.
+    try await ScriptedHTTPServer.with({ c, _ in c == 1 ? .send(Canned.completion() + Canned.completion()) : .send(Canned.completion()) }) { server in
+      let (_, first) = try Self.post(client, server)
+      #expect(await first.all() == Self.answered)
+      try await Self.eventually { client.openConnections(host: "127.0.0.1", port: server.port) == 0 }
+      #expect(client.openConnections(host: "127.0.0.1", port: server.port) == 0)
+      let (_, second) = try Self.post(client, server)
+      #expect(await second.all() == Self.answered)
+      #expect(server.accepted == 2)
+    }
+    await client.shutdown()
+  }
+
   @Test(arguments: [
     ("http://127.0.0.1:8080/v1/chat/completions", "127.0.0.1", 8080, "/v1/chat/completions"),
     ("HTTP://Example.com/v1?x=1", "Example.com", 80, "/v1?x=1"),
