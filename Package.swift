@@ -75,6 +75,7 @@ let package = Package(
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
       ],
       resources: [.copy("Resources/catalog.json")],
@@ -197,7 +198,8 @@ let package = Package(
     ),
     .testTarget(
       name: "SwitchboardProvidersTests",
-      dependencies: ["SwitchboardProviders", "SwitchboardCore", "SwitchboardTestKit"],
+      dependencies: ["SwitchboardProviders", "SwitchboardCore", "SwitchboardTestKit",
+                     .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
       swiftSettings: swiftSettings
     ),
     .testTarget(

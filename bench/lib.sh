@@ -4,6 +4,7 @@
 #   SWITCHBOARDD  the daemon binary (default <repo>/.build/release/switchboardd)
 #   BENCH_PIN=1   pin the daemon to CPU 0 and the mock + load generator to CPU 1
 #                 (taskset), as in the issue's method: "daemon on one core"
+#   MEMORY_BUDGET_MB=N  audit.memory_budget_mb in the generated configs (default: the daemon's)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -89,7 +90,7 @@ yaml_http() {
   cat <<YAML
 listen: {max_in_flight_per_connection: 4096, max_in_flight: 16384}
 logging: {level: error}
-audit: {path: "$1", durable_responses: $2}
+audit: {path: "$1", durable_responses: $2${MEMORY_BUDGET_MB:+, memory_budget_mb: $MEMORY_BUDGET_MB}}
 providers:
   mock: {kind: openai, preset: vllm, base_url: "http://127.0.0.1:$MOCK_PORT/v1"}
 models:
@@ -104,7 +105,7 @@ yaml_sim() {
   cat <<YAML
 listen: {max_in_flight_per_connection: 4096, max_in_flight: 16384}
 logging: {level: error}
-audit: {path: "$1", durable_responses: $2}
+audit: {path: "$1", durable_responses: $2${MEMORY_BUDGET_MB:+, memory_budget_mb: $MEMORY_BUDGET_MB}}
 providers:
   instant: {kind: simulated, latency_ms: {p50: 0, p99: 0}, output_tokens: 8}
 models:

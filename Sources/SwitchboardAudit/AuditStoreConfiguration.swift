@@ -35,11 +35,12 @@ public struct AuditStoreConfiguration: Sendable, Hashable {
   /// 8,192 events (a few MB): room for bursts, a bound for a writer that falls behind.
   public static let defaultMaxQueuedEvents = 8_192
 
-  /// 16 MiB: about 10,000–20,000 recent decisions (a one-attempt decision is about
-  /// 1–1.5 KB). With the daemon's own ~40 MB this keeps the in-memory sidecar near
-  /// 60 MB after any number of requests, far inside a 256 Mi container limit, leaving
+  /// 8 MiB: about 5,000–10,000 recent decisions (a one-attempt decision is about
+  /// 1–1.5 KB). With the daemon's own ~40 MB this keeps the in-memory sidecar under
+  /// 60 MB after any number of requests (58.7 MB after 1M in `bench/memory.sh`; 16 MiB
+  /// gave 70.7 MB), far inside a 256 Mi container limit, leaving
   /// the rest for concurrent streams. Use a file store for a longer history.
-  public static let defaultMemoryBudgetBytes = 16 << 20
+  public static let defaultMemoryBudgetBytes = 8 << 20
 
   /// Creates a configuration; every field has the default documented on it.
   public init(path: String = "", durableResponses: Bool = true, batchMax: Int = 256,

@@ -5,9 +5,13 @@ import NIOCore
 import NIOHTTP1
 import SwitchboardCore
 
-/// Runs any `ProviderDialect` over one shared AsyncHTTPClient `HTTPClient`
-/// (connection pooling), enforcing the attempt's limits on the real clock and
-/// mapping every outcome onto a `ProviderFailure`.
+/// Runs any `ProviderDialect` over HTTP, enforcing the attempt's limits on the
+/// real clock and mapping every outcome onto a `ProviderFailure`. A plain
+/// `http://` provider goes over the shared `LeanHTTPClient` when one is given (the
+/// daemon's default: measured cheaper per request, see bench/README.md); `https://`
+/// providers, or every provider without a lean client, go over the shared
+/// AsyncHTTPClient `HTTPClient`. Both feed the same event loop below, so limits and
+/// classification do not depend on the client.
 ///
 /// Limits, one meaning each:
 /// - `connect` runs until the request head is written;
@@ -31,16 +35,20 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
   /// Largest response body accepted (error, unary or whole stream), in bytes.
   public let maxResponseBytes: Int
   private let httpClient: HTTPClient
+  private let leanClient: LeanHTTPClient?
   private let logger: Logger
 
   public var kind: String { dialect.kind }
   public var conventionalKeyEnvironmentVariable: String? { dialect.conventionalKeyEnvironmentVariable }
   public var requiresKey: Bool { dialect.requiresKey }
 
-  /// Creates an adapter. `httpClient` is shared by every adapter and outlives them.
-  public init(name: String, dialect: Dialect, httpClient: HTTPClient, catalog: ModelCatalog = ModelCatalog(),
+  /// Creates an adapter. `httpClient` (and `leanClient`, which serves `http://`
+  /// URLs when given) are shared by every adapter and outlive them.
+  public init(name: String, dialect: Dialect, httpClient: HTTPClient, leanClient: LeanHTTPClient? = nil,
+              catalog: ModelCatalog = ModelCatalog(),
               maxResponseBytes: Int = 32 << 20, logger: Logger = HTTPProviderAdapterDefaults.logger) {
-    self.name = name; self.dialect = dialect; self.httpClient = httpClient; self.catalog = catalog
+    self.name = name; self.dialect = dialect; self.httpClient = httpClient; self.leanClient = leanClient
+    self.catalog = catalog
     self.maxResponseBytes = maxResponseBytes; self.logger = logger
   }
 
@@ -52,12 +60,15 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     let options = dialect.translateOptions(call.request, model: call.model, info: info)
     let streaming = onDelta != nil
     let prepared = try dialect.prepareRequest(call, options: options, stream: streaming)
-    let request: HTTPClient.Request
-    do {
-      request = try HTTPClient.Request(url: prepared.url, method: .POST, headers: prepared.headers,
-                                       body: .byteBuffer(prepared.body))
-    } catch {
-      throw ProviderFailure(.invalidRequest, message: "invalid provider URL for '\(name)': \(error)")
+    let leanTarget = leanClient == nil ? nil : LeanHTTPTarget(prepared.url)
+    var request: HTTPClient.Request?
+    if leanTarget == nil {
+      do {
+        request = try HTTPClient.Request(url: prepared.url, method: .POST, headers: prepared.headers,
+                                         body: .byteBuffer(prepared.body))
+      } catch {
+        throw ProviderFailure(.invalidRequest, message: "invalid provider URL for '\(name)': \(error)")
+      }
     }
 
     let deadlineReason: ReasonCode = call.limits.deadlineIsOverall ? .deadlineExceeded : .timeout
@@ -75,13 +86,25 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
       continuation.yield(.limit(limit))
     }
     let start = NIODeadline.now()
-    watchdog.set(.deadline, start + TimeAmount(remaining))
-    watchdog.set(.connect, start + TimeAmount(call.limits.connect))
-    let task = httpClient.execute(request: request, delegate: EventDelegate(continuation, watchdog: watchdog), eventLoop: .indifferent,
-                                  deadline: nil, logger: logger)
+    let deadline = start + TimeAmount(remaining), connectBy = start + TimeAmount(call.limits.connect)
+    let sink = AttemptEventSink(continuation: continuation, watchdog: watchdog)
+    let cancel: @Sendable () -> Void
+    if let leanClient, let leanTarget {
+      // The limits are absolute (from `start`); the lean client arms them on the
+      // connection's event loop as it takes the request, so the timer costs no wake-up.
+      let task = leanClient.post(leanTarget, headers: prepared.headers, body: prepared.body,
+                                 onDispatch: { watchdog.start(deadline: deadline, connect: connectBy) },
+                                 onEvent: { sink($0) })
+      cancel = { task.cancel() }
+    } else {
+      watchdog.start(deadline: deadline, connect: connectBy)
+      let task = httpClient.execute(request: request!, delegate: EventDelegate(sink), eventLoop: .indifferent,
+                                    deadline: nil, logger: logger)
+      cancel = { task.cancel() }
+    }
     defer {
       watchdog.stop()
-      task.cancel()  // no-op once the response has ended; closes the connection otherwise
+      cancel()  // no-op once the response has ended; closes the connection otherwise
     }
     var run = AttemptRun(adapter: self, call: call, options: options, onDelta: onDelta,
                          deadlineReason: deadlineReason, watchdog: watchdog,
@@ -354,6 +377,7 @@ struct AttemptRun<Dialect: ProviderDialect> {
 
   static func describe(_ error: any Error) -> String {
     if let e = error as? HTTPClientError { return e.shortDescription }
+    if let e = error as? LeanHTTPClientError { return e.shortDescription }
     return String(describing: error).prefix(200).description
   }
 }

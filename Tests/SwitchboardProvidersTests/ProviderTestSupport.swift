@@ -14,6 +14,12 @@ enum Support {
   /// One client for every test, as the daemon shares one.
   static let client = HTTPClient(eventLoopGroupProvider: .singleton,
                                  configuration: HTTPProviderAdapterDefaults.clientConfiguration())
+  /// The lean client the daemon uses for `http://` providers, so the adapter suites
+  /// run over it; `SWITCHBOARD_TEST_PROVIDER_HTTP_CLIENT=asynchttpclient` runs them
+  /// over AsyncHTTPClient instead (the path `https://` providers take).
+  static let lean: LeanHTTPClient? =
+    ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_PROVIDER_HTTP_CLIENT"]?.lowercased() == "asynchttpclient"
+      ? nil : LeanHTTPClient(configuration: .init(maxConnectionsPerHost: 8))
   static let key = Secret("sk-test-THE-SECRET-KEY-0123456789")
 
   static func withFake<T>(_ configuration: FakeProvider.Configuration = .init(),
@@ -34,7 +40,8 @@ enum Support {
                       apiVersion: String? = nil) throws -> any ProviderAdapter {
     let settings = HTTPProviderSettings(preset: wire == .openai ? (preset ?? "openai") : nil,
                                         baseURL: baseURL ?? fake.baseURL, apiVersion: apiVersion)
-    return try ProviderFactory.make(name: "test-\(wire)", kind: wire.rawValue, settings: settings, httpClient: client)
+    return try ProviderFactory.make(name: "test-\(wire)", kind: wire.rawValue, settings: settings, httpClient: client,
+                                    leanClient: lean)
   }
 
   static func model(_ wire: Wire) -> String { wire == .openai ? "gpt-4o-mini" : "claude-3-5-haiku-latest" }

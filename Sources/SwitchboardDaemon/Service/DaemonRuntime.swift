@@ -23,6 +23,8 @@ public final class DaemonRuntime: Sendable {
   public let server: UnixSocketServer
   public let logger: Logger
   let httpClient: HTTPClient
+  /// Serves the plain-HTTP providers (nil when `SWITCHBOARD_PROVIDER_HTTP_CLIENT=asynchttpclient`).
+  let leanClient: LeanHTTPClient?
   let startedAt = ContinuousClock.now
   /// The spend ledger (its own SQLite store).
   public let ledger: SQLiteBudgetLedger
@@ -52,6 +54,7 @@ public final class DaemonRuntime: Sendable {
     let perHost = min(1024, max(8, configuration.server.maxInFlight))
     self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton,
                                  configuration: HTTPProviderAdapterDefaults.clientConfiguration(maxConnectionsPerHost: perHost))
+    self.leanClient = Self.makeLeanClient(environment: environment, group: httpClient.eventLoopGroup, perHost: perHost)
     self.metrics = SwitchboardMetrics()
     let clock = SystemClock()
     do {
@@ -62,6 +65,7 @@ public final class DaemonRuntime: Sendable {
                                   logger: logger)
     } catch {
       try? await httpClient.shutdown()
+      await leanClient?.shutdown()
       throw error
     }
     let now = clock.wallMillis()
@@ -73,6 +77,7 @@ public final class DaemonRuntime: Sendable {
       logger.critical("cannot start: budget ledger unavailable", metadata: ["error": "\(error)"])
       await audit.close()
       try? await httpClient.shutdown()
+      await leanClient?.shutdown()
       throw error
     }
     if ledger.loadReport.releasedReservations > 0 {
@@ -83,10 +88,11 @@ public final class DaemonRuntime: Sendable {
     _ = try? await audit.prune(now: now, maxAgeDays: configuration.audit.retentionDays, maxRows: configuration.audit.retentionMaxRows)
     let built: (RouterConfiguration, [String: ProviderKeySettings])
     do {
-      built = try Self.routerConfiguration(configuration, httpClient: httpClient, strategies: strategies, logger: logger)
+      built = try Self.routerConfiguration(configuration, httpClient: httpClient, leanClient: leanClient, strategies: strategies, logger: logger)
     } catch {
       await audit.close()
       try? await httpClient.shutdown()
+      await leanClient?.shutdown()
       throw error
     }
     let dotenv = Self.loadDotenv(configuration.dotenvPath)
@@ -111,6 +117,15 @@ public final class DaemonRuntime: Sendable {
     router.cleanupStrategies()
     await audit.close()
     try? await httpClient.shutdown()
+    await leanClient?.shutdown()
+  }
+
+  /// The lean HTTP/1.1 client for `http://` providers, unless the environment asks
+  /// for AsyncHTTPClient everywhere (`SWITCHBOARD_PROVIDER_HTTP_CLIENT=asynchttpclient`,
+  /// for A/B benchmarks and as an escape hatch).
+  static func makeLeanClient(environment: [String: String], group: any EventLoopGroup, perHost: Int) -> LeanHTTPClient? {
+    if environment["SWITCHBOARD_PROVIDER_HTTP_CLIENT"]?.lowercased() == "asynchttpclient" { return nil }
+    return LeanHTTPClient(eventLoopGroup: group, configuration: .init(maxConnectionsPerHost: perHost))
   }
 
   /// Re-reads the config file the daemon was started with, validates it and
@@ -133,7 +148,7 @@ public final class DaemonRuntime: Sendable {
         return finishReload(trigger: trigger, file: file, applied: false,
                             errors: restart.map { "\($0) cannot change on reload (restart the daemon)" }, digest: current.configuration.digest)
       }
-      let built = try Self.routerConfiguration(next, httpClient: httpClient, strategies: strategies, logger: logger)
+      let built = try Self.routerConfiguration(next, httpClient: httpClient, leanClient: leanClient, strategies: strategies, logger: logger)
       try server.update(next.server)
       router.keys.reload(settings: built.1, environment: ProcessInfo.processInfo.environment, dotenv: Self.loadDotenv(next.dotenvPath))
       router.reload(built.0)
@@ -185,7 +200,7 @@ public final class DaemonRuntime: Sendable {
   }
 
   /// Builds the core's configuration: adapters, catalog, routes, key settings.
-  static func routerConfiguration(_ c: DaemonConfiguration, httpClient: HTTPClient, strategies: StrategyRegistry = .init(),
+  static func routerConfiguration(_ c: DaemonConfiguration, httpClient: HTTPClient, leanClient: LeanHTTPClient? = nil, strategies: StrategyRegistry = .init(),
                                   logger: Logger) throws -> (RouterConfiguration, [String: ProviderKeySettings])
   {
     let bundled = (try? ModelCatalogLoader.loadBundled()) ?? [:]
@@ -202,7 +217,8 @@ public final class DaemonRuntime: Sendable {
         let settings = HTTPProviderSettings(preset: p.preset, baseURL: p.baseURL, headers: p.headers, apiVersion: p.apiVersion,
                                             keyEnvironmentVariable: p.apiKeyEnv, catalog: catalog)
         do {
-          let adapter = try ProviderFactory.make(name: name, kind: p.kind.rawValue, settings: settings, httpClient: httpClient, logger: logger)
+          let adapter = try ProviderFactory.make(name: name, kind: p.kind.rawValue, settings: settings, httpClient: httpClient,
+                                                    leanClient: leanClient, logger: logger)
           adapters[name] = adapter
           catalog.vendorOf[name] = ProviderFactory.vendor(name: name, kind: p.kind.rawValue, settings: settings) ?? name
         } catch {

@@ -1,5 +1,6 @@
 import Synchronization
 import NIOCore
+import NIOPosix
 
 /// The time limits of one HTTP attempt on the real monotonic clock (NIO
 /// deadlines): one scheduled task on an event loop, re-armed only when the
@@ -12,7 +13,8 @@ final class AttemptWatchdog: Sendable {
   }
 
   private struct State {
-    var deadlines: [NIODeadline?] = Array(repeating: nil, count: Limit.allCases.count)
+    /// One slot per limit, in `Limit` order (stored inline: no array allocation per attempt).
+    var deadlines = Deadlines()
     var armed: NIODeadline?
     var scheduled: Scheduled<Void>?
     var stopped = false
@@ -26,11 +28,24 @@ final class AttemptWatchdog: Sendable {
     }
   }
 
+  struct Deadlines {
+    var connect, firstToken, idle, deadline: NIODeadline?
+    subscript(_ i: Int) -> NIODeadline? {
+      get {
+        switch i { case 0: connect; case 1: firstToken; case 2: idle; default: deadline }
+      }
+      set {
+        switch i { case 0: connect = newValue; case 1: firstToken = newValue; case 2: idle = newValue; default: deadline = newValue }
+      }
+    }
+  }
+
   private let eventLoop: any EventLoop
   private let onFire: @Sendable (Limit) -> Void
   private let state = Mutex(State())
 
-  /// Creates a watchdog that calls `onFire` (once) when the earliest limit passes.
+  /// Creates a watchdog that calls `onFire` (once) when the earliest limit passes;
+  /// its timer runs on the event loop it is armed from, else on `eventLoop`.
   init(eventLoop: any EventLoop, onFire: @escaping @Sendable (Limit) -> Void) {
     self.eventLoop = eventLoop
     self.onFire = onFire
@@ -41,6 +56,18 @@ final class AttemptWatchdog: Sendable {
     state.withLock { s in
       guard !s.stopped else { return }
       s.deadlines[limit.rawValue] = deadline
+      guard let (earliest, _) = s.earliest() else { return }
+      if s.armed == nil || earliest < s.armed! { arm(&s, at: earliest) }
+    }
+  }
+
+  /// Sets the attempt's first limits together, arming one timer for the earlier
+  /// (a timer scheduled from outside the event loop wakes it, so one instead of two).
+  func start(deadline: NIODeadline, connect: NIODeadline) {
+    state.withLock { s in
+      guard !s.stopped else { return }
+      s.deadlines[Limit.deadline.rawValue] = deadline
+      s.deadlines[Limit.connect.rawValue] = connect
       guard let (earliest, _) = s.earliest() else { return }
       if s.armed == nil || earliest < s.armed! { arm(&s, at: earliest) }
     }
@@ -59,7 +86,10 @@ final class AttemptWatchdog: Sendable {
   private func arm(_ s: inout State, at deadline: NIODeadline) {
     s.scheduled?.cancel()
     s.armed = deadline
-    s.scheduled = eventLoop.scheduleTask(deadline: deadline) { [self] in self.check() }
+    // On an event loop (the lean client arms from its connection's loop), the timer
+    // goes on that loop: scheduling from outside a loop wakes it, from inside it does not.
+    let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? eventLoop
+    s.scheduled = loop.scheduleTask(deadline: deadline) { [self] in self.check() }
   }
 
   private func check() {

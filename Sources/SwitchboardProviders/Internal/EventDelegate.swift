@@ -25,41 +25,31 @@ enum AttemptEvent: Sendable {
 /// small and the consumer bounds what it buffers (`maxResponseBytes`).
 final class EventDelegate: HTTPClientResponseDelegate {
   typealias Response = Void
-  private let continuation: AsyncStream<AttemptEvent>.Continuation
-  private let watchdog: AttemptWatchdog
+  private let sink: AttemptEventSink
 
-  init(_ continuation: AsyncStream<AttemptEvent>.Continuation, watchdog: AttemptWatchdog) {
-    self.continuation = continuation
-    self.watchdog = watchdog
+  init(_ sink: AttemptEventSink) {
+    self.sink = sink
   }
 
-  // The connect limit is cleared here, on the event loop, when the wire event
-  // happens: clearing it only when the async consumer gets to the event let a busy
-  // consumer turn a connection made in time into a `connect_failed`.
-
   func didSendRequestHead(task: HTTPClient.Task<Void>, _ head: HTTPRequestHead) {
-    watchdog.set(.connect, nil)
-    continuation.yield(.requestSent)
+    sink(.requestSent)
   }
 
   func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-    watchdog.set(.connect, nil)
-    continuation.yield(.head(head))
+    sink(.head(head))
     return task.eventLoop.makeSucceededVoidFuture()
   }
 
   func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-    continuation.yield(.body(buffer))
+    sink(.body(buffer))
     return task.eventLoop.makeSucceededVoidFuture()
   }
 
   func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
-    continuation.yield(.failed(error))
-    continuation.finish()
+    sink(.failed(error))
   }
 
   func didFinishRequest(task: HTTPClient.Task<Void>) throws {
-    continuation.yield(.end)
-    continuation.finish()
+    sink(.end)
   }
 }
