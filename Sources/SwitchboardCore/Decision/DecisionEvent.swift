@@ -113,6 +113,8 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   public var caps: [BudgetCapRecord]? = nil
   /// Sum of the attempts' overages (micro-USD), when any attempt cost more than it reserved.
   public var overageMicroUSD: Int64? = nil
+  /// Which store answered the budget reservations (`postgres`, `local`, `local_fallback`); nil when none was asked.
+  public var stateBackend: String? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {
