@@ -110,20 +110,28 @@ public final class PostgresTestServer: @unchecked Sendable {
     return try Self.run(exe, args)
   }
 
-  /// Runs a command to its end; throws with its output when it fails.
+  /// Runs a command to its end (posix_spawn + waitpid); throws with its output
+  /// when it fails. Not Foundation's `Process`: `pg_ctl start` leaves the server
+  /// holding the descriptors it inherited, and `Process` then never sees the exit.
   static func run(_ exe: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    p.currentDirectoryURL = URL(fileURLWithPath: "/")
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard p.terminationStatus == 0 else { throw Failure("\((exe as NSString).lastPathComponent) failed (\(p.terminationStatus)): \(text)") }
+    let outPath = NSTemporaryDirectory() + "sbpg-out-\(UUID().uuidString.prefix(8))"
+    defer { unlink(outPath) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([exe] + args).map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+    guard rc == 0 else { throw Failure("cannot run \((exe as NSString).lastPathComponent): errno \(rc)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
+    guard exited && code == 0 else { throw Failure("\((exe as NSString).lastPathComponent) failed (\(status)): \(text)") }
     return text.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
