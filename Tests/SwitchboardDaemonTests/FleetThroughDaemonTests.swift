@@ -16,7 +16,7 @@ struct FleetThroughDaemonTests {
                    leaseMs: Int = 30_000, extra: String = "", routeCap: String = "0.002") throws -> String {
     let pw = dir + "/pg-\(id).pw"
     try server.password.write(toFile: pw, atomically: true, encoding: .utf8)
-    let share = onUnavailable == "local" ? ", local_share: 0.25" : ""
+    let share = onUnavailable == "local" ? "\n  local_share: 0.25" : ""
     return """
       listen: {socket: /tmp/unused.sock, max_in_flight_per_connection: 512}
       logging: {level: info}

@@ -6,14 +6,16 @@ import Testing
 /// `shared_state:` parsing: clear errors with key paths that never quote the URL or
 /// the password; the password comes from a variable or a file, read at start.
 @Suite struct SharedStateConfigTests {
+  static let base = "logging: {level: error}\nproviders: {sim: {kind: simulated}}\nmodels: {sim/m: {input: 1.0, output: 2.0, context: 32000}}\nroutes: {r: {candidates: [sim/m]}}\n"
+
   static func issues(_ block: String) -> [String] {
-    do { _ = try DaemonConfiguration.parse(yaml: "logging: {level: error}\n" + block); return [] } catch let e as ConfigError {
+    do { _ = try DaemonConfiguration.parse(yaml: Self.base + block); return [] } catch let e as ConfigError {
       return e.issues.map(\.description)
     } catch { return ["\(type(of: error))"] }
   }
 
   @Test func aFullBlockParses() throws {
-    let c = try DaemonConfiguration.parse(yaml: """
+    let c = try DaemonConfiguration.parse(yaml: Self.base + """
       shared_state:
         postgres: {url: "postgresql://sb@db.example:6543/budgets?sslmode=require", pool_size: 8, lease_ms: 20000,
                    timeout_ms: 750, maintenance_ms: 500, password_env: SB_PG_PW}
@@ -35,7 +37,7 @@ import Testing
     #expect(f.connection.password?.value == "hunter2-secret")
     #expect(!"\(f.connection) \(String(describing: f.connection.password)) \(String(reflecting: f.connection.password))".contains("hunter2"))
     #expect(!"\(f.connection)".contains("db.example"))
-    #expect(try DaemonConfiguration.parse(yaml: "logging: {level: error}").sharedState == nil, "absent: everything local")
+    #expect(try DaemonConfiguration.parse(yaml: Self.base).sharedState == nil, "absent: everything local")
   }
 
   @Test func aPasswordInTheURLIsRefusedWithoutBeingEchoed() {
@@ -54,7 +56,7 @@ import Testing
     ("shared_state: {postgres: {url: \"postgresql://h-only/d\"}}", "shared_state.postgres.url", "must name a user"),
     ("shared_state: {postgres: {url: \"postgresql://u@h/d?sslmode=maybe\"}}", "shared_state.postgres.url", "sslmode"),
     ("shared_state: {postgres: {pool_size: 2}}", "shared_state.postgres.url", "required"),
-    ("shared_state: {postgres: {url: \"postgresql://u@h/d\", pool_size: 0}}", "shared_state.postgres.pool_size", ""),
+    ("shared_state: {postgres: {url: \"postgresql://u@h/d\", pool_size: 0}}", "shared_state.postgres.pool_size", "at least 1"),
     ("shared_state: {postgres: {url: \"postgresql://u@h/d\", lease_ms: 1000, maintenance_ms: 500}}", "shared_state.postgres.lease_ms", "3 × maintenance_ms"),
     ("shared_state: {postgres: {url: \"postgresql://u@h/d\", password_env: A, password_file: /f}}", "shared_state.postgres.password_file", "not both"),
     ("shared_state: {postgres: {url: \"postgresql://u@h/d\"}, local_share: 0.5}", "shared_state.local_share", "on_unavailable: local"),
@@ -68,11 +70,11 @@ import Testing
   }
 
   @Test func anUnsetPasswordVariableOrUnreadableFileStopsTheStartNamingOnlyTheKey() throws {
-    let env = try #require(try DaemonConfiguration.parse(yaml: """
+    let env = try #require(try DaemonConfiguration.parse(yaml: Self.base + """
       shared_state: {postgres: {url: "postgresql://u@h/d", password_env: SB_UNSET_PW}}
       """).sharedState)
     #expect(throws: ConfigError.self) { try env.resolved(environment: [:]) }
-    let file = try #require(try DaemonConfiguration.parse(yaml: """
+    let file = try #require(try DaemonConfiguration.parse(yaml: Self.base + """
       shared_state: {postgres: {url: "postgresql://u@h/d", password_file: /nonexistent/pw}}
       """).sharedState)
     do { _ = try file.resolved(environment: [:]); Issue.record("must fail") } catch {
@@ -82,8 +84,8 @@ import Testing
   }
 
   @Test func changingSharedStateNeedsARestart() throws {
-    let a = try DaemonConfiguration.parse(yaml: "shared_state: {postgres: {url: \"postgresql://u@h/d\"}}")
-    let b = try DaemonConfiguration.parse(yaml: "shared_state: {postgres: {url: \"postgresql://u@h2/d\"}}")
+    let a = try DaemonConfiguration.parse(yaml: Self.base + "shared_state: {postgres: {url: \"postgresql://u@h/d\"}}")
+    let b = try DaemonConfiguration.parse(yaml: Self.base + "shared_state: {postgres: {url: \"postgresql://u@h2/d\"}}")
     #expect(DaemonRuntime.restartRequired(from: a, to: b).contains("shared_state"))
   }
 }
