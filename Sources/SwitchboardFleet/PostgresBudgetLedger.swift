@@ -60,6 +60,7 @@ public final class PostgresBudgetLedger: Sendable {
     pg.options.additionalStartupParameters = [
       ("application_name", "switchboard"), ("statement_timeout", "\(t)"), ("lock_timeout", "\(t)"),
     ]
+    if !configuration.synchronousCommit { pg.options.additionalStartupParameters.append(("synchronous_commit", "off")) }
     self.client = PostgresClient(configuration: pg, backgroundLogger: logger)
     self.sidecarID = sidecarID
     self.calendar = calendar

@@ -25,6 +25,12 @@ public struct SharedStateConfiguration: Sendable, Hashable {
   public var localShare = 0.1
   /// `sidecar_id`: this sidecar's name on its leases. Default: host name, pid and a random suffix.
   public var sidecarID: String?
+  /// `postgres.synchronous_commit`: false sets the server's `synchronous_commit = off`
+  /// for the ledger's sessions — a reservation's row locks are then released without
+  /// waiting for the WAL flush (much less contention on a cap every request shares),
+  /// at the price of losing the last fraction of a second of ledger writes if the
+  /// database server itself crashes (never on a sidecar crash). Default true.
+  public var synchronousCommit = true
   /// `postgres.maintenance_ms`: how often expired leases are reaped, leases renewed,
   /// the database probed while down and the budget view refreshed. Default 1000.
   public var maintenanceMs: Int64 = 1_000

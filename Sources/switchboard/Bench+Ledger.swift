@@ -24,6 +24,7 @@ extension Bench {
     var cfg = SharedStateConfiguration(connection: conn)
     cfg.poolSize = max(1, min(64, concurrency))
     cfg.timeoutMs = 5_000
+    cfg.synchronousCommit = !ledgerAsyncCommit
     let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
     let pg = PostgresBudgetLedger(configuration: cfg, sidecarID: "bench-\(getpid())", calendar: .utc, logger: logger)
     let fleet = FleetBudgetLedger(shared: pg, onUnavailable: .failClosed, localShare: 0.1, logger: logger)
@@ -44,8 +45,9 @@ extension Bench {
                         BudgetScope(key: "daemon-bench-\(benchID)", window: .monthly, limit: BudgetLimit(hard: MicroUSD(.max / 4)))]
           let samples = await Self.ledgerSamples(ledger, scopes: scopes, count: n, concurrency: c)
           func pct(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+          let label = name == "postgres" && ledgerAsyncCommit ? "postgres_async_commit" : name
           print(String(format: "ledger=%@ in_flight=%d requests=%d reserve_settle_p50_ms=%.3f p99_ms=%.3f max_ms=%.3f",
-                       name, c, samples.count, pct(0.5), pct(0.99), samples.last ?? 0))
+                       label, c, samples.count, pct(0.5), pct(0.99), samples.last ?? 0))
         }
       }
       group.cancelAll()

@@ -23,6 +23,7 @@ struct Bench: AsyncParsableCommand {
   @Option(help: "Measure the budget ledger's added latency: local (memory, SQLite) vs this shared PostgreSQL (postgresql://USER@HOST:PORT/DB).")
   var ledgerUrl: String?
   @Option(help: "Environment variable holding the --ledger-url password.") var ledgerPasswordEnv: String?
+  @Flag(help: "With --ledger-url: synchronous_commit = off for the ledger's sessions.") var ledgerAsyncCommit = false
 
   static let yaml = """
     listen: {socket: /tmp/unused.sock, max_in_flight_per_connection: 4096, max_in_flight: 16384}

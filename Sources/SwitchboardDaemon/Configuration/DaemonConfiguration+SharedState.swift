@@ -10,7 +10,8 @@ extension DaemonConfiguration {
     guard let node = top["shared_state"], node.null == nil else { return }
     let s = r.dict(node, "shared_state", allowed: ["postgres", "on_unavailable", "local_share", "sidecar_id"])
     let pg = r.dict(s["postgres"], "shared_state.postgres",
-                    allowed: ["url", "pool_size", "lease_ms", "timeout_ms", "maintenance_ms", "password_env", "password_file"])
+                    allowed: ["url", "pool_size", "lease_ms", "timeout_ms", "maintenance_ms", "password_env", "password_file",
+                              "synchronous_commit"])
     guard let url = r.string(pg["url"], "shared_state.postgres.url") else {
       if s["postgres"] != nil || pg.isEmpty { r.issue("shared_state.postgres.url", s["postgres"] ?? node, "is required (postgresql://USER@HOST:PORT/DB)") }
       return
@@ -28,6 +29,7 @@ extension DaemonConfiguration {
     if let v = r.int(pg["lease_ms"], "shared_state.postgres.lease_ms", min: 100, max: 86_400_000) { f.leaseMs = Int64(v) }
     if let v = r.int(pg["timeout_ms"], "shared_state.postgres.timeout_ms", min: 50, max: 600_000) { f.timeoutMs = Int64(v) }
     if let v = r.int(pg["maintenance_ms"], "shared_state.postgres.maintenance_ms", min: 20, max: 600_000) { f.maintenanceMs = Int64(v) }
+    if let v = r.bool(pg["synchronous_commit"], "shared_state.postgres.synchronous_commit") { f.synchronousCommit = v }
     if f.maintenanceMs * 3 > f.leaseMs {
       r.issue("shared_state.postgres.lease_ms", pg["lease_ms"] ?? pg["maintenance_ms"],
               "must be at least 3 × maintenance_ms (leases are renewed every maintenance pass)")
