@@ -108,6 +108,7 @@ struct FleetThroughDaemonTests {
       case .transport(let e): Issue.record("transport error \(e)")
       }
     }
+    #expect(spentReported <= 2_000, "the answers report \(spentReported) µUSD spent against a 2000 µUSD cap")
     let (spent, reserved) = try Self.capSpent(server)
     #expect(spent <= 2_000, "the fleet settled \(spent) µUSD against a 2000 µUSD cap")
     #expect(spent == spentReported, "the shared ledger holds exactly what the answers report")
