@@ -115,6 +115,11 @@ struct FleetThroughDaemonTests {
     #expect(reserved == 0)
     #expect(spent > 1_000, "the cap was actually reached (\(spent))")
     #expect(served.allSatisfy { $0 > 0 } && refused.allSatisfy { $0 > 0 }, "served \(served) refused \(refused)")
+    // The decision event says it too (explain on the sidecar that served it).
+    if let (sidecar, answer) = all.first(where: { if case .ok = $0.1 { return true } else { return false } }), case .ok(let r) = answer {
+      var a = Switchboard_V1_AdminRequest(); var e = Switchboard_V1_ExplainRequest(); e.requestID = r.requestID; a.kind = .explain(e)
+      #expect(try await clients[sidecar].admin(a).explain.event.stateBackend == "postgres")
+    }
     for c in clients { await c.close() }
     for d in daemons { _ = await d.terminate() }
   }
