@@ -32,7 +32,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-    // The fleet's shared state (ledger, health, audit) on PostgreSQL.
+    // The fleet's shared spend ledger on PostgreSQL (SwitchboardFleet).
     .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
@@ -102,7 +102,7 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
-    // A fleet of sidecars sharing one ledger, health picture and audit trail on PostgreSQL.
+    // A fleet of sidecars sharing one spend ledger on PostgreSQL (shared health and audit: not yet).
     .target(
       name: "SwitchboardFleet",
       dependencies: [
