@@ -32,6 +32,8 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    // The fleet's shared spend ledger on PostgreSQL (SwitchboardFleet).
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
     // Pure routing core: no I/O.
@@ -101,12 +103,25 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // A fleet of sidecars sharing one spend ledger on PostgreSQL (shared health and audit: not yet).
+    .target(
+      name: "SwitchboardFleet",
+      dependencies: [
+        "SwitchboardCore",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The daemon as a library: config, service wiring, request handling, metrics.
     .target(
       name: "SwitchboardDaemon",
       dependencies: [
         "SwitchboardCore", "SwitchboardSimulation", "SwitchboardWire", "SwitchboardProviders", "SwitchboardAudit",
-        "SwitchboardState",
+        "SwitchboardState", "SwitchboardFleet",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -143,7 +158,7 @@ let package = Package(
       name: "switchboard",
       dependencies: [
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore", "SwitchboardAudit",
-        "SwitchboardSimulation",
+        "SwitchboardSimulation", "SwitchboardFleet", "SwitchboardState",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -213,6 +228,14 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "SwitchboardFleetTests",
+      dependencies: [
+        "SwitchboardFleet", "SwitchboardCore", "SwitchboardTestKit",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "SwitchboardHTTPTests",
       dependencies: ["SwitchboardHTTP", "SwitchboardDaemon", "SwitchboardCore"],
       swiftSettings: swiftSettings
@@ -221,7 +244,7 @@ let package = Package(
       name: "SwitchboardDaemonTests",
       dependencies: [
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
-        "SwitchboardTestKit",
+        "SwitchboardTestKit", "SwitchboardFleet",
       ],
       exclude: ["Drivers"],
       swiftSettings: swiftSettings

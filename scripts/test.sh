@@ -18,6 +18,9 @@ command -v protoc-gen-go >/dev/null || need+=(protoc-gen-go)
 [ -d /usr/share/gocode/src/google.golang.org/protobuf ] || need+=(golang-google-protobuf-dev)
 # The container tests (deploy/container): build and run the image without a registry.
 for tool in podman buildah runc; do command -v "$tool" >/dev/null || need+=("$tool"); done
+# The fleet tests (shared_state on PostgreSQL) start throwaway servers with initdb/pg_ctl;
+# where none can run they are skipped with the reason printed, never passed.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -140,6 +140,7 @@ public enum DecisionExplainer {
       out.append(contentsOf: table(rows))
     }
     if let o = e.overageMicroUSD { out.append("  overage       \(micro(o)) over the reservations (provider reported more than the worst case)") }
+    if let b = e.stateBackend, b != "local" { out.append("  ledger        \(b)\(b == "local_fallback" ? " (the fleet database was unreachable: spent from this sidecar's share)" : " (the fleet's shared ledger)")") }
 
     out.append("")
     out.append("Warnings")

@@ -20,6 +20,10 @@ struct Bench: AsyncParsableCommand {
   @Flag(help: "Audit to SQLite in a temp dir instead of in memory.") var sqlite = false
   @Flag(name: .customLong("no-durable"), help: "Answer without waiting for the audit commit (audit.durable_responses: false).") var noDurable = false
   @Flag(help: "Measure only the routing decision in process (plan + execute + event), no socket.") var routerOnly = false
+  @Option(help: "Measure the budget ledger's added latency: local (memory, SQLite) vs this shared PostgreSQL (postgresql://USER@HOST:PORT/DB).")
+  var ledgerUrl: String?
+  @Option(help: "Environment variable holding the --ledger-url password.") var ledgerPasswordEnv: String?
+  @Flag(help: "With --ledger-url: synchronous_commit = off for the ledger's sessions.") var ledgerAsyncCommit = false
 
   static let yaml = """
     listen: {socket: /tmp/unused.sock, max_in_flight_per_connection: 4096, max_in_flight: 16384}
@@ -34,6 +38,7 @@ struct Bench: AsyncParsableCommand {
 
   func run() async throws {
     if routerOnly { return try await runRouterOnly() }
+    if let ledgerUrl { return try await runLedger(url: ledgerUrl) }
     var daemon: InProcessDaemon?
     var path = socket ?? ""
     if socket == nil {

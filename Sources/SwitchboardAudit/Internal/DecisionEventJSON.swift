@@ -110,6 +110,7 @@ enum DecisionEventJSON {
     if let v = e.tags { w.key("tags"); w.stringMap(v) }
     if let v = e.costCapUSD { w.field("cost_cap_usd", double: v) }
     if let v = e.latencySLAMs { w.field("latency_sla_ms", double: v) }
+    if let v = e.stateBackend { w.field("state_backend", string: v) }
     w.close()
     return w.out
   }

@@ -19,4 +19,6 @@ public protocol BudgetLedger: Sendable {
   func release(_ reservation: BudgetReservation) async
   /// Spend of `scopes` (every scope the ledger knows when nil) in their current periods.
   func snapshot(scopes: [BudgetScope]?, wallMillis: Int64) async -> [BudgetSnapshot]
+  /// The store that answers reservations right now (``StateBackend``); `.local` by default.
+  var stateBackend: StateBackend { get }
 }

@@ -8,6 +8,8 @@ public struct BudgetReservation: Sendable, Hashable {
   public var scopes: [BudgetScope]
   /// The request it belongs to.
   public var requestID: String
+  /// The store that holds it (the fleet ledger routes settle and release by it); nil: the ledger's only store.
+  public var backend: StateBackend? = nil
   /// Creates a reservation (ledgers do this).
   public init(id: UInt64, amount: MicroUSD, scopes: [BudgetScope], requestID: String) {
     self.id = id; self.amount = amount; self.scopes = scopes; self.requestID = requestID

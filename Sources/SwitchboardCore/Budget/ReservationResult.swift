@@ -6,4 +6,8 @@ public enum ReservationResult: Sendable {
   case denied(scope: String, remaining: MicroUSD)
   /// The ledger cannot record the reservation (its store failed): fail closed.
   case unavailable(String)
+
+  /// The fleet's shared ledger is unreachable and `on_unavailable: fail_closed`:
+  /// the request is refused with reason `shared_state_unavailable`.
+  public static var sharedStateUnavailable: ReservationResult { .unavailable(ReasonCode.sharedStateUnavailable.rawValue) }
 }

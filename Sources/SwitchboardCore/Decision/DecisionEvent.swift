@@ -142,6 +142,8 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
     guard let c = costUSD, let b = baselineCostUSD, c.isFinite, b.isFinite, b > 0 else { return nil }
     return c / b
   }
+  /// Which store answered the budget reservations (`postgres`, `local`, `local_fallback`); nil when none was asked.
+  public var stateBackend: String? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {

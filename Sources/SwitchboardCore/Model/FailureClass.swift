@@ -46,6 +46,8 @@ public struct ReasonCode: Hashable, Sendable, Codable, CustomStringConvertible, 
   public static let prefillRejected: ReasonCode = "prefill_rejected"
   public static let missingKey: ReasonCode = "missing_key"
   public static let cancelled: ReasonCode = "cancelled"
+  /// The fleet's shared state (PostgreSQL) is unreachable and the fleet fails closed.
+  public static let sharedStateUnavailable: ReasonCode = "shared_state_unavailable"
 
   // Planner rejections.
   public static let capabilityMissing: ReasonCode = "capability_missing"

@@ -39,6 +39,8 @@ struct RequestExecutor {
     /// Terminal error decided inside the loop (propagating failures).
     var terminal: RoutingError?
     var minContextWindow: Int?
+    /// The store that answered the last reservation (``StateBackend``).
+    var stateBackend: StateBackend?
   }
 
   /// Streamed state of one attempt, shared with the delta callback.
@@ -114,7 +116,9 @@ struct RequestExecutor {
         // Before the attempt: reserve the true worst case.
         let worst = ReservationEstimator.attemptAmount(candidate, delivered: run.pendingRestart != nil ? run.delivered : "")
         let reservation: BudgetReservation
-        switch await ledger.reserve(worst, scopes: scopes, requestID: requestID, wallMillis: clock.wallMillis()) {
+        let reserved = await ledger.reserve(worst, scopes: scopes, requestID: requestID, wallMillis: clock.wallMillis())
+        if case .reserved(let r, _) = reserved { run.stateBackend = r.backend ?? ledger.stateBackend } else { run.stateBackend = ledger.stateBackend }
+        switch reserved {
         case .denied(let scope, let remaining):
           if isProbe { health.releaseProbe(circuit) }
           let f = ProviderFailure(.budgetViolation, message: "\(scope): worst case \(worst) > remaining \(remaining)")
@@ -123,8 +127,11 @@ struct RequestExecutor {
           continue candidates
         case .unavailable(let why):
           if isProbe { health.releaseProbe(circuit) }
-          let f = ProviderFailure(.budgetViolation, message: "the budget ledger is unavailable: \(why)")
-          run.attempts.append(skipped(candidate.ref, .budgetViolation, f.message, run: run, start: start, key: key, failureClass: .semantic))
+          let shared = why == ReasonCode.sharedStateUnavailable.rawValue
+          let code: ReasonCode = shared ? .sharedStateUnavailable : .budgetViolation
+          let f = ProviderFailure(code, message: shared ? "the fleet's shared budget ledger is unreachable (on_unavailable: fail_closed)"
+                                                        : "the budget ledger is unavailable: \(why)")
+          run.attempts.append(skipped(candidate.ref, code, f.message, run: run, start: start, key: key, failureClass: .semantic))
           run.lastFailure = f
           break candidates
         case .reserved(let r, let soft):
@@ -326,6 +333,7 @@ struct RequestExecutor {
     switch last.reason {
     case .deadlineExceeded: return RoutingError(.deadlineExceeded, .deadlineExceeded, message)
     case .budgetViolation: return RoutingError(.resourceExhausted, .budgetViolation, last.message)
+    case .sharedStateUnavailable: return RoutingError(.unavailable, .sharedStateUnavailable, last.message, retryable: true)
     case .missingKey: return RoutingError(.unauthenticated, .missingKey, last.message)
     default:
       return RoutingError(.unavailable, last.reason, message, retryable: last.failureClass == .transient, retryAfter: last.retryAfter)

@@ -190,6 +190,7 @@ public final class Router: Sendable {
     event.totalSpendUSD = run.totalSpend.usd
     event.totalSpendMicroUSD = run.totalSpend.value
     event.overageMicroUSD = run.overage > .zero ? run.overage.value : nil
+    event.stateBackend = (run.stateBackend ?? ledger.stateBackend).rawValue
     event.budgetScopes = scopes.map(\.account)
     event.caps = budgetState.map(BudgetCapRecord.init)
     event.costCapUSD = route.costCapUSD(for: request)

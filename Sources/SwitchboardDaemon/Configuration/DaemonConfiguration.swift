@@ -67,6 +67,8 @@ public struct DaemonConfiguration: Sendable {
   public var ledgerFullSync = true
   /// The OpenAI-compatible HTTP endpoint; nil = off.
   public var http: HTTPSettings?
+  /// `shared_state:` — the fleet's PostgreSQL ledger; nil = everything local (SQLite). Default: nil.
+  public var sharedState: SharedStateSettings?
   /// SHA-256 prefix of the file's text.
   public var digest = ""
 
@@ -89,7 +91,7 @@ public struct DaemonConfiguration: Sendable {
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
     let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "retry_budget", "providers", "models",
-                                         "routes", "tenants", "budgets", "direct", "http"])
+                                         "routes", "tenants", "budgets", "direct", "http", "shared_state"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -363,6 +365,7 @@ public struct DaemonConfiguration: Sendable {
     }
 
     parseBudgets(r, top, &c)
+    parseSharedState(r, top, &c)
 
     if !r.issues.isEmpty { throw ConfigError(issues: r.issues) }
     return c

@@ -65,11 +65,15 @@ final class DaemonHandler: CallHandler {
     case .success(let result):
       var response = ProtoConversion.response(result)
       response.correlationID = event.correlationID ?? ""
+      response.stateBackend = event.stateBackend ?? ""
       await call.finish(.completionResponse(response))
     case .failure(let error):
-      await call.fail(ProtoConversion.statusCode(error.code), reason: error.reason.rawValue, message: error.message,
-                      retryable: error.retryable, retryAfterMs: UInt32(clamping: Int(error.retryAfter?.milliseconds ?? 0)),
-                      requestID: event.requestID, correlationID: event.correlationID ?? "")
+      var s = Switchboard_V1_Status()
+      s.code = ProtoConversion.statusCode(error.code); s.reasonCode = error.reason.rawValue; s.message = error.message
+      s.retryable = error.retryable; s.retryAfterMs = UInt32(clamping: Int(error.retryAfter?.milliseconds ?? 0))
+      s.requestID = event.requestID; s.correlationID = event.correlationID ?? ""
+      s.stateBackend = event.stateBackend ?? ""
+      await call.finish(.status(s))
     }
     recorder.record(event, started: started)
   }

@@ -321,6 +321,7 @@ enum ProtoConversion {
     p.subTenant = e.subTenant ?? ""
     p.budgetScopes = e.budgetScopes
     p.overageMicroUsd = e.overageMicroUSD ?? 0
+    p.stateBackend = e.stateBackend ?? ""
     p.caps = (e.caps ?? []).map { c in
       var pc = Switchboard_V1_BudgetCap()
       pc.scope = c.scope; pc.window = c.window; pc.period = c.period

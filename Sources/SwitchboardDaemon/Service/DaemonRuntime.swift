@@ -6,6 +6,7 @@ import NIOPosix
 import Synchronization
 import SwitchboardAudit
 import SwitchboardCore
+import SwitchboardFleet
 import SwitchboardSimulation
 import SwitchboardProviders
 import SwitchboardState
@@ -28,6 +29,11 @@ public final class DaemonRuntime: Sendable {
   let startedAt = ContinuousClock.now
   /// The spend ledger (its own SQLite store).
   public let ledger: SQLiteBudgetLedger
+  /// The fleet's shared ledger (`shared_state:`), which then answers every
+  /// reservation instead of ``ledger``; nil without a fleet.
+  public let fleet: FleetBudgetLedger?
+  /// Its maintenance service (run by the daemon service before the socket serves).
+  public let fleetService: FleetService?
   /// The custom strategies this daemon binary offers (`strategy: custom:NAME`).
   let strategies: StrategyRegistry
   private let state: Mutex<State>
@@ -80,6 +86,27 @@ public final class DaemonRuntime: Sendable {
       await leanClient?.shutdown()
       throw error
     }
+    if let shared = configuration.sharedState {
+      do {
+        let f = try shared.resolved(environment: environment)
+        let calendar = BudgetCalendar(timeZone: configuration.budgets.timeZone) ?? .utc
+        let sidecar = f.sidecarID ?? Self.defaultSidecarID()
+        let pg = PostgresBudgetLedger(configuration: f, sidecarID: sidecar, calendar: calendar, logger: logger)
+        let fleet = FleetBudgetLedger(shared: pg, onUnavailable: f.onUnavailable, localShare: f.localShare, logger: logger)
+        self.fleet = fleet
+        self.fleetService = FleetService(ledger: fleet, interval: .milliseconds(f.maintenanceMs))
+        logger.notice("fleet ledger configured", metadata: [
+          "fleet.sidecar_id": "\(sidecar)", "fleet.on_unavailable": "\(f.onUnavailable.rawValue)", "fleet.lease_ms": "\(f.leaseMs)"])
+      } catch {
+        logger.critical("cannot start: shared_state", metadata: ["error": "\(error)"])
+        await audit.close()
+        try? await httpClient.shutdown()
+        throw error
+      }
+    } else {
+      self.fleet = nil
+      self.fleetService = nil
+    }
     if ledger.loadReport.releasedReservations > 0 {
       logger.notice("released reservations of a process that died", metadata: [
         "ledger.released": .stringConvertible(ledger.loadReport.releasedReservations),
@@ -97,7 +124,7 @@ public final class DaemonRuntime: Sendable {
     }
     let dotenv = Self.loadDotenv(configuration.dotenvPath)
     let keys = KeyResolver(settings: built.1, environment: environment, dotenv: dotenv)
-    self.router = Router(configuration: built.0, keys: keys, ledger: ledger, audit: audit, clock: clock)
+    self.router = Router(configuration: built.0, keys: keys, ledger: fleet ?? ledger, audit: audit, clock: clock)
     self.state = Mutex(State(configuration: configuration, configPath: configPath, socketOverridden: socketOverridden))
     let adminRef = RuntimeReference()
     self.recorder = DecisionRecorder(metrics: metrics, logger: logger)
@@ -196,6 +223,7 @@ public final class DaemonRuntime: Sendable {
     if a.budgets.timeZone != b.budgets.timeZone { out.append("budgets.time_zone") }
     if a.resolvedLedgerPath != b.resolvedLedgerPath { out.append("budgets.ledger_path") }
     if a.ledgerFullSync != b.ledgerFullSync { out.append("budgets.ledger_sync") }
+    if a.sharedState != b.sharedState { out.append("shared_state") }
     return out
   }
 
@@ -267,6 +295,13 @@ public final class DaemonRuntime: Sendable {
       out[key] = value
     }
     return out
+  }
+
+  /// This sidecar's default lease name: host, pid and a random suffix (a restarted
+  /// sidecar never renews the leases of its previous life).
+  static func defaultSidecarID() -> String {
+    let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+    return "\(host.prefix(64))-\(getpid())-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
   }
 
   /// Uptime.

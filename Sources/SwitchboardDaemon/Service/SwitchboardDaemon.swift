@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SwitchboardCore
+import SwitchboardFleet
 import SwitchboardWire
 import UnixSignals
 
@@ -23,6 +24,7 @@ public final class SwitchboardDaemonService: Service, Sendable {
       let (host, port) = DaemonConfiguration.splitHostPort(config.metricsListen) ?? ("127.0.0.1", 9464)
       let router = runtime.router
       let ledger = runtime.ledger
+      let fleet = runtime.fleet
       let metrics = runtime.metrics
       let server = runtime.server
       let audit = runtime.audit
@@ -30,13 +32,20 @@ public final class SwitchboardDaemonService: Service, Sendable {
         metrics.setInFlight(server.inFlight)
         metrics.setAuditWriteFailures(audit.statistics.failedEvents)
         return metrics.render(circuits: router.health.snapshot(now: router.clock.now()),
-                              budgets: ledger.memory.snapshotNow(wallMillis: router.clock.wallMillis()))
+                              budgets: fleet?.snapshotNow(wallMillis: router.clock.wallMillis())
+                                ?? ledger.memory.snapshotNow(wallMillis: router.clock.wallMillis()))
       }, logger: runtime.logger)
     }
     let ms = metricsServer
     do {
     try await withGracefulShutdownHandler {
       try await withThrowingTaskGroup(of: Void.self) { group in
+        if let fleetService = runtime.fleetService {
+          // The pool runs first; the schema is migrated before the socket serves
+          // (a database that is down leaves the sidecar serving per on_unavailable).
+          group.addTask { await fleetService.run() }
+          await fleetService.ledger.start(nowMillis: SystemClock().wallMillis())
+        }
         group.addTask { try await runtime.server.run() }
         if let ms { group.addTask { try await ms.run() } }
         group.addTask {
@@ -55,6 +64,8 @@ public final class SwitchboardDaemonService: Service, Sendable {
         }
         // The socket server returning (drained) ends the daemon.
         try await group.next()
+        // The drained calls' settles that could not be written yet get one more try.
+        await runtime.fleet?.flush()
         group.cancelAll()
         ms?.shutdown()
       }

@@ -958,6 +958,12 @@ public nonisolated struct Switchboard_V1_CompletionResponse: @unchecked Sendable
     set {_uniqueStorage()._correlationID = newValue}
   }
 
+  /// Which store answered the budget reservations (see Status.state_backend).
+  public var stateBackend: String {
+    get {_storage._stateBackend}
+    set {_uniqueStorage()._stateBackend = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Absent when a price is unknown: never a guess.
@@ -1023,6 +1029,12 @@ public nonisolated struct Switchboard_V1_Status: Sendable {
   /// The id the client sent (CompletionRequest.request_id), echoed so a client can
   /// match the answer to its own id; the daemon-issued request_id is the key.
   public var correlationID: String = String()
+
+  /// Which store answered the request's budget reservations: "postgres" (the
+  /// fleet's shared ledger), "local" (this sidecar's own), "local_fallback" (the
+  /// shared ledger was unreachable; spent from this sidecar's bounded share).
+  /// Empty when no reservation was asked (e.g. an unknown route).
+  public var stateBackend: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2011,6 +2023,12 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
   public var tags: Dictionary<String,String> {
     get {_storage._tags}
     set {_uniqueStorage()._tags = newValue}
+  }
+
+  /// Which store answered the budget reservations (see Status.state_backend).
+  public var stateBackend: String {
+    get {_storage._stateBackend}
+    set {_uniqueStorage()._stateBackend = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -3425,7 +3443,7 @@ nonisolated extension Switchboard_V1_StreamRestart: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompletionResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0\u{4}\u{f}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0\u{4}\u{f}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{4}.state_backend\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -3448,6 +3466,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
     var _optCostDeltaMicroUsd: Switchboard_V1_CompletionResponse.OneOf_OptCostDeltaMicroUsd?
     var _totalSpendMicroUsd: Int64 = 0
     var _correlationID: String = String()
+    var _stateBackend: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3478,6 +3497,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       _optCostDeltaMicroUsd = source._optCostDeltaMicroUsd
       _totalSpendMicroUsd = source._totalSpendMicroUsd
       _correlationID = source._correlationID
+      _stateBackend = source._stateBackend
     }
   }
 
@@ -3558,6 +3578,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
         }()
         case 33: try { try decoder.decodeSingularInt64Field(value: &_storage._totalSpendMicroUsd) }()
         case 34: try { try decoder.decodeSingularStringField(value: &_storage._correlationID) }()
+        case 80: try { try decoder.decodeSingularStringField(value: &_storage._stateBackend) }()
         default: break
         }
       }
@@ -3630,6 +3651,9 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       if !_storage._correlationID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._correlationID, fieldNumber: 34)
       }
+      if !_storage._stateBackend.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stateBackend, fieldNumber: 80)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3659,6 +3683,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
         if _storage._optCostDeltaMicroUsd != rhs_storage._optCostDeltaMicroUsd {return false}
         if _storage._totalSpendMicroUsd != rhs_storage._totalSpendMicroUsd {return false}
         if _storage._correlationID != rhs_storage._correlationID {return false}
+        if _storage._stateBackend != rhs_storage._stateBackend {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3670,7 +3695,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Status"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{3}reason_code\0\u{1}message\0\u{1}retryable\0\u{3}retry_after_ms\0\u{3}request_id\0\u{4}\u{18}correlation_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{3}reason_code\0\u{1}message\0\u{1}retryable\0\u{3}retry_after_ms\0\u{3}request_id\0\u{4}\u{18}correlation_id\0\u{4}2state_backend\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3685,6 +3710,7 @@ nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 30: try { try decoder.decodeSingularStringField(value: &self.correlationID) }()
+      case 80: try { try decoder.decodeSingularStringField(value: &self.stateBackend) }()
       default: break
       }
     }
@@ -3712,6 +3738,9 @@ nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobu
     if !self.correlationID.isEmpty {
       try visitor.visitSingularStringField(value: self.correlationID, fieldNumber: 30)
     }
+    if !self.stateBackend.isEmpty {
+      try visitor.visitSingularStringField(value: self.stateBackend, fieldNumber: 80)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3723,6 +3752,7 @@ nonisolated extension Switchboard_V1_Status: SwiftProtobuf.Message, SwiftProtobu
     if lhs.retryAfterMs != rhs.retryAfterMs {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.correlationID != rhs.correlationID {return false}
+    if lhs.stateBackend != rhs.stateBackend {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4749,7 +4779,7 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecisionEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{2}/tier\0\u{2}\u{f}tags\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{4}*state_backend\0\u{2}\u{5}tier\0\u{2}\u{f}tags\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -4785,6 +4815,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
     var _overageMicroUsd: Int64 = 0
     var _tier: Switchboard_V1_TierDecision? = nil
     var _tags: Dictionary<String,String> = [:]
+    var _stateBackend: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4828,6 +4859,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       _overageMicroUsd = source._overageMicroUsd
       _tier = source._tier
       _tags = source._tags
+      _stateBackend = source._stateBackend
     }
   }
 
@@ -4919,6 +4951,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         case 36: try { try decoder.decodeRepeatedStringField(value: &_storage._budgetScopes) }()
         case 37: try { try decoder.decodeRepeatedMessageField(value: &_storage._caps) }()
         case 38: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
+        case 80: try { try decoder.decodeSingularStringField(value: &_storage._stateBackend) }()
         case 85: try { try decoder.decodeSingularMessageField(value: &_storage._tier) }()
         case 100: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._tags) }()
         default: break
@@ -5026,6 +5059,9 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       if _storage._overageMicroUsd != 0 {
         try visitor.visitSingularInt64Field(value: _storage._overageMicroUsd, fieldNumber: 38)
       }
+      if !_storage._stateBackend.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stateBackend, fieldNumber: 80)
+      }
       try { if let v = _storage._tier {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 85)
       } }()
@@ -5074,6 +5110,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         if _storage._overageMicroUsd != rhs_storage._overageMicroUsd {return false}
         if _storage._tier != rhs_storage._tier {return false}
         if _storage._tags != rhs_storage._tags {return false}
+        if _storage._stateBackend != rhs_storage._stateBackend {return false}
         return true
       }
       if !storagesAreEqual {return false}

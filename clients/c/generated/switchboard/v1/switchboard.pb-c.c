@@ -3464,7 +3464,7 @@ const ProtobufCMessageDescriptor switchboard__v1__stream_restart__descriptor =
   (ProtobufCMessageInit) switchboard__v1__stream_restart__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[20] =
+static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[21] =
 {
   {
     "request_id",
@@ -3706,6 +3706,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__completion_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "state_backend",
+    80,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionResponse, state_backend),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__completion_response__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
@@ -3724,16 +3736,18 @@ static const unsigned switchboard__v1__completion_response__field_indices_by_nam
   4,   /* field[4] = provider */
   0,   /* field[0] = request_id */
   12,   /* field[12] = route */
+  20,   /* field[20] = state_backend */
   2,   /* field[2] = tool_calls */
   18,   /* field[18] = total_spend_micro_usd */
   6,   /* field[6] = usage */
   14,   /* field[14] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[2 + 1] =
+static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 30, 15 },
-  { 0, 20 }
+  { 80, 20 },
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__completion_response__descriptor =
 {
@@ -3743,10 +3757,10 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_response__descripto
   "Switchboard__V1__CompletionResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__CompletionResponse),
-  20,
+  21,
   switchboard__v1__completion_response__field_descriptors,
   switchboard__v1__completion_response__field_indices_by_name,
-  2,  switchboard__v1__completion_response__number_ranges,
+  3,  switchboard__v1__completion_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__completion_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3802,7 +3816,7 @@ const ProtobufCEnumDescriptor switchboard__v1__status__code__descriptor =
   switchboard__v1__status__code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__status__field_descriptors[7] =
+static const ProtobufCFieldDescriptor switchboard__v1__status__field_descriptors[8] =
 {
   {
     "code",
@@ -3888,6 +3902,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__status__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "state_backend",
+    80,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__Status, state_backend),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__status__field_indices_by_name[] = {
   0,   /* field[0] = code */
@@ -3897,12 +3923,14 @@ static const unsigned switchboard__v1__status__field_indices_by_name[] = {
   5,   /* field[5] = request_id */
   4,   /* field[4] = retry_after_ms */
   3,   /* field[3] = retryable */
+  7,   /* field[7] = state_backend */
 };
-static const ProtobufCIntRange switchboard__v1__status__number_ranges[2 + 1] =
+static const ProtobufCIntRange switchboard__v1__status__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 30, 6 },
-  { 0, 7 }
+  { 80, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__status__descriptor =
 {
@@ -3912,10 +3940,10 @@ const ProtobufCMessageDescriptor switchboard__v1__status__descriptor =
   "Switchboard__V1__Status",
   "switchboard.v1",
   sizeof(Switchboard__V1__Status),
-  7,
+  8,
   switchboard__v1__status__field_descriptors,
   switchboard__v1__status__field_indices_by_name,
-  2,  switchboard__v1__status__number_ranges,
+  3,  switchboard__v1__status__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5246,7 +5274,7 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__tags_entry__de
   (ProtobufCMessageInit) switchboard__v1__decision_event__tags_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[33] =
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[34] =
 {
   {
     "request_id",
@@ -5621,6 +5649,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_des
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "state_backend",
+    80,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, state_backend),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "tier",
     85,
     PROTOBUF_C_LABEL_NONE,
@@ -5667,26 +5707,28 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   8,   /* field[8] = reason_code */
   0,   /* field[0] = request_id */
   3,   /* field[3] = route */
+  31,   /* field[31] = state_backend */
   7,   /* field[7] = status_code */
   4,   /* field[4] = strategy */
   5,   /* field[5] = stream */
   27,   /* field[27] = sub_tenant */
-  32,   /* field[32] = tags */
+  33,   /* field[33] = tags */
   2,   /* field[2] = tenant */
-  31,   /* field[31] = tier */
+  32,   /* field[32] = tier */
   1,   /* field[1] = timestamp_ms */
   18,   /* field[18] = total_latency_ms */
   25,   /* field[25] = total_spend_micro_usd */
   21,   /* field[21] = usage */
   19,   /* field[19] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[4 + 1] =
+static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[5 + 1] =
 {
   { 1, 0 },
   { 30, 22 },
-  { 85, 31 },
-  { 100, 32 },
-  { 0, 33 }
+  { 80, 31 },
+  { 85, 32 },
+  { 100, 33 },
+  { 0, 34 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
 {
@@ -5696,10 +5738,10 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
   "Switchboard__V1__DecisionEvent",
   "switchboard.v1",
   sizeof(Switchboard__V1__DecisionEvent),
-  33,
+  34,
   switchboard__v1__decision_event__field_descriptors,
   switchboard__v1__decision_event__field_indices_by_name,
-  4,  switchboard__v1__decision_event__number_ranges,
+  5,  switchboard__v1__decision_event__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__decision_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

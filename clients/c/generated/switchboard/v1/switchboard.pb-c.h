@@ -628,6 +628,10 @@ struct  Switchboard__V1__CompletionResponse
    * The id the client sent (CompletionRequest.request_id), echoed back.
    */
   char *correlation_id;
+  /*
+   * Which store answered the budget reservations (see Status.state_backend).
+   */
+  char *state_backend;
   Switchboard__V1__CompletionResponse__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -655,7 +659,7 @@ struct  Switchboard__V1__CompletionResponse
 };
 #define SWITCHBOARD__V1__COMPLETION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__completion_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*
@@ -678,10 +682,17 @@ struct  Switchboard__V1__Status
    * match the answer to its own id; the daemon-issued request_id is the key.
    */
   char *correlation_id;
+  /*
+   * Which store answered the request's budget reservations: "postgres" (the
+   * fleet's shared ledger), "local" (this sidecar's own), "local_fallback" (the
+   * shared ledger was unreachable; spent from this sidecar's bounded share).
+   * Empty when no reservation was asked (e.g. an unknown route).
+   */
+  char *state_backend;
 };
 #define SWITCHBOARD__V1__STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__status__descriptor) \
-    , SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1170,6 +1181,10 @@ struct  Switchboard__V1__DecisionEvent
    */
   size_t n_tags;
   Switchboard__V1__DecisionEvent__TagsEntry **tags;
+  /*
+   * Which store answered the budget reservations (see Status.state_backend).
+   */
+  char *state_backend;
   Switchboard__V1__DecisionEvent__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -1197,7 +1212,7 @@ struct  Switchboard__V1__DecisionEvent
 };
 #define SWITCHBOARD__V1__DECISION_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__decision_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, 0,NULL, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*

@@ -274,7 +274,7 @@ class CompletionRequest(_message.Message):
     def __init__(self, route: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice: _Optional[str] = ..., response_format: _Optional[_Union[ResponseFormat, _Mapping]] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., stream: bool = ..., constraints: _Optional[_Union[Constraints, _Mapping]] = ..., tenant: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., key_overrides: _Optional[_Iterable[_Union[KeyOverride, _Mapping]]] = ..., deadline_ms: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CompletionResponse(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "content", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "decision_summary", "finish_reason", "latency_ms", "model", "provider", "request_id", "route", "tool_calls", "total_spend_micro_usd", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "content", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "decision_summary", "finish_reason", "latency_ms", "model", "provider", "request_id", "route", "state_backend", "tool_calls", "total_spend_micro_usd", "usage", "warnings"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     BASELINE_COST_USD_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,7 @@ class CompletionResponse(_message.Message):
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
+    STATE_BACKEND_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SPEND_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
@@ -311,11 +312,12 @@ class CompletionResponse(_message.Message):
     provider: str
     request_id: str
     route: str
+    state_backend: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
     total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., attempts: _Optional[int] = ..., decision_summary: _Optional[str] = ..., route: _Optional[str] = ..., latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., attempts: _Optional[int] = ..., decision_summary: _Optional[str] = ..., route: _Optional[str] = ..., latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., state_backend: _Optional[str] = ...) -> None: ...
 
 class Constraints(_message.Message):
     __slots__ = ["latency_sla_ms", "max_cost_micro_usd", "max_cost_usd", "required_capabilities"]
@@ -338,7 +340,7 @@ class ContentPart(_message.Message):
     def __init__(self, text: _Optional[str] = ..., image: _Optional[_Union[ImageUrl, _Mapping]] = ...) -> None: ...
 
 class DecisionEvent(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "status_code", "strategy", "stream", "sub_tenant", "tags", "tenant", "tier", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "state_backend", "status_code", "strategy", "stream", "sub_tenant", "tags", "tenant", "tier", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
     class TagsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -367,6 +369,7 @@ class DecisionEvent(_message.Message):
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
+    STATE_BACKEND_FIELD_NUMBER: _ClassVar[int]
     STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
@@ -400,6 +403,7 @@ class DecisionEvent(_message.Message):
     reason_code: str
     request_id: str
     route: str
+    state_backend: str
     status_code: Status.Code
     strategy: str
     stream: bool
@@ -412,7 +416,7 @@ class DecisionEvent(_message.Message):
     total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ..., tier: _Optional[_Union[TierDecision, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ..., tier: _Optional[_Union[TierDecision, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., state_backend: _Optional[str] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
     __slots__ = ["request_id"]
@@ -627,7 +631,7 @@ class SetKeyResponse(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., pool_size: _Optional[int] = ...) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ["code", "correlation_id", "message", "reason_code", "request_id", "retry_after_ms", "retryable"]
+    __slots__ = ["code", "correlation_id", "message", "reason_code", "request_id", "retry_after_ms", "retryable", "state_backend"]
     class Code(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = []
     CANCELLED: Status.Code
@@ -648,6 +652,7 @@ class Status(_message.Message):
     RESOURCE_EXHAUSTED: Status.Code
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
+    STATE_BACKEND_FIELD_NUMBER: _ClassVar[int]
     UNAUTHENTICATED: Status.Code
     UNAVAILABLE: Status.Code
     UPSTREAM_REJECTED: Status.Code
@@ -658,7 +663,8 @@ class Status(_message.Message):
     request_id: str
     retry_after_ms: int
     retryable: bool
-    def __init__(self, code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., message: _Optional[str] = ..., retryable: bool = ..., retry_after_ms: _Optional[int] = ..., request_id: _Optional[str] = ..., correlation_id: _Optional[str] = ...) -> None: ...
+    state_backend: str
+    def __init__(self, code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., message: _Optional[str] = ..., retryable: bool = ..., retry_after_ms: _Optional[int] = ..., request_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., state_backend: _Optional[str] = ...) -> None: ...
 
 class StreamRestart(_message.Message):
     __slots__ = ["attempt", "failed_model", "failed_provider", "next_model", "next_provider", "reason_code"]
