@@ -32,6 +32,11 @@ import Testing
     e.attempts[0].overageMicroUSD = 12
     e.attempts[0].chargedScopes = ["route:chat@daily", "tenant:acme@monthly"]
     e.candidates[0].worstCaseMicroUSD = 5_000
+    e.attempts[0].hedgeLost = true
+    e.attempts[1].hedge = true
+    e.attempts[1].hedgeOf = 1
+    e.hedge = HedgeRecord(delayMs: 412.5, started: 1, winnerAttempt: 2, winnerIsHedge: true, extraCostMicroUSD: 100,
+                          refused: ["budget_violation", "a \"quoted\" code"])
     e.caps = [BudgetCapRecord(BudgetSnapshot(scope: "tenant:acme", window: "monthly", period: "2026-01", spent: MicroUSD(10),
                                              reserved: MicroUSD(5), limit: BudgetLimit(soft: MicroUSD(20), hard: MicroUSD(30)))),
               BudgetCapRecord(BudgetSnapshot(scope: "route:chat", window: "daily", period: "2026-01-01", spent: .zero,

@@ -63,6 +63,9 @@ enum DecisionEventJSON {
       if let v = a.chargedMicroUSD { w.field("chargedMicroUSD", int: v) }
       if let v = a.overageMicroUSD { w.field("overageMicroUSD", int: v) }
       if let v = a.chargedScopes { w.key("chargedScopes"); w.array(v) { w, s in w.string(s) } }
+      if let v = a.hedge { w.field("hedge", bool: v) }
+      if let v = a.hedgeLost { w.field("hedgeLost", bool: v) }
+      if let v = a.hedgeOf { w.field("hedgeOf", int: Int64(v)) }
       w.close()
     }
     if let v = e.chosenProvider { w.field("chosenProvider", string: v) }
@@ -97,6 +100,17 @@ enum DecisionEventJSON {
       }
     }
     if let v = e.overageMicroUSD { w.field("overageMicroUSD", int: v) }
+    if let h = e.hedge {
+      w.key("hedge")
+      w.open()
+      w.field("delayMs", double: h.delayMs)
+      w.field("started", int: Int64(h.started))
+      if let v = h.winnerAttempt { w.field("winnerAttempt", int: Int64(v)) }
+      w.field("winnerIsHedge", bool: h.winnerIsHedge)
+      w.field("extraCostMicroUSD", int: h.extraCostMicroUSD)
+      w.key("refused"); w.array(h.refused) { w, s in w.string(s) }
+      w.close()
+    }
     w.close()
     return w.out
   }

@@ -64,6 +64,14 @@ public struct AttemptRecord: Codable, Hashable, Sendable {
   public var overageMicroUSD: Int64? = nil
   /// The ledger accounts (`scope@window`) the charge went to.
   public var chargedScopes: [String]? = nil
+  /// Whether this attempt was started as a hedge, in parallel to a running attempt
+  /// (a refused hedge is a `skipped` record with this set and the refusal's reason).
+  public var hedge: Bool? = nil
+  /// Whether this attempt lost a hedge race: cancelled because another attempt
+  /// delivered its first token first (not a provider failure; settled for what it consumed).
+  public var hedgeLost: Bool? = nil
+  /// For a hedge: the index of the attempt it hedged.
+  public var hedgeOf: Int? = nil
 }
 
 /// The one explainable record of a request, success or failure.
@@ -113,14 +121,17 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   public var caps: [BudgetCapRecord]? = nil
   /// Sum of the attempts' overages (micro-USD), when any attempt cost more than it reserved.
   public var overageMicroUSD: Int64? = nil
+  /// What hedging did for this request, when its route hedges and a hedge delay passed.
+  public var hedge: HedgeRecord? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {
     var parts = ["route=\(route)", "outcome=\(outcome.rawValue)"]
     if let p = chosenProvider, let m = chosenModel { parts.append("served_by=\(p)/\(m)") }
     parts.append("attempts=\(attempts.filter { $0.outcome != .skipped }.count)")
-    let failures = attempts.filter { $0.outcome == .failed }.compactMap { $0.reason?.rawValue }
+    let failures = attempts.filter { $0.outcome == .failed && $0.hedgeLost != true }.compactMap { $0.reason?.rawValue }
     if !failures.isEmpty { parts.append("failures=\(failures.joined(separator: ","))") }
+    if let h = hedge, h.started > 0 { parts.append("hedged=\(h.started) hedge_won=\(h.winnerIsHedge)") }
     if let r = reason, outcome != .success { parts.append("reason=\(r.rawValue)") }
     if let d = costDeltaUSD { parts.append("cost_delta_usd=\(formatUSD(d))") }
     return parts.joined(separator: " ")

@@ -143,6 +143,8 @@ public struct RoutePolicy: Sendable {
   public var onSoftCap: SoftCapAction = .warn
   /// The name budget scopes use (`route:NAME`); `direct` for explicit provider/model requests.
   public var budgetName: String?
+  /// Hedged requests (nil: none, the default).
+  public var hedge: HedgePolicy?
 
   /// Creates a route.
   public init(name: String, candidates: [CandidateSpec]) { self.name = name; self.candidates = candidates }

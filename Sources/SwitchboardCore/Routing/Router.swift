@@ -173,6 +173,7 @@ public final class Router: Sendable {
     event.budgetScopes = scopes.map(\.account)
     event.caps = budgetState.map(BudgetCapRecord.init)
     event.warnings = run.warnings
+    event.hedge = run.hedge
     if plan.rerankedCheapest { event.warnings.append("soft_cap_cheapest") }
     let latency = clock.now().duration(since: start)
     event.totalLatencyMs = latency.milliseconds

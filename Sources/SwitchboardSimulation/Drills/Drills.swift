@@ -78,5 +78,9 @@ public enum Drills {
       name: "long-unary",
       summary: "a 20 s non-streamed generation succeeds with the default timeouts; a stream that slow fails over"),
       run: longUnary),
+    Entry(descriptor: DrillDescriptor(
+      name: "hedged-tail",
+      summary: "a primary with a heavy latency tail: hedging after its p95 improves the served p99 within the budget"),
+      run: hedgedTail),
   ]
 }
