@@ -213,7 +213,9 @@ struct RequestExecutor: Sendable {
           retryBudgets.record(ctx.candidate.ref.provider, success: true)
           stats.end(ctx.candidate.ref, success: true, latency: latency)
           strategy.onSuccess(ctx.candidate.ref, latency: latency)
-          stats.recordFirstToken(ctx.candidate.ref, s.firstTokenAt.map { $0.duration(since: attemptStart) } ?? latency)
+          if route.hedge != nil {  // first-token samples feed `hedge: {after_ms: p95}` only
+            stats.recordFirstToken(ctx.candidate.ref, s.firstTokenAt.map { $0.duration(since: attemptStart) } ?? latency)
+          }
           if let prefill = ctx.prefill { response.content = prefill + response.content }
           run.attempts.append(AttemptRecord(
             index: attemptNumber, provider: ctx.candidate.ref.provider, model: ctx.candidate.ref.model, keySource: ctx.key.source,
