@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The executor's hedging shell: runs an attempt and, when the route hedges and
 /// no first token came within the delay, the next eligible candidate in parallel,
 /// in one task group. What to do at each step is the pure
@@ -26,7 +28,7 @@ extension RequestExecutor {
     let executor = self
     var contexts: [AttemptContext] = []
 
-    return await withTaskGroup(of: SlotEvent.self) { group in
+    return await withTaskGroup(of: SlotEvent.self, returning: (AttemptContext, AttemptOutcome).self) { group in
       var outstanding = 0
       func launch(_ ctx: AttemptContext, _ adapter: any ProviderAdapter) {
         let (slot, signal) = gate.start()

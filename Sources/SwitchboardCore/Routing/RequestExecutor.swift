@@ -188,9 +188,11 @@ struct RequestExecutor: Sendable {
         let ctx: AttemptContext
         let outcome: AttemptOutcome
         if let policy = route.hedge, policy.maxExtra > 0, run.hedgesStarted < policy.maxExtra {
-          (ctx, outcome) = await hedgedAttempt(primary, adapter: adapter, policy: policy, position: position,
-                                               overallDeadline: overallDeadline, maxAttempts: maxAttempts, machine: machine,
-                                               start: start, run: &run)
+          let raced = await hedgedAttempt(primary, adapter: adapter, policy: policy, position: position,
+                                          overallDeadline: overallDeadline, maxAttempts: maxAttempts, machine: machine,
+                                          start: start, run: &run)
+          ctx = raced.0
+          outcome = raced.1
         } else {
           ctx = primary
           outcome = await attempt(candidate, key: key, adapter: adapter, number: primary.number, prefill: prefill,

@@ -2,7 +2,7 @@ import SwitchboardCore
 
 extension Drills {
   /// The route's hard cap in `hedged-tail` (USD per day, route scope).
-  static let hedgedTailCapUSD = 0.04
+  static let hedgedTailCapUSD = 0.025
 
   /// A primary with a heavy latency tail (4% of its answers take 10x): with
   /// `hedge: {after_ms: p95}`, the p99 of served latency improves while the spend
@@ -25,9 +25,11 @@ extension Drills {
     let started = hedged.compactMap { $0.event.hedge?.started }.reduce(0, +)
     let won = hedged.filter { $0.event.hedge?.winnerIsHedge == true }.count
     let refused = hedged.flatMap { $0.event.hedge?.refused ?? [] }
+    let refusedText = refused.isEmpty ? "0"
+      : Dictionary(grouping: refused, by: { $0 }).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.count)" }.joined(separator: ",")
     timeline.append("control (no hedge): requests=\(count) p50_ms=\(fmt(p50c)) p99_ms=\(fmt(pc)) spend_usd=\(formatUSD(MicroUSD(spendC).usd))")
     timeline.append("hedged: requests=\(count) p50_ms=\(fmt(p50h)) p99_ms=\(fmt(ph)) spend_usd=\(formatUSD(MicroUSD(spendH).usd)) "
-      + "hedges=\(started) hedge_wins=\(won) refused=\(refused.count) extra_cost_usd=\(formatUSD(MicroUSD(extra).usd)) "
+      + "hedges=\(started) hedge_wins=\(won) refused=\(refusedText) extra_cost_usd=\(formatUSD(MicroUSD(extra).usd)) "
       + "cap_usd=\(formatUSD(hedgedTailCapUSD))")
     timeline.append(summaryLine(world, hedged))
     _ = controlWorld
@@ -67,6 +69,9 @@ extension Drills {
       .filter { $0.scope == "route:\(DrillWorld.routeName)" }.map(\.spent).reduce(MicroUSD.zero, +)
     checks.expect(spent <= MicroUSD(usd: capUSD), "spend stays within the route's hard cap", "\(spent) > \(capUSD)")
     let charged = outcomes.map { $0.event.totalSpendMicroUSD ?? 0 }.reduce(0, +)
+    let extra = outcomes.compactMap { $0.event.hedge?.extraCostMicroUSD }.reduce(0, +)
+    checks.expect(Double(extra) <= Double(charged) * 0.1, "what hedging wastes (losers, unused hedges) stays under 10% of the spend",
+                  "\(extra) of \(charged) micro-USD")
     checks.expect(charged == spent.value, "every attempt, losers included, is charged to the ledger", "\(charged) vs \(spent.value)")
     checks.expect(world.ledger.openReservations.isEmpty, "no reservation is left open (losers settled)",
                   "\(world.ledger.openReservations.count) open")

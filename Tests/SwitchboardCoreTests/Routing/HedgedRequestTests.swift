@@ -179,24 +179,21 @@ struct HedgedRequestTests {
 
   @Test func hedgesSpendTheRetryBudgetAndStopWhenItIsExhausted() async throws {
     let a = ScriptedAdapter("a", then: .ok("slow", after: .seconds(2)))
-    let b = ScriptedAdapter("b", then: .ok("slow too", after: .seconds(3)))
-    var routes = [Self.route()]
-    routes[0].retry.maxAttempts = 4
-    var byName: [String: any ProviderAdapter] = [:]
-    for x in [a, b, ScriptedAdapter("c", then: .ok("slow", after: .seconds(3)))] as [any ProviderAdapter] { byName[x.name] = x }
-    // 2 tokens: a retry (or hedge) is permitted while more than 1 is left.
-    let config = RouterConfiguration(routes: ["r": routes[0]], adapters: byName, catalog: Fixture.catalog,
-                                     retryBudget: RetryBudget.Policy(maxTokens: 2, tokenRatio: 0.1))
-    let clock = VirtualClock()
-    let router = Router(configuration: config, keys: KeyResolver(settings: [:], environment: [:]), clock: clock, idPrefix: "t-")
-    let driver = VirtualTimeDriver(clock: clock)
-    let first = try await driver.run { await router.complete(Fixture.request()) }
-    #expect(first.event.hedge?.started == 1)
-    #expect(router.retryBudgets.tokens("a") < 2, "the hedge took a token of the request's provider")
-    let second = try await driver.run { await router.complete(Fixture.request()) }
+    let b = ScriptedAdapter("b", then: .ok("hedge", after: .milliseconds(100)))
+    let world = TestWorld(routes: [Self.route()], adapters: [a, b, ScriptedAdapter("c")])
+    let budgets = world.router.retryBudgets
+    #expect(budgets.tokens("a") == 10)
+    let first = try await world.complete(Fixture.request())
+    #expect(first.event.hedge?.started == 1 && first.value?.served == Fixture.b)
+    #expect(budgets.tokens("a") == 9, "the hedge took a whole token of the request's provider (the loser gives none back)")
+
+    // Drain a's bucket to half (a retry is permitted only above half): no more hedges.
+    for _ in 0..<4 { budgets.record("a", success: false) }
+    #expect(!budgets.isRetryPermitted("a"))
+    let second = try await world.complete(Fixture.request())
     #expect(second.event.hedge?.started == 0)
     #expect(second.event.hedge?.refused == ["retry_budget_exhausted"])
-    #expect(second.value?.served == Fixture.a)
+    #expect(second.value?.served == Fixture.a && second.event.totalLatencyMs == 2000)
     #expect(b.calls.count == 1)
   }
 

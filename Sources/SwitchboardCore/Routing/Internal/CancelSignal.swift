@@ -43,7 +43,7 @@ final class CancelSignal: Sendable {
   /// Runs `work` until it ends or `cancel()` cancels it (it then ends as cancelled work does).
   func run<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> T {
     let stream = self.stream
-    let result: T? = await withTaskGroup(of: T?.self) { group in
+    let result: T? = await withTaskGroup(of: T?.self, returning: T?.self) { group in
       group.addTask { await work() }
       group.addTask {
         for await _ in stream { return nil }

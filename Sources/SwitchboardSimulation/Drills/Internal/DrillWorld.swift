@@ -125,7 +125,10 @@ struct DrillWorld {
     for a in e.attempts {
       let ref = "\(a.provider)/\(a.model)"
       let t = start(e, a)
-      if let p = previous, p != ref, a.outcome != .skipped {
+      let raced = a.hedge == true || a.hedgeLost == true || (e.hedge != nil && a.index == e.hedge?.winnerAttempt)
+      if a.hedge == true, a.outcome != .skipped {
+        out.append("t=\(fmt(t))ms \(rid) hedge=\(ref) started hedge_of=\(a.hedgeOf ?? 0)")
+      } else if let p = previous, p != ref, a.outcome != .skipped, !raced {
         out.append("t=\(fmt(t))ms \(rid) fallback=\(ref) selected")
       }
       switch a.outcome {
