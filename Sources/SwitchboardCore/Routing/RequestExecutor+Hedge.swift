@@ -194,7 +194,7 @@ extension RequestExecutor {
                               attemptStart: ctx.start, start: start, latency: latency, stream: s, retry: ctx.sameCandidateRetry,
                               probe: ctx.probe)
     if ctx.hedgeOf != nil { record.hedge = true; record.hedgeOf = ctx.hedgeOf }
-    if lost { record.hedgeLost = true }
+    if lost { record.hedgeLost = true; record.failureClass = nil }  // not a failure of the provider
     run.attempts.append(record)
     switch outcome {
     case .success(let response):

@@ -34,6 +34,7 @@ struct HedgedRequestTests {
     let tried = o.tried
     #expect(tried.count == 2)
     #expect(tried[0].provider == "a" && tried[0].hedgeLost == true && tried[0].reason == .cancelled && tried[0].hedge == nil)
+    #expect(tried[0].failureClass == nil, "a loser is not a failure of its provider")
     #expect(tried[1].provider == "b" && tried[1].outcome == .success && tried[1].hedge == true && tried[1].hedgeOf == 1)
     // Both attempts reserved and settled; the loser for what it consumed (input estimate: it reached the model).
     #expect(tried.allSatisfy { $0.reservedMicroUSD != nil && $0.chargedMicroUSD != nil })

@@ -135,11 +135,12 @@ struct DrillWorld {
       case .skipped:
         out.append("t=\(fmt(t))ms \(rid) skipped provider=\(ref) reason=\(a.reason?.rawValue ?? "?")" + (a.hedge == true ? " hedge=true" : ""))
       case .failed:
-        var l = "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) failed=\(a.reason?.rawValue ?? "?") reason=\(a.reason?.rawValue ?? "?") class=\(a.failureClass?.rawValue ?? "?")"
+        var l = a.hedgeLost == true
+          ? "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) cancelled=lost_hedge_race"
+          : "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) failed=\(a.reason?.rawValue ?? "?") reason=\(a.reason?.rawValue ?? "?") class=\(a.failureClass?.rawValue ?? "?")"
         if a.probe { l += " probe=true" }
         if a.sameCandidateRetry { l += " retry=same_candidate" }
         if a.hedge == true { l += " hedge=true" }
-        if a.hedgeLost == true { l += " hedge_lost=true" }
         out.append(l)
       case .success:
         var l = "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) ok"
