@@ -68,6 +68,8 @@ public enum DecisionExplainer {
       if let t = a.timeoutFired { line += "  [timeout \(t)=\(a.timeoutLimitMs.map(ms) ?? "?") fired]" }
       if a.sameCandidateRetry { line += "  [retry of same candidate]" }
       if a.probe { line += "  [circuit probe]" }
+      if a.hedge == true { line += a.hedgeOf.map { "  [hedge of #\($0)]" } ?? "  [hedge]" }
+      if a.hedgeLost == true { line += "  [lost the hedge race]" }
       if i == servedIndex { line += "  <- served" }
       out.append(line)
       var detail = "               key \(a.keySource.rawValue):\(a.keyFingerprint)  latency \(ms(a.latencyMs))"
@@ -83,11 +85,19 @@ public enum DecisionExplainer {
       }
       if !a.message.isEmpty { out.append("               \(a.message)") }
     }
-    let failedBeforeServe = e.attempts.prefix(servedIndex ?? 0).filter { $0.outcome == .failed }
+    let failedBeforeServe = e.attempts.prefix(servedIndex ?? 0).filter { $0.outcome == .failed && $0.hedgeLost != true }
     if let servedIndex, !failedBeforeServe.isEmpty {
       let served = e.attempts[servedIndex]
       let from = failedBeforeServe.map { "\($0.provider)/\($0.model) (\($0.reason?.rawValue ?? "failed"))" }
       out.append("  fallback: \(from.joined(separator: ", ")) -> \(served.provider)/\(served.model)")
+    }
+
+    if let h = e.hedge {
+      var line = "  hedging: delay \(ms(h.delayMs)), \(h.started) hedge(s) started"
+      if let w = h.winnerAttempt { line += ", won by #\(w)" + (h.winnerIsHedge ? " (a hedge)" : " (not a hedge)") }
+      line += ", extra cost \(micro(h.extraCostMicroUSD))"
+      if !h.refused.isEmpty { line += ", not started: " + h.refused.joined(separator: ", ") }
+      out.append(line)
     }
 
     // Result and cost.

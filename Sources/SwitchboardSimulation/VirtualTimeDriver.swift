@@ -7,7 +7,9 @@ import Synchronization
 ///
 /// The rule for the work: each task sleeps on `clock` at most once at a time and
 /// waits on nothing else that only time would release (no wall-clock sleeps, no
-/// other clocks). Simulated providers, the router and its executor all qualify.
+/// other clocks). Simulated providers, the router and its executor all qualify;
+/// a task that runs child tasks in parallel (the executor's hedges) announces each
+/// with `clock.parallelWorkChanged(by:)`, and the driver counts them as live.
 ///
 /// ```swift
 /// let driver = VirtualTimeDriver(clock: clock)
@@ -57,8 +59,10 @@ public struct VirtualTimeDriver: Sendable {
         var idle = 0
         var advances = 0
         while true {
-          let n = live.value.load(ordering: .sequentiallyConsistent)
-          if n == 0 { return (-1, nil) }
+          let tasks = live.value.load(ordering: .sequentiallyConsistent)
+          if tasks == 0 { return (-1, nil) }
+          // Child tasks a task runs in parallel (a hedge) count as live work too.
+          let n = tasks + max(0, clock.parallelWork)
           let sleeping = clock.sleeperCount
           if sleeping >= n, clock.advanceToNextDeadline() {
             advances += 1

@@ -38,6 +38,11 @@ import Testing
     e.tags = ["team": "payments", "requestID": "kept as is", "snake_key": "v", "quote\"key": "back\\slash é"]
     e.costCapUSD = 0.008
     e.latencySLAMs = 1500
+    e.attempts[0].hedgeLost = true
+    e.attempts[1].hedge = true
+    e.attempts[1].hedgeOf = 1
+    e.hedge = HedgeRecord(delayMs: 412.5, started: 1, winnerAttempt: 2, winnerIsHedge: true, extraCostMicroUSD: 100,
+                          refused: ["budget_violation", "a \"quoted\" code"])
     e.caps = [BudgetCapRecord(BudgetSnapshot(scope: "tenant:acme", window: "monthly", period: "2026-01", spent: MicroUSD(10),
                                              reserved: MicroUSD(5), limit: BudgetLimit(soft: MicroUSD(20), hard: MicroUSD(30)))),
               BudgetCapRecord(BudgetSnapshot(scope: "route:chat", window: "daily", period: "2026-01-01", spent: .zero,

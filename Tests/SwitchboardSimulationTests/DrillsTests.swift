@@ -9,7 +9,7 @@ struct DrillsTests {
   @Test func catalogueListsEveryScenario() {
     #expect(Drills.all.map(\.name) == ["golden-path", "primary-outage", "rate-limit-storm", "flapping-primary",
                                        "budget-exhausted", "stream-cut", "thundering-herd", "stale-success", "retry-storm",
-                                       "sla-recovery", "long-unary", "tiered-routing"])
+                                       "sla-recovery", "long-unary", "tiered-routing", "hedged-tail"])
     #expect(Drills.all.allSatisfy { !$0.summary.isEmpty })
     #expect(Drills.descriptor(named: "stream-cut") != nil)
   }
@@ -117,6 +117,20 @@ struct DrillsTests {
     let report = try await Drills.run("long-unary", options: DrillOptions(timeouts: capped))
     #expect(!report.passed)
     #expect(report.violations.contains { $0.contains("served by the primary") })
+  }
+
+  @Test func hedgedTailFailsWithoutHedging() async throws {
+    let report = try await Drills.run("hedged-tail", options: DrillOptions(hedging: false))
+    #expect(!report.passed)
+    #expect(report.violations.contains { $0.hasPrefix("hedging at least halves the p99 of served latency") }, "\(report.violations)")
+    #expect(report.violations.contains { $0.hasPrefix("p99 of served latency stays under 1.5 s") }, "\(report.violations)")
+  }
+
+  @Test func hedgedTailFiguresShowTheImprovement() async throws {
+    let report = try await Drills.run("hedged-tail")
+    #expect(report.passed, "\(report.rendered)")
+    let hedgedLine = try #require(report.timeline.first { $0.hasPrefix("hedged:") })
+    #expect(hedgedLine.contains("hedges=") && !hedgedLine.contains("hedges=0 "))
   }
 
   @Test func unknownDrillThrows() async {

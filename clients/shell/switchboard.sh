@@ -151,10 +151,10 @@ frame_kind() {
 # messages, hence the split. A map field (DecisionEvent.tags) is a list of its
 # {"key":…,"value":…} entries (text format prints a map as repeated entries).
 SB_REPEATED_MSG=" messages tool_calls tools tool_call_deltas circuits budgets candidates attempts events key_overrides parts caps router_attempts tags "
-SB_REPEATED_SCALAR=" stop warnings errors required_capabilities budget_scopes charged_scopes excluded events_json "
+SB_REPEATED_SCALAR=" stop warnings errors required_capabilities budget_scopes charged_scopes excluded events_json refused "
 # 64-bit integer fields: printed as JSON strings, as proto3 JSON (and the CLI) does.
 # Every (u)int64 field of the proto (clients/shell/test.sh checks the list against it).
-SB_INT64_FIELDS=" baseline_cost_micro_usd call_id cooldown_ms cooldown_remaining_ms cost_delta_micro_usd cost_micro_usd hard_limit_micro_usd hard_micro_usd headroom_micro_usd max_cost_micro_usd overage_micro_usd reserved_micro_usd router_cost_micro_usd seed since_ms soft_limit_micro_usd soft_micro_usd spent_micro_usd started_offset_ms timestamp_ms total_spend_micro_usd until_ms uptime_ms worst_case_micro_usd "
+SB_INT64_FIELDS=" baseline_cost_micro_usd call_id cooldown_ms cooldown_remaining_ms cost_delta_micro_usd cost_micro_usd extra_cost_micro_usd hard_limit_micro_usd hard_micro_usd headroom_micro_usd max_cost_micro_usd overage_micro_usd reserved_micro_usd router_cost_micro_usd seed since_ms soft_limit_micro_usd soft_micro_usd spent_micro_usd started_offset_ms timestamp_ms total_spend_micro_usd until_ms uptime_ms worst_case_micro_usd "
 
 json_str() { # json_str STRING: a JSON string literal
   local s=$1 i c

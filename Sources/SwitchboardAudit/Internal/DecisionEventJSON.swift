@@ -67,6 +67,9 @@ enum DecisionEventJSON {
       if let v = a.chargedScopes { w.key("charged_scopes"); w.array(v) { w, s in w.string(s) } }
       if let v = a.timeoutFired { w.field("timeout_fired", string: v) }
       if let v = a.timeoutLimitMs { w.field("timeout_limit_ms", double: v) }
+      if let v = a.hedge { w.field("hedge", bool: v) }
+      if let v = a.hedgeLost { w.field("hedge_lost", bool: v) }
+      if let v = a.hedgeOf { w.field("hedge_of", int: Int64(v)) }
       w.close()
     }
     if let v = e.chosenProvider { w.field("chosen_provider", string: v) }
@@ -111,6 +114,17 @@ enum DecisionEventJSON {
     if let v = e.costCapUSD { w.field("cost_cap_usd", double: v) }
     if let v = e.latencySLAMs { w.field("latency_sla_ms", double: v) }
     if let v = e.stateBackend { w.field("state_backend", string: v) }
+    if let h = e.hedge {
+      w.key("hedge")
+      w.open()
+      w.field("delay_ms", double: h.delayMs)
+      w.field("started", int: Int64(h.started))
+      if let v = h.winnerAttempt { w.field("winner_attempt", int: Int64(v)) }
+      w.field("winner_is_hedge", bool: h.winnerIsHedge)
+      w.field("extra_cost_micro_usd", int: h.extraCostMicroUSD)
+      w.key("refused"); w.array(h.refused) { w, s in w.string(s) }
+      w.close()
+    }
     w.close()
     return w.out
   }

@@ -40,9 +40,17 @@ public protocol RouterClock: Sendable {
   func wallMillis() -> Int64
   /// Suspends until `deadline`; throws `CancellationError` when the task is cancelled.
   func sleep(until deadline: Instant) async throws
+  /// Tells a virtual clock's harness that `delta` more (or, negative, fewer) units
+  /// of work run in parallel inside the tasks it drives (a request that runs a
+  /// hedge in a child task), so it does not move time while one of them is busy.
+  /// The system clock ignores it.
+  func parallelWorkChanged(by delta: Int)
 }
 
 extension RouterClock {
+  /// Nothing to account on a real clock.
+  public func parallelWorkChanged(by delta: Int) {}
+
   /// Suspends for `duration`.
   public func sleep(for duration: Duration) async throws {
     try await sleep(until: now().advanced(by: duration))
@@ -82,6 +90,8 @@ public final class VirtualClock: RouterClock {
     var pending: Set<UInt64> = []
     /// Pending sleeps cancelled before they registered.
     var cancelled: Set<UInt64> = []
+    /// Units of parallel work inside the driven tasks (``RouterClock/parallelWorkChanged(by:)``).
+    var parallel = 0
   }
   private let state: Mutex<State>
 
@@ -95,6 +105,10 @@ public final class VirtualClock: RouterClock {
 
   /// How many tasks are suspended in `sleep` right now.
   public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+  /// Units of parallel work announced by the work (``RouterClock/parallelWorkChanged(by:)``):
+  /// a harness counts them as live tasks.
+  public var parallelWork: Int { state.withLock { $0.parallel } }
+  public func parallelWorkChanged(by delta: Int) { state.withLock { $0.parallel += delta } }
   /// Ids the clock still remembers for sleeps in progress or cancelled before they
   /// registered (for leak checks; 0 when nothing is in flight).
   var bookkeepingCount: Int { state.withLock { $0.pending.count + $0.cancelled.count } }

@@ -70,6 +70,14 @@ public struct AttemptRecord: Codable, Hashable, Sendable {
   public var timeoutFired: String? = nil
   /// The limit of ``timeoutFired``, in milliseconds.
   public var timeoutLimitMs: Double? = nil
+  /// Whether this attempt was started as a hedge, in parallel to a running attempt
+  /// (a refused hedge is a `skipped` record with this set and the refusal's reason).
+  public var hedge: Bool? = nil
+  /// Whether this attempt lost a hedge race: cancelled because another attempt
+  /// delivered its first token first (not a provider failure; settled for what it consumed).
+  public var hedgeLost: Bool? = nil
+  /// For a hedge: the index of the attempt it hedged.
+  public var hedgeOf: Int? = nil
 }
 
 /// The one explainable record of a request, success or failure.
@@ -144,16 +152,19 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   }
   /// Which store answered the budget reservations (`postgres`, `local`, `local_fallback`); nil when none was asked.
   public var stateBackend: String? = nil
+  /// What hedging did for this request, when its route hedges and a hedge delay passed.
+  public var hedge: HedgeRecord? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {
     var parts = ["route=\(route)", "outcome=\(outcome.rawValue)"]
     if let p = chosenProvider, let m = chosenModel { parts.append("served_by=\(p)/\(m)") }
     parts.append("attempts=\(attemptsMade)")
-    let failures = attempts.filter { $0.outcome == .failed }.compactMap { $0.reason?.rawValue }
+    let failures = attempts.filter { $0.outcome == .failed && $0.hedgeLost != true }.compactMap { $0.reason?.rawValue }
     if !failures.isEmpty { parts.append("failures=\(failures.joined(separator: ","))") }
     let skips = attempts.filter { $0.outcome == .skipped }.compactMap { $0.reason?.rawValue }
     if !skips.isEmpty { parts.append("skipped=\(skips.count)"); parts.append("skips=\(skips.joined(separator: ","))") }
+    if let h = hedge, h.started > 0 { parts.append("hedged=\(h.started) hedge_won=\(h.winnerIsHedge)") }
     if let r = reason, outcome != .success { parts.append("reason=\(r.rawValue)") }
     if let d = costDeltaUSD { parts.append("cost_delta_usd=\(formatUSD(d))") }
     return parts.joined(separator: " ")

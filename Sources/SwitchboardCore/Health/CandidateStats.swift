@@ -14,6 +14,11 @@ public struct CandidateObservation: Sendable, Hashable {
   public var attempts: Int
   /// Latency samples within the window.
   public var samples: Int
+  /// 95th percentile of the times to first token within the window (a unary call's
+  /// is its whole latency; a hedge loser's is the time it ran, a lower bound), nil when none.
+  public var firstTokenP95: Duration? = nil
+  /// First-token samples within the window.
+  public var firstTokenSamples: Int = 0
 }
 
 /// Latency and reliability of every candidate, for the planner and strategies.
@@ -31,6 +36,9 @@ public final class CandidateStatsBoard: Sendable {
     var attempts = 0
     /// The last SLA trial admitted for this candidate.
     var lastTrial: Instant?
+    /// Ring of the last times to first token.
+    var firstTokens: [Sample] = []
+    var nextFirstToken = 0
   }
   /// Samples kept per candidate.
   public static let maxSamples = 64
@@ -67,6 +75,24 @@ public final class CandidateStatsBoard: Sendable {
     }
   }
 
+  /// Marks an attempt as ended without a verdict on the provider (a hedge loser,
+  /// cancelled because another attempt answered first): neither latency nor reliability changes.
+  public func abandon(_ ref: CandidateRef) {
+    entries.withLock { all in all[ref, default: Entry()].inFlight = max(0, all[ref, default: Entry()].inFlight - 1) }
+  }
+
+  /// Records a time to first token of `ref` (for `hedge: {after_ms: p95}`).
+  public func recordFirstToken(_ ref: CandidateRef, _ latency: Duration) {
+    let now = clock.now()
+    entries.withLock { all in
+      var e = all[ref, default: Entry()]
+      let s = Sample(at: now, ns: Double(latency.nanoseconds))
+      if e.firstTokens.count < Self.maxSamples { e.firstTokens.append(s) } else { e.firstTokens[e.nextFirstToken] = s }
+      e.nextFirstToken = (e.nextFirstToken + 1) % Self.maxSamples
+      all[ref] = e
+    }
+  }
+
   /// Admits one SLA trial request for `ref` if none was admitted within `interval`
   /// (a candidate excluded by the latency SLA gets one attempt per interval, so its
   /// figures can recover). Returns whether this caller got the trial.
@@ -99,9 +125,16 @@ public final class CandidateStatsBoard: Sendable {
         p95 = .nanoseconds(Int64(sorted[max(0, idx)]))
         for s in live { ema = ema.map { $0 * (1 - Self.alpha) + s.ns * Self.alpha } ?? s.ns }
       }
+      let firstLive = e.firstTokens.filter { $0.at >= cutoff }.map(\.ns).sorted()
+      var firstP95: Duration?
+      if !firstLive.isEmpty {
+        let idx = min(firstLive.count - 1, Int((Double(firstLive.count) * 0.95).rounded(.up)) - 1)
+        firstP95 = .nanoseconds(Int64(firstLive[max(0, idx)]))
+      }
       return CandidateObservation(
         latencyEMA: ema.map { .nanoseconds(Int64($0)) }, latencyP95: p95, reliability: e.reliability,
-        inFlight: e.inFlight, attempts: e.attempts, samples: live.count)
+        inFlight: e.inFlight, attempts: e.attempts, samples: live.count, firstTokenP95: firstP95,
+        firstTokenSamples: firstLive.count)
     }
   }
 }

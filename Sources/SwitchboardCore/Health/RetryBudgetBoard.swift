@@ -30,6 +30,10 @@ public final class RetryBudgetBoard: Sendable {
     state.withLock { s in (s.budgets[provider] ?? RetryBudget(policy: s.policy)).tokens }
   }
 
+  /// Spends one token of `provider`'s bucket for an attempt that is not a failover:
+  /// a hedge counts against the retry budget like a retry (and, like a failure, takes a whole token).
+  public func spend(_ provider: String) { record(provider, success: false) }
+
   /// Records an attempt's outcome: a success refills, a transient failure drains.
   public func record(_ provider: String, success: Bool) {
     state.withLock { s in

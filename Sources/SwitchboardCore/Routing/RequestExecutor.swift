@@ -6,7 +6,7 @@ import Synchronization
 /// the outcome to the circuit, stats, strategy and retry budget, and then does
 /// what the state machine decides (retry in place after a wait, next key, next
 /// candidate, or stop). Assembles the decision event's attempts. One instance per request.
-struct RequestExecutor {
+struct RequestExecutor: Sendable {
   let requestID: String
   let route: RoutePolicy
   let strategy: any RoutingStrategy
@@ -41,6 +41,28 @@ struct RequestExecutor {
     var minContextWindow: Int?
     /// The store that answered the last reservation (``StateBackend``).
     var stateBackend: StateBackend?
+    /// Hedges started for this request (all races), against the route's `max_extra`.
+    var hedgesStarted = 0
+    /// What hedging did (set once a hedge delay passed).
+    var hedge: HedgeRecord?
+    /// Candidates that failed as hedges: the loop does not try them again.
+    var hedgeFailed: Set<CandidateRef> = []
+  }
+
+  /// One attempt in flight: what it runs on and what it holds.
+  struct AttemptContext: Sendable {
+    var candidate: PlannedCandidate
+    var key: ResolvedKey
+    var circuit: CircuitKey
+    var probe: Bool
+    var reservation: BudgetReservation
+    var number: Int
+    var start: Instant
+    var stream: AttemptStream
+    var prefill: String?
+    var sameCandidateRetry: Bool
+    /// Started as a hedge of attempt `hedgeOf`.
+    var hedgeOf: Int?
   }
 
   /// Streamed state of one attempt, shared with the delta callback.
@@ -50,7 +72,7 @@ struct RequestExecutor {
   }
 
   /// How one attempt ended.
-  enum AttemptOutcome {
+  enum AttemptOutcome: Sendable {
     case success(ProviderResponse)
     /// A failure; `consumed` is the usage the provider billed for it (a 200 whose
     /// answer was stopped by a content filter), nil when unknown.
@@ -64,8 +86,9 @@ struct RequestExecutor {
     let maxAttempts = max(1, route.retry.maxAttempts)
     let machine = AttemptStateMachine(route: route)
 
-    candidates: for candidate in plan.ordered {
+    candidates: for (position, candidate) in plan.ordered.enumerated() {
       if run.terminal != nil { break }
+      if run.hedgeFailed.contains(candidate.ref) { continue }  // already tried (and failed) as a hedge
       if let minWindow = run.minContextWindow, candidate.info.contextWindow <= minWindow {
         run.attempts.append(skipped(candidate.ref, .contextTooSmall, "window \(candidate.info.contextWindow) not larger than \(minWindow)", run: run, start: start))
         continue
@@ -165,74 +188,84 @@ struct RequestExecutor {
         }
 
         run.attemptCount += 1
-        let attemptNumber = run.attemptCount
         stats.begin(candidate.ref)
-        let attemptStart = clock.now()
-        let stream = AttemptStream()
-        let outcome = await attempt(candidate, key: key, adapter: adapter, number: attemptNumber, prefill: prefill,
-                                    stream: stream, overallDeadline: overallDeadline)
+        let primary = AttemptContext(candidate: candidate, key: key, circuit: circuit, probe: isProbe, reservation: reservation,
+                                     number: run.attemptCount, start: clock.now(), stream: AttemptStream(), prefill: prefill,
+                                     sameCandidateRetry: retryingSame, hedgeOf: nil)
+        let ctx: AttemptContext
+        let outcome: AttemptOutcome
+        if let policy = route.hedge, policy.maxExtra > 0, run.hedgesStarted < policy.maxExtra {
+          let raced = await hedgedAttempt(primary, adapter: adapter, policy: policy, position: position,
+                                          overallDeadline: overallDeadline, maxAttempts: maxAttempts, machine: machine,
+                                          start: start, run: &run)
+          ctx = raced.0
+          outcome = raced.1
+        } else {
+          ctx = primary
+          outcome = await attempt(candidate, key: key, adapter: adapter, number: primary.number, prefill: prefill,
+                                  stream: primary.stream, overallDeadline: overallDeadline)
+        }
+        let attemptNumber = ctx.number
+        let attemptStart = ctx.start
         let latency = clock.now().duration(since: attemptStart)
-        let s = stream.state.withLock { $0 }
+        let s = ctx.stream.state.withLock { $0 }
 
         switch outcome {
         case .success(var response):
           if response.usage == .zero {
             response.usage = Usage(inputTokens: plan.estimatedInputTokens, outputTokens: TokenEstimator.estimateTokens(response.content))
-            run.warnings.append("usage_estimated:\(candidate.ref)")
+            run.warnings.append("usage_estimated:\(ctx.candidate.ref)")
           }
-          let cost = candidate.info.cost(of: response.usage)
-          if cost == nil { run.warnings.append("price_unknown:\(candidate.ref)") }
-          health.recordSuccess(circuit, probe: isProbe)
-          retryBudgets.record(candidate.ref.provider, success: true)
-          stats.end(candidate.ref, success: true, latency: latency)
-          strategy.onSuccess(candidate.ref, latency: latency)
-          if let prefill { response.content = prefill + response.content }
+          let cost = ctx.candidate.info.cost(of: response.usage)
+          if cost == nil { run.warnings.append("price_unknown:\(ctx.candidate.ref)") }
+          health.recordSuccess(ctx.circuit, probe: ctx.probe)
+          retryBudgets.record(ctx.candidate.ref.provider, success: true)
+          stats.end(ctx.candidate.ref, success: true, latency: latency)
+          strategy.onSuccess(ctx.candidate.ref, latency: latency)
+          if route.hedge != nil {  // first-token samples feed `hedge: {after_ms: p95}` only
+            stats.recordFirstToken(ctx.candidate.ref, s.firstTokenAt.map { $0.duration(since: attemptStart) } ?? latency)
+          }
+          if let prefill = ctx.prefill { response.content = prefill + response.content }
           run.attempts.append(AttemptRecord(
-            index: attemptNumber, provider: candidate.ref.provider, model: candidate.ref.model, keySource: key.source,
-            keyFingerprint: key.fingerprint, startedOffsetMs: attemptStart.duration(since: start).milliseconds,
+            index: attemptNumber, provider: ctx.candidate.ref.provider, model: ctx.candidate.ref.model, keySource: ctx.key.source,
+            keyFingerprint: ctx.key.fingerprint, startedOffsetMs: attemptStart.duration(since: start).milliseconds,
             latencyMs: latency.milliseconds, firstTokenMs: s.firstTokenAt.map { $0.duration(since: attemptStart).milliseconds },
             outcome: .success, failureClass: nil, reason: nil, httpStatus: nil, usage: response.usage,
             estimatedInputTokens: plan.estimatedInputTokens, costUSD: cost?.total, message: "",
-            sameCandidateRetry: retryingSame, probe: isProbe))
+            sameCandidateRetry: ctx.sameCandidateRetry, probe: ctx.probe, hedge: ctx.hedgeOf == nil ? nil : true, hedgeOf: ctx.hedgeOf))
           // After the outcome: settle what it cost.
-          await settle(reservation, AttemptCharge.success(usage: response.usage, info: candidate.info), &run)
+          await settle(ctx.reservation, AttemptCharge.success(usage: response.usage, info: ctx.candidate.info), &run)
           run.warnings.append(contentsOf: response.warnings)
-          return (.success((response, candidate, response.usage, cost)), run)
+          finishHedgeRecord(&run, winner: attemptNumber, winnerIsHedge: ctx.hedgeOf != nil)
+          return (.success((response, ctx.candidate, response.usage, cost)), run)
 
         case .cancelled:
-          if isProbe { health.releaseProbe(circuit) }
-          stats.end(candidate.ref, success: false, latency: nil)
-          run.attempts.append(failedRecord(attemptNumber, candidate, key, ProviderFailure(.cancelled, message: "cancelled by the client"),
-                                           attemptStart: attemptStart, start: start, latency: latency, stream: s, retry: retryingSame, probe: isProbe))
+          if ctx.probe { health.releaseProbe(ctx.circuit) }
+          stats.end(ctx.candidate.ref, success: false, latency: nil)
+          var record = failedRecord(attemptNumber, ctx.candidate, ctx.key, ProviderFailure(.cancelled, message: "cancelled by the client"),
+                                    attemptStart: attemptStart, start: start, latency: latency, stream: s, retry: ctx.sameCandidateRetry, probe: ctx.probe)
+          if ctx.hedgeOf != nil { record.hedge = true; record.hedgeOf = ctx.hedgeOf }
+          run.attempts.append(record)
           // After the outcome: settle what the cancelled attempt consumed.
-          await settleFailed(reservation, candidate, nil, s, &run)
+          await settleFailed(ctx.reservation, ctx.candidate, nil, s, &run)
+          finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
           run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
           break candidates
 
-        case .failure(var failure, let consumed):
-          if let consumed, failure.usage == nil { failure.usage = consumed }
-          health.recordFailure(circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: isProbe)
-          if failure.failureClass == .transient { retryBudgets.record(candidate.ref.provider, success: false) }
-          stats.end(candidate.ref, success: false, latency: failure.failureClass == .transient ? latency : nil)
-          if strategy.onFailure(candidate.ref, failure: failure) == .block { health.trip(circuit, now: clock.now()) }
-          run.attempts.append(failedRecord(attemptNumber, candidate, key, failure, attemptStart: attemptStart, start: start,
-                                           latency: latency, stream: s, retry: retryingSame, probe: isProbe))
-          // After the outcome: settle what it consumed (reported usage, else the estimate).
-          await settleFailed(reservation, candidate, failure, s, &run)
-          run.lastFailure = failure
+        case .failure(let failure, let consumed):
+          let failure = await recordFailure(ctx, failure, consumed: consumed, latency: latency, stream: s, start: start, run: &run)
           retryingSame = false
+          if ctx.hedgeOf != nil { run.hedgeFailed.insert(ctx.candidate.ref) }
           if s.deliveredAny {
-            run.delivered = (prefill ?? "") + s.text
-            run.pendingRestart = (failure.reason, candidate.ref)
-          }
-          if failure.reason == .contextLengthExceeded {
-            run.minContextWindow = max(run.minContextWindow ?? 0, candidate.info.contextWindow == .max ? 0 : candidate.info.contextWindow)
+            run.delivered = (ctx.prefill ?? "") + s.text
+            run.pendingRestart = (failure.reason, ctx.candidate.ref)
           }
           let state = AttemptStateMachine.RunState(
             sameCandidateRetries: sameRetries, keyIndex: keyIndex, keyCount: pool.count, now: clock.now(),
             deadline: overallDeadline, delivered: s.deliveredAny,
-            retryPermitted: retryBudgets.isRetryPermitted(candidate.ref.provider), jitter: random.nextUnit())
-          switch machine.afterFailure(failure, state) {
+            retryPermitted: retryBudgets.isRetryPermitted(ctx.candidate.ref.provider), jitter: random.nextUnit())
+          finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
+          switch machine.afterRaceFailure(failure, state, wasHedge: ctx.hedgeOf != nil) {
           case .retrySame(let wait):
             if wait > .zero {
               do { try await clock.sleep(for: wait) } catch {
@@ -256,13 +289,40 @@ struct RequestExecutor {
       }
     }
 
+    finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
     if let terminal = run.terminal { return (.failure(terminal), run) }
     return (.failure(finalError(run)), run)
   }
 
+  /// Reports a failed attempt to the circuit, retry budget, stats and strategy,
+  /// records it and settles what it consumed; returns the failure with its usage.
+  func recordFailure(_ ctx: AttemptContext, _ failure: ProviderFailure, consumed: Usage?, latency: Duration,
+                     stream s: AttemptStream.S, start: Instant, run: inout Run) async -> ProviderFailure {
+    var failure = failure
+    if let consumed, failure.usage == nil { failure.usage = consumed }
+    let ref = ctx.candidate.ref
+    health.recordFailure(ctx.circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: ctx.probe)
+    if failure.failureClass == .transient { retryBudgets.record(ref.provider, success: false) }
+    stats.end(ref, success: false, latency: failure.failureClass == .transient ? latency : nil)
+    if strategy.onFailure(ref, failure: failure) == .block { health.trip(ctx.circuit, now: clock.now()) }
+    var record = failedRecord(ctx.number, ctx.candidate, ctx.key, failure, attemptStart: ctx.start, start: start,
+                              latency: latency, stream: s, retry: ctx.sameCandidateRetry, probe: ctx.probe)
+    if ctx.hedgeOf != nil { record.hedge = true; record.hedgeOf = ctx.hedgeOf }
+    run.attempts.append(record)
+    // After the outcome: settle what it consumed (reported usage, else the estimate).
+    await settleFailed(ctx.reservation, ctx.candidate, failure, s, &run)
+    run.lastFailure = failure
+    if failure.reason == .contextLengthExceeded {
+      let w = ctx.candidate.info.contextWindow
+      run.minContextWindow = max(run.minContextWindow ?? 0, w == .max ? 0 : w)
+    }
+    return failure
+  }
+
   /// Runs one attempt on the adapter under the route's limits.
-  private func attempt(_ candidate: PlannedCandidate, key: ResolvedKey, adapter: any ProviderAdapter, number: Int,
-                       prefill: String?, stream: AttemptStream, overallDeadline: Instant) async -> AttemptOutcome {
+  func attempt(_ candidate: PlannedCandidate, key: ResolvedKey, adapter: any ProviderAdapter, number: Int,
+               prefill: String?, stream: AttemptStream, overallDeadline: Instant,
+               gate: HedgeGate? = nil, slot: Int = 0) async -> AttemptOutcome {
     let attemptDeadline = clock.now().advanced(by: route.timeouts.attempt)
     let limits = AttemptLimits(
       connect: route.timeouts.connect, firstToken: route.timeouts.firstToken, idle: route.timeouts.idle,
@@ -272,6 +332,12 @@ struct RequestExecutor {
     if request.stream {
       let sink = self.sink, clock = self.clock, ref = candidate.ref
       onDelta = { delta in
+        // In a hedge race only the winner's deltas reach the client: the first delta
+        // claims the stream (and cancels the others); a loser's is dropped and stops it.
+        if let gate, !gate.claim(slot) {
+          stream.state.withLock { $0.deltas += 1 }
+          throw CancellationError()
+        }
         stream.state.withLock { s in
           if s.firstTokenAt == nil { s.firstTokenAt = clock.now() }
           if case .text(let t) = delta { s.text += t }
@@ -302,7 +368,7 @@ struct RequestExecutor {
     } catch let f as ProviderFailure {
       return .failure(f, consumed: nil)
     } catch {
-      if error is CancellationError || Task.isCancelled { return .cancelled }
+      if error is CancellationError || Task.isCancelled || gate?.isCancelled(slot) == true { return .cancelled }
       return .failure(ProviderFailure(.invalidResponse, message: "\(type(of: error)): \(error)"), consumed: nil)
     }
   }
@@ -340,7 +406,7 @@ struct RequestExecutor {
     }
   }
 
-  private func skipped(_ ref: CandidateRef, _ reason: ReasonCode, _ message: String, run: Run, start: Instant,
+  func skipped(_ ref: CandidateRef, _ reason: ReasonCode, _ message: String, run: Run, start: Instant,
                        key: ResolvedKey = .none, failureClass: FailureClass? = nil) -> AttemptRecord {
     AttemptRecord(index: 0, provider: ref.provider, model: ref.model, keySource: key.source, keyFingerprint: key.fingerprint,
                   startedOffsetMs: clock.now().duration(since: start).milliseconds, latencyMs: 0, firstTokenMs: nil,
@@ -349,7 +415,7 @@ struct RequestExecutor {
                   sameCandidateRetry: false, probe: false)
   }
 
-  private func failedRecord(_ index: Int, _ c: PlannedCandidate, _ key: ResolvedKey, _ f: ProviderFailure, attemptStart: Instant,
+  func failedRecord(_ index: Int, _ c: PlannedCandidate, _ key: ResolvedKey, _ f: ProviderFailure, attemptStart: Instant,
                             start: Instant, latency: Duration, stream: AttemptStream.S, retry: Bool, probe: Bool) -> AttemptRecord {
     var record = AttemptRecord(index: index, provider: c.ref.provider, model: c.ref.model, keySource: key.source, keyFingerprint: key.fingerprint,
                   startedOffsetMs: attemptStart.duration(since: start).milliseconds, latencyMs: latency.milliseconds,

@@ -148,6 +148,8 @@ public struct RoutePolicy: Sendable {
   public var budgetName: String?
   /// `strategy: tiered`: the tiers, rules and router (nil for every other strategy).
   public var tiered: TieredPolicy?
+  /// Hedged requests (nil: none, the default).
+  public var hedge: HedgePolicy?
 
   /// Creates a route.
   public init(name: String, candidates: [CandidateSpec]) { self.name = name; self.candidates = candidates }

@@ -196,6 +196,7 @@ public final class Router: Sendable {
     event.costCapUSD = route.costCapUSD(for: request)
     event.latencySLAMs = route.latencySLA(for: request)?.milliseconds
     event.warnings = run.warnings
+    event.hedge = run.hedge
     if plan.rerankedCheapest { event.warnings.append("soft_cap_cheapest") }
     let latency = clock.now().duration(since: start)
     event.totalLatencyMs = latency.milliseconds

@@ -302,7 +302,8 @@ public struct DaemonConfiguration: Sendable {
     for (name, node) in r.mapping(top["routes"], "routes") {
       let path = "routes.\(name)"
       let rt = r.dict(node, path, allowed: tieredRouteKeys.union(["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
-                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration"]))
+                                            "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration",
+                                            "hedge"]))
       var specs: [CandidateSpec] = []
       for (cp, cn) in r.list(rt["candidates"], "\(path).candidates") {
         var target: String?
@@ -361,6 +362,7 @@ public struct DaemonConfiguration: Sendable {
       if let v = r.bool(rt["content_policy_fallback"], "\(path).content_policy_fallback") { route.contentPolicyFallback = v }
       route.budget = budgetPolicy(r, rt["budget"], "\(path).budget")
       if let v = r.oneOf(rt["on_soft_cap"], "\(path).on_soft_cap", SoftCapAction.self) { route.onSoftCap = v }
+      route.hedge = hedgePolicy(r, rt["hedge"], "\(path).hedge")
       c.routes[name] = route
     }
 

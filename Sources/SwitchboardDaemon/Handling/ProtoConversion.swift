@@ -299,6 +299,8 @@ enum ProtoConversion {
       pa.message = a.message; pa.sameCandidateRetry = a.sameCandidateRetry
       pa.timeoutFired = a.timeoutFired ?? ""
       pa.timeoutLimitMs = UInt32(clamping: Int((a.timeoutLimitMs ?? 0).rounded()))
+      pa.hedge = a.hedge ?? false; pa.hedgeLost = a.hedgeLost ?? false
+      pa.hedgeOf = UInt32(clamping: a.hedgeOf ?? 0)
       return pa
     }
     p.chosenProvider = e.chosenProvider ?? ""
@@ -322,6 +324,13 @@ enum ProtoConversion {
     p.budgetScopes = e.budgetScopes
     p.overageMicroUsd = e.overageMicroUSD ?? 0
     p.stateBackend = e.stateBackend ?? ""
+    if let h = e.hedge {
+      var ph = Switchboard_V1_HedgeSummary()
+      ph.delayMs = UInt32(clamping: Int(h.delayMs)); ph.started = UInt32(clamping: h.started)
+      ph.winnerAttempt = UInt32(clamping: h.winnerAttempt ?? 0); ph.winnerIsHedge = h.winnerIsHedge
+      ph.extraCostMicroUsd = h.extraCostMicroUSD; ph.refused = h.refused
+      p.hedge = ph
+    }
     p.caps = (e.caps ?? []).map { c in
       var pc = Switchboard_V1_BudgetCap()
       pc.scope = c.scope; pc.window = c.window; pc.period = c.period

@@ -28,10 +28,13 @@ public struct DrillOptions: Sendable, Hashable {
   /// `tiered-routing`: whether the route classifies requests into tiers (false:
   /// the same candidates under `priority`, to prove the drill's checks bite). Default true.
   public var tieredClassification = true
+  /// Whether drills of hedged routes hedge (default true; false proves `hedged-tail` fails without it).
+  public var hedging = true
   /// Creates default options.
   public init(circuit: CircuitPolicy? = nil, seed: UInt64 = 7, retry: RetryPolicy? = nil, retryBudget: RetryBudget.Policy? = nil,
-              timeouts: TimeoutPolicy? = nil, slaTrials: Bool = true, latencyWindow: Duration? = nil) {
+              timeouts: TimeoutPolicy? = nil, slaTrials: Bool = true, latencyWindow: Duration? = nil, hedging: Bool = true) {
     self.latencyWindow = latencyWindow
+    self.hedging = hedging
     self.circuit = circuit; self.seed = seed; self.retry = retry; self.retryBudget = retryBudget
     self.timeouts = timeouts; self.slaTrials = slaTrials
   }

@@ -1757,6 +1757,26 @@ public nonisolated struct Switchboard_V1_AttemptRecord: @unchecked Sendable {
     set {_uniqueStorage()._timeoutLimitMs = newValue}
   }
 
+  /// Started as a hedge, in parallel to a running attempt (a refused hedge is a
+  /// skipped attempt with this set and reason_code budget_violation).
+  public var hedge: Bool {
+    get {_storage._hedge}
+    set {_uniqueStorage()._hedge = newValue}
+  }
+
+  /// Lost a hedge race: cancelled because another attempt delivered its first
+  /// token first (not a provider failure; charged for what it consumed).
+  public var hedgeLost: Bool {
+    get {_storage._hedgeLost}
+    set {_uniqueStorage()._hedgeLost = newValue}
+  }
+
+  /// For a hedge: the index of the attempt it hedged (0 otherwise).
+  public var hedgeOf: UInt32 {
+    get {_storage._hedgeOf}
+    set {_uniqueStorage()._hedgeOf = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_OptFirstTokenMs: Equatable, Sendable {
@@ -1785,6 +1805,37 @@ public nonisolated struct Switchboard_V1_AttemptRecord: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// What hedging did for one request (DecisionEvent.hedge).
+public nonisolated struct Switchboard_V1_HedgeSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The hedge delay (after_ms, or the candidate's observed first-token p95).
+  public var delayMs: UInt32 = 0
+
+  /// Hedges started.
+  public var started: UInt32 = 0
+
+  /// Index of the attempt whose answer was served (0: none).
+  public var winnerAttempt: UInt32 = 0
+
+  /// Whether the served attempt was a hedge.
+  public var winnerIsHedge: Bool = false
+
+  /// What hedging added: charges of race losers and of hedges that did not serve.
+  public var extraCostMicroUsd: Int64 = 0
+
+  /// Reason codes of hedges not started when the delay passed
+  /// (hedge_limit, first_token_seen, attempts_exhausted, deadline_exceeded,
+  /// retry_budget_exhausted, no_eligible_candidate, stream_resuming, budget_violation).
+  public var refused: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
@@ -2030,6 +2081,16 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
     get {_storage._stateBackend}
     set {_uniqueStorage()._stateBackend = newValue}
   }
+
+  /// Set when the route hedges and a hedge delay passed.
+  public var hedge: Switchboard_V1_HedgeSummary {
+    get {_storage._hedge ?? Switchboard_V1_HedgeSummary()}
+    set {_uniqueStorage()._hedge = newValue}
+  }
+  /// Returns true if `hedge` has been explicitly set.
+  public var hasHedge: Bool {_storage._hedge != nil}
+  /// Clears the value of `hedge`. Subsequent reads from it will return its default value.
+  public mutating func clearHedge() {_uniqueStorage()._hedge = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4534,7 +4595,7 @@ nonisolated extension Switchboard_V1_CandidateEvaluation: SwiftProtobuf.Message,
 
 nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AttemptRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}provider\0\u{1}model\0\u{3}key_source\0\u{3}key_fingerprint\0\u{3}started_offset_ms\0\u{3}latency_ms\0\u{3}first_token_ms\0\u{1}outcome\0\u{3}failure_class\0\u{3}reason_code\0\u{3}http_status\0\u{1}usage\0\u{3}cost_usd\0\u{1}message\0\u{3}same_candidate_retry\0\u{4}\u{e}cost_micro_usd\0\u{3}reserved_micro_usd\0\u{3}overage_micro_usd\0\u{3}charged_scopes\0\u{4}C\u{1}timeout_fired\0\u{3}timeout_limit_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}provider\0\u{1}model\0\u{3}key_source\0\u{3}key_fingerprint\0\u{3}started_offset_ms\0\u{3}latency_ms\0\u{3}first_token_ms\0\u{1}outcome\0\u{3}failure_class\0\u{3}reason_code\0\u{3}http_status\0\u{1}usage\0\u{3}cost_usd\0\u{1}message\0\u{3}same_candidate_retry\0\u{4}\u{e}cost_micro_usd\0\u{3}reserved_micro_usd\0\u{3}overage_micro_usd\0\u{3}charged_scopes\0\u{2}9hedge\0\u{3}hedge_lost\0\u{3}hedge_of\0\u{4}\u{8}timeout_fired\0\u{3}timeout_limit_ms\0")
 
   fileprivate class _StorageClass {
     var _index: UInt32 = 0
@@ -4559,6 +4620,9 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
     var _chargedScopes: [String] = []
     var _timeoutFired: String = String()
     var _timeoutLimitMs: UInt32 = 0
+    var _hedge: Bool = false
+    var _hedgeLost: Bool = false
+    var _hedgeOf: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4591,6 +4655,9 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
       _chargedScopes = source._chargedScopes
       _timeoutFired = source._timeoutFired
       _timeoutLimitMs = source._timeoutLimitMs
+      _hedge = source._hedge
+      _hedgeLost = source._hedgeLost
+      _hedgeOf = source._hedgeOf
     }
   }
 
@@ -4657,6 +4724,9 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
         }()
         case 32: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
         case 33: try { try decoder.decodeRepeatedStringField(value: &_storage._chargedScopes) }()
+        case 90: try { try decoder.decodeSingularBoolField(value: &_storage._hedge) }()
+        case 91: try { try decoder.decodeSingularBoolField(value: &_storage._hedgeLost) }()
+        case 92: try { try decoder.decodeSingularUInt32Field(value: &_storage._hedgeOf) }()
         case 100: try { try decoder.decodeSingularStringField(value: &_storage._timeoutFired) }()
         case 101: try { try decoder.decodeSingularUInt32Field(value: &_storage._timeoutLimitMs) }()
         default: break
@@ -4731,6 +4801,15 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
       if !_storage._chargedScopes.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._chargedScopes, fieldNumber: 33)
       }
+      if _storage._hedge != false {
+        try visitor.visitSingularBoolField(value: _storage._hedge, fieldNumber: 90)
+      }
+      if _storage._hedgeLost != false {
+        try visitor.visitSingularBoolField(value: _storage._hedgeLost, fieldNumber: 91)
+      }
+      if _storage._hedgeOf != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._hedgeOf, fieldNumber: 92)
+      }
       if !_storage._timeoutFired.isEmpty {
         try visitor.visitSingularStringField(value: _storage._timeoutFired, fieldNumber: 100)
       }
@@ -4768,6 +4847,9 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
         if _storage._chargedScopes != rhs_storage._chargedScopes {return false}
         if _storage._timeoutFired != rhs_storage._timeoutFired {return false}
         if _storage._timeoutLimitMs != rhs_storage._timeoutLimitMs {return false}
+        if _storage._hedge != rhs_storage._hedge {return false}
+        if _storage._hedgeLost != rhs_storage._hedgeLost {return false}
+        if _storage._hedgeOf != rhs_storage._hedgeOf {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -4777,9 +4859,64 @@ nonisolated extension Switchboard_V1_AttemptRecord: SwiftProtobuf.Message, Swift
   }
 }
 
+nonisolated extension Switchboard_V1_HedgeSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HedgeSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}delay_ms\0\u{1}started\0\u{3}winner_attempt\0\u{3}winner_is_hedge\0\u{3}extra_cost_micro_usd\0\u{1}refused\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.delayMs) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.started) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.winnerAttempt) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.winnerIsHedge) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.extraCostMicroUsd) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.refused) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.delayMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.delayMs, fieldNumber: 1)
+    }
+    if self.started != 0 {
+      try visitor.visitSingularUInt32Field(value: self.started, fieldNumber: 2)
+    }
+    if self.winnerAttempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.winnerAttempt, fieldNumber: 3)
+    }
+    if self.winnerIsHedge != false {
+      try visitor.visitSingularBoolField(value: self.winnerIsHedge, fieldNumber: 4)
+    }
+    if self.extraCostMicroUsd != 0 {
+      try visitor.visitSingularInt64Field(value: self.extraCostMicroUsd, fieldNumber: 5)
+    }
+    if !self.refused.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.refused, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Switchboard_V1_HedgeSummary, rhs: Switchboard_V1_HedgeSummary) -> Bool {
+    if lhs.delayMs != rhs.delayMs {return false}
+    if lhs.started != rhs.started {return false}
+    if lhs.winnerAttempt != rhs.winnerAttempt {return false}
+    if lhs.winnerIsHedge != rhs.winnerIsHedge {return false}
+    if lhs.extraCostMicroUsd != rhs.extraCostMicroUsd {return false}
+    if lhs.refused != rhs.refused {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecisionEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{4}*state_backend\0\u{2}\u{5}tier\0\u{2}\u{f}tags\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{4}*state_backend\0\u{2}\u{5}tier\0\u{2}\u{5}hedge\0\u{2}\u{a}tags\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -4816,6 +4953,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
     var _tier: Switchboard_V1_TierDecision? = nil
     var _tags: Dictionary<String,String> = [:]
     var _stateBackend: String = String()
+    var _hedge: Switchboard_V1_HedgeSummary? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4860,6 +4998,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       _tier = source._tier
       _tags = source._tags
       _stateBackend = source._stateBackend
+      _hedge = source._hedge
     }
   }
 
@@ -4953,6 +5092,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         case 38: try { try decoder.decodeSingularInt64Field(value: &_storage._overageMicroUsd) }()
         case 80: try { try decoder.decodeSingularStringField(value: &_storage._stateBackend) }()
         case 85: try { try decoder.decodeSingularMessageField(value: &_storage._tier) }()
+        case 90: try { try decoder.decodeSingularMessageField(value: &_storage._hedge) }()
         case 100: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._tags) }()
         default: break
         }
@@ -5065,6 +5205,9 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       try { if let v = _storage._tier {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 85)
       } }()
+      try { if let v = _storage._hedge {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 90)
+      } }()
       if !_storage._tags.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._tags, fieldNumber: 100)
       }
@@ -5111,6 +5254,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         if _storage._tier != rhs_storage._tier {return false}
         if _storage._tags != rhs_storage._tags {return false}
         if _storage._stateBackend != rhs_storage._stateBackend {return false}
+        if _storage._hedge != rhs_storage._hedge {return false}
         return true
       }
       if !storagesAreEqual {return false}

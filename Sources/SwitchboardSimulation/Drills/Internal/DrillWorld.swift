@@ -126,21 +126,29 @@ struct DrillWorld {
     for a in e.attempts {
       let ref = "\(a.provider)/\(a.model)"
       let t = start(e, a)
-      if let p = previous, p != ref, a.outcome != .skipped {
+      let raced = a.hedge == true || a.hedgeLost == true || (e.hedge != nil && a.index == e.hedge?.winnerAttempt)
+      if a.hedge == true, a.outcome != .skipped {
+        out.append("t=\(fmt(t))ms \(rid) hedge=\(ref) started hedge_of=\(a.hedgeOf ?? 0)")
+      } else if let p = previous, p != ref, a.outcome != .skipped, !raced {
         out.append("t=\(fmt(t))ms \(rid) fallback=\(ref) selected")
       }
       switch a.outcome {
       case .skipped:
-        out.append("t=\(fmt(t))ms \(rid) skipped provider=\(ref) reason=\(a.reason?.rawValue ?? "?")")
+        out.append("t=\(fmt(t))ms \(rid) skipped provider=\(ref) reason=\(a.reason?.rawValue ?? "?")" + (a.hedge == true ? " hedge=true" : ""))
       case .failed:
-        var l = "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) failed=\(a.reason?.rawValue ?? "?") reason=\(a.reason?.rawValue ?? "?") class=\(a.failureClass?.rawValue ?? "?")"
+        var l = a.hedgeLost == true
+          ? "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) cancelled=lost_hedge_race"
+          : "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) failed=\(a.reason?.rawValue ?? "?") reason=\(a.reason?.rawValue ?? "?") class=\(a.failureClass?.rawValue ?? "?")"
         if a.probe { l += " probe=true" }
         if a.sameCandidateRetry { l += " retry=same_candidate" }
+        if a.hedge == true { l += " hedge=true" }
         out.append(l)
       case .success:
         var l = "t=\(fmt(t + a.latencyMs))ms \(rid) attempt=\(a.index) provider=\(ref) ok"
         if a.probe { l += " probe=true" }
         if a.sameCandidateRetry { l += " retry=same_candidate" }
+        if a.hedge == true { l += " hedge=true" }
+        if a.hedgeLost == true { l += " hedge_lost=true" }
         out.append(l)
       }
       if a.outcome != .skipped { previous = ref }

@@ -1273,6 +1273,51 @@ void   switchboard__v1__attempt_record__free_unpacked
   assert(message->base.descriptor == &switchboard__v1__attempt_record__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   switchboard__v1__hedge_summary__init
+                     (Switchboard__V1__HedgeSummary         *message)
+{
+  static const Switchboard__V1__HedgeSummary init_value = SWITCHBOARD__V1__HEDGE_SUMMARY__INIT;
+  *message = init_value;
+}
+size_t switchboard__v1__hedge_summary__get_packed_size
+                     (const Switchboard__V1__HedgeSummary *message)
+{
+  assert(message->base.descriptor == &switchboard__v1__hedge_summary__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t switchboard__v1__hedge_summary__pack
+                     (const Switchboard__V1__HedgeSummary *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &switchboard__v1__hedge_summary__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t switchboard__v1__hedge_summary__pack_to_buffer
+                     (const Switchboard__V1__HedgeSummary *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &switchboard__v1__hedge_summary__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Switchboard__V1__HedgeSummary *
+       switchboard__v1__hedge_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Switchboard__V1__HedgeSummary *)
+     protobuf_c_message_unpack (&switchboard__v1__hedge_summary__descriptor,
+                                allocator, len, data);
+}
+void   switchboard__v1__hedge_summary__free_unpacked
+                     (Switchboard__V1__HedgeSummary *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &switchboard__v1__hedge_summary__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   switchboard__v1__decision_event__tags_entry__init
                      (Switchboard__V1__DecisionEvent__TagsEntry         *message)
 {
@@ -4910,7 +4955,7 @@ const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descript
   (ProtobufCMessageInit) switchboard__v1__candidate_evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_descriptors[22] =
+static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_descriptors[25] =
 {
   {
     "index",
@@ -5153,6 +5198,42 @@ static const ProtobufCFieldDescriptor switchboard__v1__attempt_record__field_des
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "hedge",
+    90,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__AttemptRecord, hedge),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hedge_lost",
+    91,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__AttemptRecord, hedge_lost),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hedge_of",
+    92,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__AttemptRecord, hedge_of),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "timeout_fired",
     100,
     PROTOBUF_C_LABEL_NONE,
@@ -5183,6 +5264,9 @@ static const unsigned switchboard__v1__attempt_record__field_indices_by_name[] =
   13,   /* field[13] = cost_usd */
   9,   /* field[9] = failure_class */
   7,   /* field[7] = first_token_ms */
+  20,   /* field[20] = hedge */
+  21,   /* field[21] = hedge_lost */
+  22,   /* field[22] = hedge_of */
   11,   /* field[11] = http_status */
   0,   /* field[0] = index */
   4,   /* field[4] = key_fingerprint */
@@ -5197,16 +5281,17 @@ static const unsigned switchboard__v1__attempt_record__field_indices_by_name[] =
   17,   /* field[17] = reserved_micro_usd */
   15,   /* field[15] = same_candidate_retry */
   5,   /* field[5] = started_offset_ms */
-  20,   /* field[20] = timeout_fired */
-  21,   /* field[21] = timeout_limit_ms */
+  23,   /* field[23] = timeout_fired */
+  24,   /* field[24] = timeout_limit_ms */
   12,   /* field[12] = usage */
 };
-static const ProtobufCIntRange switchboard__v1__attempt_record__number_ranges[3 + 1] =
+static const ProtobufCIntRange switchboard__v1__attempt_record__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 30, 16 },
-  { 100, 20 },
-  { 0, 22 }
+  { 90, 20 },
+  { 100, 23 },
+  { 0, 25 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
 {
@@ -5216,11 +5301,114 @@ const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
   "Switchboard__V1__AttemptRecord",
   "switchboard.v1",
   sizeof(Switchboard__V1__AttemptRecord),
-  22,
+  25,
   switchboard__v1__attempt_record__field_descriptors,
   switchboard__v1__attempt_record__field_indices_by_name,
-  3,  switchboard__v1__attempt_record__number_ranges,
+  4,  switchboard__v1__attempt_record__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__attempt_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor switchboard__v1__hedge_summary__field_descriptors[6] =
+{
+  {
+    "delay_ms",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__HedgeSummary, delay_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "started",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__HedgeSummary, started),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "winner_attempt",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__HedgeSummary, winner_attempt),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "winner_is_hedge",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__HedgeSummary, winner_is_hedge),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "extra_cost_micro_usd",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__HedgeSummary, extra_cost_micro_usd),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refused",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Switchboard__V1__HedgeSummary, n_refused),
+    offsetof(Switchboard__V1__HedgeSummary, refused),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned switchboard__v1__hedge_summary__field_indices_by_name[] = {
+  0,   /* field[0] = delay_ms */
+  4,   /* field[4] = extra_cost_micro_usd */
+  5,   /* field[5] = refused */
+  1,   /* field[1] = started */
+  2,   /* field[2] = winner_attempt */
+  3,   /* field[3] = winner_is_hedge */
+};
+static const ProtobufCIntRange switchboard__v1__hedge_summary__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor switchboard__v1__hedge_summary__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "switchboard.v1.HedgeSummary",
+  "HedgeSummary",
+  "Switchboard__V1__HedgeSummary",
+  "switchboard.v1",
+  sizeof(Switchboard__V1__HedgeSummary),
+  6,
+  switchboard__v1__hedge_summary__field_descriptors,
+  switchboard__v1__hedge_summary__field_indices_by_name,
+  1,  switchboard__v1__hedge_summary__number_ranges,
+  (ProtobufCMessageInit) switchboard__v1__hedge_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor switchboard__v1__decision_event__tags_entry__field_descriptors[2] =
@@ -5274,7 +5462,7 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__tags_entry__de
   (ProtobufCMessageInit) switchboard__v1__decision_event__tags_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[34] =
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[35] =
 {
   {
     "request_id",
@@ -5673,6 +5861,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_des
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "hedge",
+    90,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, hedge),
+    &switchboard__v1__hedge_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "tags",
     100,
     PROTOBUF_C_LABEL_REPEATED,
@@ -5701,6 +5901,7 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   17,   /* field[17] = cost_delta_usd */
   22,   /* field[22] = cost_micro_usd */
   15,   /* field[15] = cost_usd */
+  33,   /* field[33] = hedge */
   6,   /* field[6] = outcome */
   30,   /* field[30] = overage_micro_usd */
   20,   /* field[20] = peer_uid */
@@ -5712,7 +5913,7 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   4,   /* field[4] = strategy */
   5,   /* field[5] = stream */
   27,   /* field[27] = sub_tenant */
-  33,   /* field[33] = tags */
+  34,   /* field[34] = tags */
   2,   /* field[2] = tenant */
   32,   /* field[32] = tier */
   1,   /* field[1] = timestamp_ms */
@@ -5721,14 +5922,15 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   21,   /* field[21] = usage */
   19,   /* field[19] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[5 + 1] =
+static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[6 + 1] =
 {
   { 1, 0 },
   { 30, 22 },
   { 80, 31 },
   { 85, 32 },
-  { 100, 33 },
-  { 0, 34 }
+  { 90, 33 },
+  { 100, 34 },
+  { 0, 35 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
 {
@@ -5738,10 +5940,10 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
   "Switchboard__V1__DecisionEvent",
   "switchboard.v1",
   sizeof(Switchboard__V1__DecisionEvent),
-  34,
+  35,
   switchboard__v1__decision_event__field_descriptors,
   switchboard__v1__decision_event__field_indices_by_name,
-  5,  switchboard__v1__decision_event__number_ranges,
+  6,  switchboard__v1__decision_event__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__decision_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

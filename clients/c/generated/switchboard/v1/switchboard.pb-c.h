@@ -44,6 +44,7 @@ typedef struct Switchboard__V1__BudgetCap Switchboard__V1__BudgetCap;
 typedef struct Switchboard__V1__HealthResponse Switchboard__V1__HealthResponse;
 typedef struct Switchboard__V1__CandidateEvaluation Switchboard__V1__CandidateEvaluation;
 typedef struct Switchboard__V1__AttemptRecord Switchboard__V1__AttemptRecord;
+typedef struct Switchboard__V1__HedgeSummary Switchboard__V1__HedgeSummary;
 typedef struct Switchboard__V1__DecisionEvent Switchboard__V1__DecisionEvent;
 typedef struct Switchboard__V1__DecisionEvent__TagsEntry Switchboard__V1__DecisionEvent__TagsEntry;
 typedef struct Switchboard__V1__TierDecision Switchboard__V1__TierDecision;
@@ -1051,6 +1052,20 @@ struct  Switchboard__V1__AttemptRecord
    * The limit that fired, in milliseconds (0 when none did).
    */
   uint32_t timeout_limit_ms;
+  /*
+   * Started as a hedge, in parallel to a running attempt (a refused hedge is a
+   * skipped attempt with this set and reason_code budget_violation).
+   */
+  protobuf_c_boolean hedge;
+  /*
+   * Lost a hedge race: cancelled because another attempt delivered its first
+   * token first (not a provider failure; charged for what it consumed).
+   */
+  protobuf_c_boolean hedge_lost;
+  /*
+   * For a hedge: the index of the attempt it hedged (0 otherwise).
+   */
+  uint32_t hedge_of;
   Switchboard__V1__AttemptRecord__OptFirstTokenMsCase opt_first_token_ms_case;
   union {
     uint32_t first_token_ms;
@@ -1070,7 +1085,46 @@ struct  Switchboard__V1__AttemptRecord
 };
 #define SWITCHBOARD__V1__ATTEMPT_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__attempt_record__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_FIRST_TOKEN_MS__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_FIRST_TOKEN_MS__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__ATTEMPT_RECORD__OPT_RESERVED_MICRO_USD__NOT_SET, {0} }
+
+
+/*
+ * What hedging did for one request (DecisionEvent.hedge).
+ */
+struct  Switchboard__V1__HedgeSummary
+{
+  ProtobufCMessage base;
+  /*
+   * The hedge delay (after_ms, or the candidate's observed first-token p95).
+   */
+  uint32_t delay_ms;
+  /*
+   * Hedges started.
+   */
+  uint32_t started;
+  /*
+   * Index of the attempt whose answer was served (0: none).
+   */
+  uint32_t winner_attempt;
+  /*
+   * Whether the served attempt was a hedge.
+   */
+  protobuf_c_boolean winner_is_hedge;
+  /*
+   * What hedging added: charges of race losers and of hedges that did not serve.
+   */
+  int64_t extra_cost_micro_usd;
+  /*
+   * Reason codes of hedges not started when the delay passed
+   * (hedge_limit, first_token_seen, attempts_exhausted, deadline_exceeded,
+   * retry_budget_exhausted, no_eligible_candidate, stream_resuming, budget_violation).
+   */
+  size_t n_refused;
+  char **refused;
+};
+#define SWITCHBOARD__V1__HEDGE_SUMMARY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__hedge_summary__descriptor) \
+    , 0, 0, 0, 0, 0, 0,NULL }
 
 
 struct  Switchboard__V1__DecisionEvent__TagsEntry
@@ -1185,6 +1239,10 @@ struct  Switchboard__V1__DecisionEvent
    * Which store answered the budget reservations (see Status.state_backend).
    */
   char *state_backend;
+  /*
+   * Set when the route hedges and a hedge delay passed.
+   */
+  Switchboard__V1__HedgeSummary *hedge;
   Switchboard__V1__DecisionEvent__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -1212,7 +1270,7 @@ struct  Switchboard__V1__DecisionEvent
 };
 #define SWITCHBOARD__V1__DECISION_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__decision_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*
@@ -2003,6 +2061,25 @@ Switchboard__V1__AttemptRecord *
 void   switchboard__v1__attempt_record__free_unpacked
                      (Switchboard__V1__AttemptRecord *message,
                       ProtobufCAllocator *allocator);
+/* Switchboard__V1__HedgeSummary methods */
+void   switchboard__v1__hedge_summary__init
+                     (Switchboard__V1__HedgeSummary         *message);
+size_t switchboard__v1__hedge_summary__get_packed_size
+                     (const Switchboard__V1__HedgeSummary   *message);
+size_t switchboard__v1__hedge_summary__pack
+                     (const Switchboard__V1__HedgeSummary   *message,
+                      uint8_t             *out);
+size_t switchboard__v1__hedge_summary__pack_to_buffer
+                     (const Switchboard__V1__HedgeSummary   *message,
+                      ProtobufCBuffer     *buffer);
+Switchboard__V1__HedgeSummary *
+       switchboard__v1__hedge_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   switchboard__v1__hedge_summary__free_unpacked
+                     (Switchboard__V1__HedgeSummary *message,
+                      ProtobufCAllocator *allocator);
 /* Switchboard__V1__DecisionEvent__TagsEntry methods */
 void   switchboard__v1__decision_event__tags_entry__init
                      (Switchboard__V1__DecisionEvent__TagsEntry         *message);
@@ -2364,6 +2441,9 @@ typedef void (*Switchboard__V1__CandidateEvaluation_Closure)
 typedef void (*Switchboard__V1__AttemptRecord_Closure)
                  (const Switchboard__V1__AttemptRecord *message,
                   void *closure_data);
+typedef void (*Switchboard__V1__HedgeSummary_Closure)
+                 (const Switchboard__V1__HedgeSummary *message,
+                  void *closure_data);
 typedef void (*Switchboard__V1__DecisionEvent__TagsEntry_Closure)
                  (const Switchboard__V1__DecisionEvent__TagsEntry *message,
                   void *closure_data);
@@ -2544,6 +2624,7 @@ extern const ProtobufCMessageDescriptor switchboard__v1__budget_cap__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__health_response__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__candidate_evaluation__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor;
+extern const ProtobufCMessageDescriptor switchboard__v1__hedge_summary__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__decision_event__tags_entry__descriptor;
 extern const ProtobufCMessageDescriptor switchboard__v1__tier_decision__descriptor;

@@ -53,12 +53,15 @@ class AdminResponse(_message.Message):
     def __init__(self, health: _Optional[_Union[HealthResponse, _Mapping]] = ..., explain: _Optional[_Union[ExplainResponse, _Mapping]] = ..., list_decisions: _Optional[_Union[ListDecisionsResponse, _Mapping]] = ..., set_key: _Optional[_Union[SetKeyResponse, _Mapping]] = ..., rotate_key: _Optional[_Union[RotateKeyResponse, _Mapping]] = ..., reload_config: _Optional[_Union[ReloadConfigResponse, _Mapping]] = ..., clear_key: _Optional[_Union[ClearKeyResponse, _Mapping]] = ...) -> None: ...
 
 class AttemptRecord(_message.Message):
-    __slots__ = ["charged_scopes", "cost_micro_usd", "cost_usd", "failure_class", "first_token_ms", "http_status", "index", "key_fingerprint", "key_source", "latency_ms", "message", "model", "outcome", "overage_micro_usd", "provider", "reason_code", "reserved_micro_usd", "same_candidate_retry", "started_offset_ms", "timeout_fired", "timeout_limit_ms", "usage"]
+    __slots__ = ["charged_scopes", "cost_micro_usd", "cost_usd", "failure_class", "first_token_ms", "hedge", "hedge_lost", "hedge_of", "http_status", "index", "key_fingerprint", "key_source", "latency_ms", "message", "model", "outcome", "overage_micro_usd", "provider", "reason_code", "reserved_micro_usd", "same_candidate_retry", "started_offset_ms", "timeout_fired", "timeout_limit_ms", "usage"]
     CHARGED_SCOPES_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     FAILURE_CLASS_FIELD_NUMBER: _ClassVar[int]
     FIRST_TOKEN_MS_FIELD_NUMBER: _ClassVar[int]
+    HEDGE_FIELD_NUMBER: _ClassVar[int]
+    HEDGE_LOST_FIELD_NUMBER: _ClassVar[int]
+    HEDGE_OF_FIELD_NUMBER: _ClassVar[int]
     HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     KEY_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +84,9 @@ class AttemptRecord(_message.Message):
     cost_usd: float
     failure_class: str
     first_token_ms: int
+    hedge: bool
+    hedge_lost: bool
+    hedge_of: int
     http_status: int
     index: int
     key_fingerprint: str
@@ -98,7 +104,7 @@ class AttemptRecord(_message.Message):
     timeout_fired: str
     timeout_limit_ms: int
     usage: Usage
-    def __init__(self, index: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., key_source: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., started_offset_ms: _Optional[int] = ..., latency_ms: _Optional[int] = ..., first_token_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., failure_class: _Optional[str] = ..., reason_code: _Optional[str] = ..., http_status: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., message: _Optional[str] = ..., same_candidate_retry: bool = ..., cost_micro_usd: _Optional[int] = ..., reserved_micro_usd: _Optional[int] = ..., overage_micro_usd: _Optional[int] = ..., charged_scopes: _Optional[_Iterable[str]] = ..., timeout_fired: _Optional[str] = ..., timeout_limit_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., key_source: _Optional[str] = ..., key_fingerprint: _Optional[str] = ..., started_offset_ms: _Optional[int] = ..., latency_ms: _Optional[int] = ..., first_token_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., failure_class: _Optional[str] = ..., reason_code: _Optional[str] = ..., http_status: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_usd: _Optional[float] = ..., message: _Optional[str] = ..., same_candidate_retry: bool = ..., cost_micro_usd: _Optional[int] = ..., reserved_micro_usd: _Optional[int] = ..., overage_micro_usd: _Optional[int] = ..., charged_scopes: _Optional[_Iterable[str]] = ..., timeout_fired: _Optional[str] = ..., timeout_limit_ms: _Optional[int] = ..., hedge: bool = ..., hedge_lost: bool = ..., hedge_of: _Optional[int] = ...) -> None: ...
 
 class BudgetCap(_message.Message):
     __slots__ = ["hard_micro_usd", "headroom_micro_usd", "period", "reserved_micro_usd", "scope", "soft_micro_usd", "spent_micro_usd", "window"]
@@ -340,7 +346,7 @@ class ContentPart(_message.Message):
     def __init__(self, text: _Optional[str] = ..., image: _Optional[_Union[ImageUrl, _Mapping]] = ...) -> None: ...
 
 class DecisionEvent(_message.Message):
-    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "state_backend", "status_code", "strategy", "stream", "sub_tenant", "tags", "tenant", "tier", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
+    __slots__ = ["attempts", "baseline_cost_micro_usd", "baseline_cost_usd", "baseline_model", "baseline_provider", "budget_scopes", "candidates", "caps", "chosen_model", "chosen_provider", "correlation_id", "cost_delta_micro_usd", "cost_delta_usd", "cost_micro_usd", "cost_usd", "hedge", "outcome", "overage_micro_usd", "peer_uid", "reason_code", "request_id", "route", "state_backend", "status_code", "strategy", "stream", "sub_tenant", "tags", "tenant", "tier", "timestamp_ms", "total_latency_ms", "total_spend_micro_usd", "usage", "warnings"]
     class TagsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -363,6 +369,7 @@ class DecisionEvent(_message.Message):
     COST_DELTA_USD_FIELD_NUMBER: _ClassVar[int]
     COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
+    HEDGE_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     OVERAGE_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
     PEER_UID_FIELD_NUMBER: _ClassVar[int]
@@ -397,6 +404,7 @@ class DecisionEvent(_message.Message):
     cost_delta_usd: float
     cost_micro_usd: int
     cost_usd: float
+    hedge: HedgeSummary
     outcome: str
     overage_micro_usd: int
     peer_uid: int
@@ -416,7 +424,7 @@ class DecisionEvent(_message.Message):
     total_spend_micro_usd: int
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ..., tier: _Optional[_Union[TierDecision, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., state_backend: _Optional[str] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., tenant: _Optional[str] = ..., route: _Optional[str] = ..., strategy: _Optional[str] = ..., stream: bool = ..., outcome: _Optional[str] = ..., status_code: _Optional[_Union[Status.Code, str]] = ..., reason_code: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateEvaluation, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[AttemptRecord, _Mapping]]] = ..., chosen_provider: _Optional[str] = ..., chosen_model: _Optional[str] = ..., baseline_provider: _Optional[str] = ..., baseline_model: _Optional[str] = ..., cost_usd: _Optional[float] = ..., baseline_cost_usd: _Optional[float] = ..., cost_delta_usd: _Optional[float] = ..., total_latency_ms: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., peer_uid: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cost_micro_usd: _Optional[int] = ..., baseline_cost_micro_usd: _Optional[int] = ..., cost_delta_micro_usd: _Optional[int] = ..., total_spend_micro_usd: _Optional[int] = ..., correlation_id: _Optional[str] = ..., sub_tenant: _Optional[str] = ..., budget_scopes: _Optional[_Iterable[str]] = ..., caps: _Optional[_Iterable[_Union[BudgetCap, _Mapping]]] = ..., overage_micro_usd: _Optional[int] = ..., tier: _Optional[_Union[TierDecision, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., state_backend: _Optional[str] = ..., hedge: _Optional[_Union[HedgeSummary, _Mapping]] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
     __slots__ = ["request_id"]
@@ -481,6 +489,22 @@ class HealthResponse(_message.Message):
     uptime_ms: int
     version: str
     def __init__(self, serving: bool = ..., version: _Optional[str] = ..., uptime_ms: _Optional[int] = ..., in_flight: _Optional[int] = ..., circuits: _Optional[_Iterable[_Union[CircuitState, _Mapping]]] = ..., budgets: _Optional[_Iterable[_Union[BudgetState, _Mapping]]] = ..., config_digest: _Optional[str] = ...) -> None: ...
+
+class HedgeSummary(_message.Message):
+    __slots__ = ["delay_ms", "extra_cost_micro_usd", "refused", "started", "winner_attempt", "winner_is_hedge"]
+    DELAY_MS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_COST_MICRO_USD_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    WINNER_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    WINNER_IS_HEDGE_FIELD_NUMBER: _ClassVar[int]
+    delay_ms: int
+    extra_cost_micro_usd: int
+    refused: _containers.RepeatedScalarFieldContainer[str]
+    started: int
+    winner_attempt: int
+    winner_is_hedge: bool
+    def __init__(self, delay_ms: _Optional[int] = ..., started: _Optional[int] = ..., winner_attempt: _Optional[int] = ..., winner_is_hedge: bool = ..., extra_cost_micro_usd: _Optional[int] = ..., refused: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ["client_name", "protocol_version"]
