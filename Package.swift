@@ -32,6 +32,10 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    // Tracing: the API, the OTLP/HTTP exporter (no gRPC trait: no grpc-swift), W3C trace context.
+    .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+    .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
+    .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
   ],
   targets: [
     // Pure routing core: no I/O.
@@ -112,6 +116,9 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Yams", package: "Yams"),
+        .product(name: "Tracing", package: "swift-distributed-tracing"),
+        .product(name: "OTel", package: "swift-otel"),
+        .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -220,6 +227,10 @@ let package = Package(
       dependencies: [
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
         "SwitchboardTestKit",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       exclude: ["Drivers"],
       swiftSettings: swiftSettings

@@ -2775,7 +2775,7 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_request__tags_entry
   (ProtobufCMessageInit) switchboard__v1__completion_request__tags_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__completion_request__field_descriptors[19] =
+static const ProtobufCFieldDescriptor switchboard__v1__completion_request__field_descriptors[21] =
 {
   {
     "route",
@@ -3005,6 +3005,30 @@ static const ProtobufCFieldDescriptor switchboard__v1__completion_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "traceparent",
+    95,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionRequest, traceparent),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tracestate",
+    96,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionRequest, tracestate),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__completion_request__field_indices_by_name[] = {
   13,   /* field[13] = constraints */
@@ -3026,11 +3050,14 @@ static const unsigned switchboard__v1__completion_request__field_indices_by_name
   5,   /* field[5] = tool_choice */
   4,   /* field[4] = tools */
   9,   /* field[9] = top_p */
+  19,   /* field[19] = traceparent */
+  20,   /* field[20] = tracestate */
 };
-static const ProtobufCIntRange switchboard__v1__completion_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__completion_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 19 }
+  { 95, 19 },
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__completion_request__descriptor =
 {
@@ -3040,10 +3067,10 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_request__descriptor
   "Switchboard__V1__CompletionRequest",
   "switchboard.v1",
   sizeof(Switchboard__V1__CompletionRequest),
-  19,
+  21,
   switchboard__v1__completion_request__field_descriptors,
   switchboard__v1__completion_request__field_indices_by_name,
-  1,  switchboard__v1__completion_request__number_ranges,
+  2,  switchboard__v1__completion_request__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__completion_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3407,7 +3434,7 @@ const ProtobufCMessageDescriptor switchboard__v1__stream_restart__descriptor =
   (ProtobufCMessageInit) switchboard__v1__stream_restart__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[20] =
+static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[21] =
 {
   {
     "request_id",
@@ -3649,6 +3676,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__completion_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "trace_id",
+    97,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionResponse, trace_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__completion_response__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
@@ -3669,14 +3708,16 @@ static const unsigned switchboard__v1__completion_response__field_indices_by_nam
   12,   /* field[12] = route */
   2,   /* field[2] = tool_calls */
   18,   /* field[18] = total_spend_micro_usd */
+  20,   /* field[20] = trace_id */
   6,   /* field[6] = usage */
   14,   /* field[14] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[2 + 1] =
+static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 30, 15 },
-  { 0, 20 }
+  { 97, 20 },
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__completion_response__descriptor =
 {
@@ -3686,10 +3727,10 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_response__descripto
   "Switchboard__V1__CompletionResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__CompletionResponse),
-  20,
+  21,
   switchboard__v1__completion_response__field_descriptors,
   switchboard__v1__completion_response__field_indices_by_name,
-  2,  switchboard__v1__completion_response__number_ranges,
+  3,  switchboard__v1__completion_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__completion_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5111,7 +5152,7 @@ const ProtobufCMessageDescriptor switchboard__v1__attempt_record__descriptor =
   (ProtobufCMessageInit) switchboard__v1__attempt_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[31] =
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[32] =
 {
   {
     "request_id",
@@ -5485,6 +5526,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "trace_id",
+    98,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, trace_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__decision_event__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
@@ -5516,14 +5569,16 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   1,   /* field[1] = timestamp_ms */
   18,   /* field[18] = total_latency_ms */
   25,   /* field[25] = total_spend_micro_usd */
+  31,   /* field[31] = trace_id */
   21,   /* field[21] = usage */
   19,   /* field[19] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[2 + 1] =
+static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 30, 22 },
-  { 0, 31 }
+  { 98, 31 },
+  { 0, 32 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
 {
@@ -5533,10 +5588,10 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
   "Switchboard__V1__DecisionEvent",
   "switchboard.v1",
   sizeof(Switchboard__V1__DecisionEvent),
-  31,
+  32,
   switchboard__v1__decision_event__field_descriptors,
   switchboard__v1__decision_event__field_indices_by_name,
-  2,  switchboard__v1__decision_event__number_ranges,
+  3,  switchboard__v1__decision_event__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__decision_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
