@@ -32,10 +32,9 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-    // Tracing: the API, the OTLP/HTTP exporter (no gRPC trait: no grpc-swift), W3C trace context.
+    // Tracing: the API and the OTLP/HTTP exporter (no gRPC trait: no grpc-swift).
     .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
-    .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
   ],
   targets: [
     // Pure routing core: no I/O.
@@ -118,7 +117,6 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
         .product(name: "Tracing", package: "swift-distributed-tracing"),
         .product(name: "OTel", package: "swift-otel"),
-        .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
       ],
       swiftSettings: swiftSettings
     ),

@@ -52,9 +52,11 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     let options = dialect.translateOptions(call.request, model: call.model, info: info)
     let streaming = onDelta != nil
     let prepared = try dialect.prepareRequest(call, options: options, stream: streaming)
+    var headers = prepared.headers
+    Self.addTraceContext(call, to: &headers)
     let request: HTTPClient.Request
     do {
-      request = try HTTPClient.Request(url: prepared.url, method: .POST, headers: prepared.headers,
+      request = try HTTPClient.Request(url: prepared.url, method: .POST, headers: headers,
                                        body: .byteBuffer(prepared.body))
     } catch {
       throw ProviderFailure(.invalidRequest, message: "invalid provider URL for '\(name)': \(error)")
@@ -68,6 +70,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     var metadata: Logger.Metadata = ["provider.name": "\(name)", "provider.model": "\(call.model)",
                                      "attempt": "\(call.attempt)"]
     if !call.requestID.isEmpty { metadata["request.id"] = "\(call.requestID)" }
+    if let tp = call.traceParent { metadata["trace.id"] = "\(Self.traceID(ofTraceParent: tp))" }
     logger.debug("provider attempt", metadata: metadata)
 
     let (events, continuation) = AsyncStream.makeStream(of: AttemptEvent.self)

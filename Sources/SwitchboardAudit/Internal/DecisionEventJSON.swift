@@ -97,6 +97,7 @@ enum DecisionEventJSON {
       }
     }
     if let v = e.overageMicroUSD { w.field("overageMicroUSD", int: v) }
+    if let v = e.traceID { w.field("traceID", string: v) }
     w.close()
     return w.out
   }

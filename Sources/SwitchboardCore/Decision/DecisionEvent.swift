@@ -113,6 +113,9 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   public var caps: [BudgetCapRecord]? = nil
   /// Sum of the attempts' overages (micro-USD), when any attempt cost more than it reserved.
   public var overageMicroUSD: Int64? = nil
+  /// The W3C trace id (32 lowercase hex digits) of the request's trace; nil when
+  /// the request was not traced (tracing off and no valid `traceparent`).
+  public var traceID: String? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {

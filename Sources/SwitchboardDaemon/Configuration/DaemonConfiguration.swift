@@ -66,6 +66,8 @@ public struct DaemonConfiguration: Sendable {
   public var ledgerFullSync = true
   /// The OpenAI-compatible HTTP endpoint; nil = off.
   public var http: HTTPSettings?
+  /// OpenTelemetry tracing (`tracing:`). Default: off.
+  public var tracing = TracingConfiguration()
   /// SHA-256 prefix of the file's text.
   public var digest = ""
 
@@ -88,7 +90,7 @@ public struct DaemonConfiguration: Sendable {
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
     let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "retry_budget", "providers", "models",
-                                         "routes", "tenants", "budgets", "direct", "http"])
+                                         "routes", "tenants", "budgets", "direct", "http", "tracing"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -191,6 +193,7 @@ public struct DaemonConfiguration: Sendable {
       if v > 1 { r.issue("retry_budget.token_ratio", budget["token_ratio"], "must be between 0.001 and 1") } else { c.retryBudget.tokenRatio = v }
     }
     c.http = parseHTTP(r, top["http"], socketPath: c.server.path)
+    c.tracing = parseTracing(r, top["tracing"])
 
     // providers
     let providers = r.mapping(top["providers"], "providers")

@@ -33,6 +33,7 @@ public struct DecisionRecorder: Sendable {
         "provider.name": "\(a.provider)", "provider.model": "\(a.model)", "attempt.outcome": "\(a.outcome.rawValue)",
         "attempt.latency_ms": "\(Int(a.latencyMs))", "key.source": "\(a.keySource.rawValue)", "key.fingerprint": "\(a.keyFingerprint)",
       ]
+      if let t = event.traceID { md["trace.id"] = "\(t)" }
       if let r = a.reason { md["attempt.reason"] = "\(r.rawValue)" }
       if let c = a.failureClass { md["attempt.failure_class"] = "\(c.rawValue)" }
       if let s = a.httpStatus { md["http.status"] = "\(s)" }
@@ -44,6 +45,7 @@ public struct DecisionRecorder: Sendable {
       "decision.outcome": "\(event.outcome.rawValue)", "decision.attempts": "\(event.attempts.filter { $0.outcome != .skipped }.count)",
       "decision.latency_ms": "\(Int(event.totalLatencyMs))",
     ]
+    if let t = event.traceID { md["trace.id"] = "\(t)" }
     if let p = event.chosenProvider, let m = event.chosenModel { md["decision.served_by"] = "\(p)/\(m)" }
     if let b = event.baselineProvider, let m = event.baselineModel { md["decision.baseline"] = "\(b)/\(m)" }
     if let c = event.costUSD { md["decision.cost_usd"] = "\(formatUSD(c))" }
