@@ -22,7 +22,9 @@ public struct IncomingTraceContext: Sendable, Hashable {
   public static func parse(traceParent: String?, traceState: String?) -> IncomingTraceContext? {
     guard let tp = traceParent, let flags = Self.validate(tp) else { return nil }
     var state: String?
-    if let ts = traceState?.trimmingASCIIWhitespace(), !ts.isEmpty, ts.utf8.count <= maxTraceStateBytes, Self.isValidTraceState(ts) {
+    // The size first: a flood of bytes is refused before anything is copied.
+    if let raw = traceState, raw.utf8.count <= maxTraceStateBytes * 2, case let ts = raw.trimmingASCIIWhitespace(),
+       !ts.isEmpty, ts.utf8.count <= maxTraceStateBytes, Self.isValidTraceState(ts) {
       state = ts
     }
     return IncomingTraceContext(traceParent: tp, traceState: state, sampled: flags & 1 == 1)
@@ -66,6 +68,7 @@ public struct IncomingTraceContext: Sendable, Hashable {
   /// The flags byte of a valid version-00 `traceparent`, or nil. Version 00 only
   /// (its length is exactly 55); lowercase hex; trace and parent id not all zero.
   static func validate(_ tp: String) -> UInt8? {
+    guard tp.utf8.count == 55 else { return nil }
     let b = Array(tp.utf8)
     guard b.count == 55, b[0] == UInt8(ascii: "0"), b[1] == UInt8(ascii: "0"),
           b[2] == UInt8(ascii: "-"), b[35] == UInt8(ascii: "-"), b[52] == UInt8(ascii: "-") else { return nil }
