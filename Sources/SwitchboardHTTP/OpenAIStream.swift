@@ -59,6 +59,8 @@ struct OpenAIStream {
     let tracer = endpoint.runtime.tracer
     let incoming = self.incoming
     let routeName = request.route ?? request.explicitTarget?.description ?? ""
+    // The trace id is known once routing starts, before the first chunk: for the headers.
+    let traceID = LockedValue<String?>(nil)
     let chat = request, ctx = context, started = self.started
     let channel = self.channel
     // The request is cancelled when the client hangs up, at any point; `finish`
@@ -66,7 +68,8 @@ struct OpenAIStream {
     let routing = Task {
       await cancellingOnClose(channel) {
         let outcome = await tracer.traced(route: routeName, context: ctx, incoming: incoming) { ctx in
-          await router.complete(chat, context: ctx, sink: sink)
+          traceID.withLock { $0 = ctx.traceID }
+          return await router.complete(chat, context: ctx, sink: sink)
         }
         recorder.record(outcome.event, started: started)
         await events.send(.done(outcome))
@@ -89,6 +92,7 @@ struct OpenAIStream {
     headers[.cacheControl] = "no-cache"
     headers[OpenAIEndpoint.requestIDHeader] = context.issuedRequestID
     if let tp = incoming?.traceParent { headers[OpenAIEndpoint.traceparentHeader] = tp }
+    if let t = traceID.withLock({ $0 }) { headers[OpenAIEndpoint.traceIDHeader] = t }
     let writeTimeout = endpoint.settings.writeTimeout
     let body = ResponseBody { writer in
       // Pending-write watchdog: a client that stops reading is disconnected.
