@@ -263,6 +263,32 @@ private enum Tracing {
     #expect(receiver.spans.count == 2)
   }
 
+  /// A collector that is down or stuck costs requests nothing: they are served and
+  /// recorded with their trace id, and the daemon still stops (the final export
+  /// gives up after `export_timeout_ms`).
+  @Test(.timeLimit(.minutes(1)), arguments: ["closed", "hanging"])
+  func aCollectorThatIsDownOrStuckNeverHoldsUpRequestsOrShutdown(_ kind: String) async throws {
+    let stuck = try await OTLPReceiver.start(hang: true)
+    defer { Task { await stuck.shutdown() } }
+    var endpoint = stuck.endpoint
+    if kind == "closed" {
+      let gone = try await OTLPReceiver.start()
+      endpoint = gone.endpoint
+      await gone.shutdown()
+    }
+    try await Tracing.withStack(otlp: endpoint, tracingExtra: ", export_timeout_ms: 200") { s in
+      for _ in 0..<20 {
+        let r = try await s.client.complete(Tracing.request(traceparent: Tracing.traceparent))
+        #expect(r.traceID == Tracing.traceID)
+      }
+      s.a.script(model: "m-a", .status(503))
+      let r = try await s.client.complete(Tracing.request())
+      #expect(r.provider == "b")
+      #expect(try await s.explain(r.requestID).traceID == r.traceID)
+    }
+    #expect(stuck.exports.isEmpty)
+  }
+
   /// Every log line of a request carries `trace.id` (the decision and attempt
   /// lines, and the provider adapter's own lines through the metadata provider).
   @Test func logLinesOfATracedRequestCarryTheTraceID() async throws {

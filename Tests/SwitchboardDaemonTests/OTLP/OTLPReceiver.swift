@@ -23,8 +23,9 @@ final class OTLPReceiver: Sendable {
 
   private init(channel: any Channel) { self.channel = channel }
 
-  /// Starts a receiver on a free loopback port.
-  static func start() async throws -> OTLPReceiver {
+  /// Starts a receiver on a free loopback port. `hang`: read requests and never
+  /// answer (a collector that is stuck).
+  static func start(hang: Bool = false) async throws -> OTLPReceiver {
     let holder = Mutex<OTLPReceiver?>(nil)
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.backlog, value: 64)
@@ -32,7 +33,7 @@ final class OTLPReceiver: Sendable {
       .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
           try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-          try channel.pipeline.syncOperations.addHandler(OTLPHandler { holder.withLock { $0 } })
+          try channel.pipeline.syncOperations.addHandler(OTLPHandler(hang: hang) { holder.withLock { $0 } })
         }
       }
       .bind(host: "127.0.0.1", port: 0).get()
@@ -83,10 +84,11 @@ private final class OTLPHandler: ChannelInboundHandler {
   typealias OutboundOut = HTTPServerResponsePart
 
   private let receiver: @Sendable () -> OTLPReceiver?
+  private let hang: Bool
   private var head: HTTPRequestHead?
   private var body = ByteBuffer()
 
-  init(_ receiver: @escaping @Sendable () -> OTLPReceiver?) { self.receiver = receiver }
+  init(hang: Bool, _ receiver: @escaping @Sendable () -> OTLPReceiver?) { self.receiver = receiver; self.hang = hang }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     switch unwrapInboundIn(data) {
@@ -96,7 +98,7 @@ private final class OTLPHandler: ChannelInboundHandler {
     case .body(var b):
       body.writeBuffer(&b)
     case .end:
-      guard let head else { return }
+      guard let head, !hang else { return }
       let ok = head.method == .POST && receiver()?.accept(path: head.uri, contentType: head.headers.first(name: "content-type"),
                                                           body: Array(body.readableBytesView)) == true
       let payload = (try? Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceResponse().serializedBytes() as [UInt8]) ?? []
