@@ -34,6 +34,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     // The fleet's shared spend ledger on PostgreSQL (SwitchboardFleet).
     .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+    // Tracing: the API and the OTLP/HTTP exporter (no gRPC trait: no grpc-swift).
+    .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+    .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
   ],
   targets: [
     // Pure routing core: no I/O.
@@ -128,6 +131,8 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Yams", package: "Yams"),
+        .product(name: "Tracing", package: "swift-distributed-tracing"),
+        .product(name: "OTel", package: "swift-otel"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -245,6 +250,10 @@ let package = Package(
       dependencies: [
         "SwitchboardDaemon", "SwitchboardClient", "SwitchboardWire", "SwitchboardCore",
         "SwitchboardTestKit", "SwitchboardFleet",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       exclude: ["Drivers"],
       swiftSettings: swiftSettings

@@ -11,6 +11,7 @@ public enum DecisionExplainer {
     out.append("  time      \(iso8601(e.timestampMs))")
     out.append("  tenant    \(e.tenant)" + (e.subTenant.map { "   sub-tenant \($0)" } ?? ""))
     if let c = e.correlationID { out.append("  client id \(c)") }
+    if let t = e.traceID { out.append("  trace id \(t)") }
     out.append("  route     \(e.route.isEmpty ? "(none)" : e.route)")
     out.append("  strategy  \(e.strategy.isEmpty ? "(none)" : e.strategy)")
     out.append("  stream    \(e.stream ? "yes" : "no")" + (e.peerUID.map { "   peer uid \($0)" } ?? ""))

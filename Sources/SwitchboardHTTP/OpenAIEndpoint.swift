@@ -32,6 +32,8 @@ final class OpenAIEndpoint: Sendable {
   static let tagsHeader = HTTPField.Name("x-switchboard-tags")!
   static let clientRequestIDHeader = HTTPField.Name("x-request-id")!
   static let traceparentHeader = HTTPField.Name("traceparent")!
+  static let tracestateHeader = HTTPField.Name("tracestate")!
+  static let traceIDHeader = HTTPField.Name("x-switchboard-trace-id")!
   static let shouldRetryHeader = HTTPField.Name("x-should-retry")!
 
   func respond(_ request: Request, _ context: HTTPRequestContext) async -> Response {
@@ -97,24 +99,32 @@ final class OpenAIEndpoint: Sendable {
     var issued = SwitchboardCore.RequestContext(caller: caller)
     issued.issuedRequestID = runtime.router.nextRequestID()
     let routingContext = issued
+    // W3C trace context; a malformed traceparent is ignored (a new trace), never a 400.
+    let incoming = Self.traceContext(request)
     if chat.stream {
       streamOwnsInFlight = true
-      return await OpenAIStream(endpoint: self, request: chat, context: routingContext, includeUsage: includeUsage,
+      return await OpenAIStream(endpoint: self, request: chat, context: routingContext, incoming: incoming, includeUsage: includeUsage,
                                 channel: context.channel, started: started).run()
     }
     let router = runtime.router
+    let tracer = runtime.tracer
     let request = chat
+    let routeName = chat.route ?? chat.explicitTarget?.description ?? ""
     // A client that hangs up cancels its request (the decision records it).
-    let outcome = await cancellingOnClose(context.channel) { await router.complete(request, context: routingContext) }
+    let outcome = await cancellingOnClose(context.channel) {
+      await tracer.traced(route: routeName, context: routingContext, incoming: incoming) { ctx in
+        await router.complete(request, context: ctx)
+      }
+    }
     runtime.recorder.record(outcome.event, started: started)
     switch outcome.result {
     case .success(let r):
       let json = OpenAIResponseEncoding.completion(r, event: outcome.event, created: Self.created())
-      var headers = Self.decisionHeaders(outcome.event, traceparent: chat.tags["traceparent"])
+      var headers = Self.decisionHeaders(outcome.event, traceparent: incoming?.traceParent)
       headers[.contentType] = "application/json"
       return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
     case .failure(let e):
-      var headers = Self.decisionHeaders(outcome.event, traceparent: chat.tags["traceparent"])
+      var headers = Self.decisionHeaders(outcome.event, traceparent: incoming?.traceParent)
       let err = OpenAIError.from(e, wallMillis: runtime.router.clock.wallMillis())
       return Self.errorResponse(err, headers: &headers)
     }
@@ -135,7 +145,7 @@ final class OpenAIEndpoint: Sendable {
     }
   }
 
-  /// `x-request-id`, `x-switchboard-tags`, `traceparent`.
+  /// `x-request-id`, `x-switchboard-tags` (the trace context: ``traceContext(_:)``).
   private func applyHeaders(_ request: Request, to chat: inout ChatRequest) throws(OpenAIError) {
     if let id = request.headers[Self.clientRequestIDHeader], !id.isEmpty {
       guard id.utf8.count <= 128, id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -154,14 +164,16 @@ final class OpenAIEndpoint: Sendable {
         chat.tags[kv[0]] = kv[1]
       }
     }
-    if let tp = request.headers[Self.traceparentHeader], !tp.isEmpty {
-      // W3C trace context: version-traceid-parentid-flags, passed through as a tag.
-      let parts = tp.split(separator: "-")
-      guard tp.utf8.count <= 55, parts.count == 4, parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) }) else {
-        throw .invalid("traceparent is not a W3C trace context header")
-      }
-      chat.tags["traceparent"] = tp
-    }
+  }
+
+  /// `traceparent` / `tracestate`, validated strictly; nil when absent or malformed.
+  /// A header sent twice is taken as malformed (W3C: one traceparent).
+  static func traceContext(_ request: Request) -> IncomingTraceContext? {
+    let parents = request.headers[values: traceparentHeader]
+    guard parents.count == 1 else { return nil }
+    let states = request.headers[values: tracestateHeader]
+    // Repeated tracestate headers combine as one list (RFC 9110 field lines).
+    return IncomingTraceContext.parse(traceParent: parents[0], traceState: states.isEmpty ? nil : states.joined(separator: ","))
   }
 
   /// SO_PEERCRED on the Unix socket; nil over TCP.
@@ -182,6 +194,7 @@ final class OpenAIEndpoint: Sendable {
     if let c = e.costUSD { h[costHeader] = formatUSD(c) }
     h[decisionHeader] = headerSafe(e.summary)
     if let traceparent { h[traceparentHeader] = traceparent }
+    if let t = e.traceID { h[traceIDHeader] = t }
     return h
   }
 

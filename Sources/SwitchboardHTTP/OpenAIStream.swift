@@ -24,6 +24,8 @@ struct OpenAIStream {
   let endpoint: OpenAIEndpoint
   let request: ChatRequest
   let context: SwitchboardCore.RequestContext
+  /// The caller's W3C trace context, when it sent a valid one.
+  let incoming: IncomingTraceContext?
   let includeUsage: Bool
   let channel: any Channel
   let started: ContinuousClock.Instant
@@ -54,13 +56,21 @@ struct OpenAIStream {
       })
     let router = endpoint.runtime.router
     let recorder = endpoint.runtime.recorder
+    let tracer = endpoint.runtime.tracer
+    let incoming = self.incoming
+    let routeName = request.route ?? request.explicitTarget?.description ?? ""
+    // The trace id is known once routing starts, before the first chunk: for the headers.
+    let traceID = LockedValue<String?>(nil)
     let chat = request, ctx = context, started = self.started
     let channel = self.channel
     // The request is cancelled when the client hangs up, at any point; `finish`
     // then wakes whoever waits for an event.
     let routing = Task {
       await cancellingOnClose(channel) {
-        let outcome = await router.complete(chat, context: ctx, sink: sink)
+        let outcome = await tracer.traced(route: routeName, context: ctx, incoming: incoming) { ctx in
+          traceID.withLock { $0 = ctx.traceID }
+          return await router.complete(chat, context: ctx, sink: sink)
+        }
         recorder.record(outcome.event, started: started)
         await events.send(.done(outcome))
       }
@@ -74,7 +84,7 @@ struct OpenAIStream {
       return OpenAIEndpoint.errorResponse(OpenAIError(status: 499, type: "server_error", code: "cancelled", message: "client closed the connection"))
     }
     if case .done(let outcome) = firstEvent, case .failure(let e) = outcome.result {
-      var headers = OpenAIEndpoint.decisionHeaders(outcome.event, traceparent: request.tags["traceparent"])
+      var headers = OpenAIEndpoint.decisionHeaders(outcome.event, traceparent: incoming?.traceParent)
       return OpenAIEndpoint.errorResponse(OpenAIError.from(e, wallMillis: router.clock.wallMillis()), headers: &headers)
     }
 
@@ -82,7 +92,8 @@ struct OpenAIStream {
     headers[.contentType] = "text/event-stream"
     headers[.cacheControl] = "no-cache"
     headers[OpenAIEndpoint.requestIDHeader] = context.issuedRequestID
-    if let tp = request.tags["traceparent"] { headers[OpenAIEndpoint.traceparentHeader] = tp }
+    if let tp = incoming?.traceParent { headers[OpenAIEndpoint.traceparentHeader] = tp }
+    if let t = traceID.withLock({ $0 }) { headers[OpenAIEndpoint.traceIDHeader] = t }
     let writeTimeout = endpoint.settings.writeTimeout
     let body = ResponseBody { writer in
       // Pending-write watchdog: a client that stops reading is disconnected.

@@ -60,11 +60,13 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     let options = dialect.translateOptions(call.request, model: call.model, info: info)
     let streaming = onDelta != nil
     let prepared = try dialect.prepareRequest(call, options: options, stream: streaming)
+    var headers = prepared.headers
+    Self.addTraceContext(call, to: &headers)
     let leanTarget = leanClient == nil ? nil : LeanHTTPTarget(prepared.url)
     var request: HTTPClient.Request?
     if leanTarget == nil {
       do {
-        request = try HTTPClient.Request(url: prepared.url, method: .POST, headers: prepared.headers,
+        request = try HTTPClient.Request(url: prepared.url, method: .POST, headers: headers,
                                          body: .byteBuffer(prepared.body))
       } catch {
         throw ProviderFailure(.invalidRequest, message: "invalid provider URL for '\(name)': \(error)")
@@ -79,6 +81,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     var metadata: Logger.Metadata = ["provider.name": "\(name)", "provider.model": "\(call.model)",
                                      "attempt": .stringConvertible(call.attempt)]
     if !call.requestID.isEmpty { metadata["request.id"] = "\(call.requestID)" }
+    if let tp = call.traceParent { metadata["trace.id"] = "\(Self.traceID(ofTraceParent: tp))" }
     logger.debug("provider attempt", metadata: metadata)
 
     let (events, continuation) = AsyncStream.makeStream(of: AttemptEvent.self)
@@ -92,7 +95,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     if let leanClient, let leanTarget {
       // The limits are absolute (from `start`); the lean client arms them on the
       // connection's event loop as it takes the request, so the timer costs no wake-up.
-      let task = leanClient.post(leanTarget, headers: prepared.headers, body: prepared.body,
+      let task = leanClient.post(leanTarget, headers: headers, body: prepared.body,
                                  onDispatch: { watchdog.start(deadline: deadline, connect: connectBy) },
                                  onEvent: { sink($0) })
       cancel = { task.cancel() }

@@ -27,6 +27,7 @@ import Testing
     e.totalSpendMicroUSD = 3_100
     e.costMicroUSD = 3_000
     e.overageMicroUSD = 12
+    e.traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
     e.attempts[0].reservedMicroUSD = 5_000
     e.attempts[0].chargedMicroUSD = 100
     e.attempts[0].overageMicroUSD = 12

@@ -125,6 +125,7 @@ enum DecisionEventJSON {
       w.key("refused"); w.array(h.refused) { w, s in w.string(s) }
       w.close()
     }
+    if let v = e.traceID { w.field("trace_id", string: v) }
     w.close()
     return w.out
   }

@@ -154,6 +154,9 @@ public struct DecisionEvent: Codable, Hashable, Sendable {
   public var stateBackend: String? = nil
   /// What hedging did for this request, when its route hedges and a hedge delay passed.
   public var hedge: HedgeRecord? = nil
+  /// The W3C trace id (32 lowercase hex digits) of the request's trace; nil when
+  /// the request was not traced (tracing off and no valid `traceparent`).
+  public var traceID: String? = nil
 
   /// A one-line summary for the response and logs.
   public var summary: String {

@@ -45,6 +45,12 @@ public struct ProviderCall: Sendable {
   public var attempt: Int
   /// The request id, for the provider's logs.
   public var requestID: String
+  /// W3C `traceparent` to send with the provider request (the attempt's span, or
+  /// the caller's context when tracing is off); nil: none. Set by the daemon's
+  /// tracing, already validated.
+  public var traceParent: String? = nil
+  /// W3C `tracestate` that goes with `traceParent`.
+  public var traceState: String? = nil
   /// Creates a call.
   public init(request: ChatRequest, model: String, apiKey: Secret?, prefill: String? = nil, limits: AttemptLimits,
               clock: any RouterClock, attempt: Int = 1, requestID: String = "") {

@@ -244,11 +244,13 @@ public final class Router: Sendable {
 
   private func baseEvent(requestID: String, wallStart: Int64, tenant: String, route: String, strategy: String,
                          request: ChatRequest, context: RequestContext) -> DecisionEvent {
-    DecisionEvent(
+    var event = DecisionEvent(
       requestID: requestID, timestampMs: wallStart, tenant: tenant, route: route, strategy: strategy,
       stream: request.stream, peerUID: context.peerUID, outcome: .failed, statusCode: nil, reason: nil, message: "",
       candidates: [], attempts: [], chosenProvider: nil, chosenModel: nil, baselineProvider: nil, baselineModel: nil,
       costUSD: nil, baselineCostUSD: nil, costDeltaUSD: nil, totalSpendUSD: 0, budgetScopes: [], usage: .zero,
       totalLatencyMs: 0, warnings: [], tags: request.tags.isEmpty ? nil : request.tags)
+    event.traceID = context.traceID
+    return event
   }
 }

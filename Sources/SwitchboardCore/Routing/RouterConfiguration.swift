@@ -37,6 +37,9 @@ public struct RequestContext: Sendable {
   /// front end that must announce it before the decision exists (an HTTP stream's
   /// headers); nil = the router issues one. Never taken from a client.
   public var issuedRequestID: String?
+  /// The W3C trace id (32 lowercase hex digits) the request runs under, recorded
+  /// in its decision event; nil when the request is not traced.
+  public var traceID: String?
   /// The peer's uid from SO_PEERCRED, when the caller is a socket peer.
   public var peerUID: UInt32? {
     if case .peer(let uid, _) = caller { return uid }

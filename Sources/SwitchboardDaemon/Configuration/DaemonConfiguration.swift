@@ -69,6 +69,8 @@ public struct DaemonConfiguration: Sendable {
   public var http: HTTPSettings?
   /// `shared_state:` — the fleet's PostgreSQL ledger; nil = everything local (SQLite). Default: nil.
   public var sharedState: SharedStateSettings?
+  /// OpenTelemetry tracing (`tracing:`). Default: off.
+  public var tracing = TracingConfiguration()
   /// SHA-256 prefix of the file's text.
   public var digest = ""
 
@@ -91,7 +93,7 @@ public struct DaemonConfiguration: Sendable {
     var c = DaemonConfiguration()
     c.digest = String(Secret(text).fingerprint.dropFirst(7))
     let top = r.dict(root, "", allowed: ["listen", "audit", "metrics", "logging", "keys", "circuit", "retry_budget", "providers", "models",
-                                         "routes", "tenants", "budgets", "direct", "http", "shared_state"])
+                                         "routes", "tenants", "budgets", "direct", "http", "shared_state", "tracing"])
 
     // listen
     let listen = r.dict(top["listen"], "listen", allowed: ["socket", "mode", "group", "allowed_uids", "allowed_gids", "max_frame_bytes",
@@ -194,6 +196,7 @@ public struct DaemonConfiguration: Sendable {
       if v > 1 { r.issue("retry_budget.token_ratio", budget["token_ratio"], "must be between 0.001 and 1") } else { c.retryBudget.tokenRatio = v }
     }
     c.http = parseHTTP(r, top["http"], socketPath: c.server.path)
+    c.tracing = parseTracing(r, top["tracing"])
 
     // providers
     let providers = r.mapping(top["providers"], "providers")

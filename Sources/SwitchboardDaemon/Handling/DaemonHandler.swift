@@ -13,9 +13,11 @@ final class DaemonHandler: CallHandler {
   let recorder: DecisionRecorder
   let logger: Logger
   let runtime: RuntimeReference
+  let tracer: RequestTracer
 
-  init(router: Router, audit: AuditStore, recorder: DecisionRecorder, runtime: RuntimeReference) {
+  init(router: Router, audit: AuditStore, recorder: DecisionRecorder, runtime: RuntimeReference, tracer: RequestTracer = .off) {
     self.router = router; self.audit = audit; self.recorder = recorder; self.logger = recorder.logger; self.runtime = runtime
+    self.tracer = tracer
   }
 
   func handleCompletion(_ request: Switchboard_V1_CompletionRequest, call: ServerCall) async {
@@ -58,7 +60,14 @@ final class DaemonHandler: CallHandler {
     }
     // The tenant comes from who is calling (SO_PEERCRED), never from the request alone.
     let caller = Self.caller(call.peer)
-    let outcome = await router.complete(chat, context: RequestContext(caller: caller), sink: sink)
+    // W3C trace context from the request; a malformed one is ignored (a new trace).
+    let incoming = IncomingTraceContext.parse(traceParent: request.traceparent.isEmpty ? nil : request.traceparent,
+                                              traceState: request.tracestate.isEmpty ? nil : request.tracestate)
+    let router = self.router
+    let outcome = await tracer.traced(route: chat.route ?? chat.explicitTarget?.description ?? "", context: RequestContext(caller: caller),
+                                      incoming: incoming) { context in
+      await router.complete(chat, context: context, sink: sink)
+    }
     let event = outcome.event
 
     switch outcome.result {
@@ -66,6 +75,7 @@ final class DaemonHandler: CallHandler {
       var response = ProtoConversion.response(result)
       response.correlationID = event.correlationID ?? ""
       response.stateBackend = event.stateBackend ?? ""
+      response.traceID = event.traceID ?? ""
       await call.finish(.completionResponse(response))
     case .failure(let error):
       var s = Switchboard_V1_Status()

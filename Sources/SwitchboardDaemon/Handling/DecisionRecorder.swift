@@ -36,6 +36,7 @@ public struct DecisionRecorder: Sendable {
         "attempt.latency_ms": .stringConvertible(Int(a.latencyMs)), "key.source": "\(a.keySource.rawValue)",
         "key.fingerprint": "\(a.keyFingerprint)",
       ]
+      if let t = event.traceID { md["trace.id"] = "\(t)" }
       if let r = a.reason { md["attempt.reason"] = "\(r.rawValue)" }
       if let c = a.failureClass { md["attempt.failure_class"] = "\(c.rawValue)" }
       if let s = a.httpStatus { md["http.status"] = .stringConvertible(s) }
@@ -49,6 +50,7 @@ public struct DecisionRecorder: Sendable {
       "decision.latency_ms": .stringConvertible(Int(event.totalLatencyMs)),
     ]
     if event.attemptsSkipped > 0 { md["decision.attempts_skipped"] = .stringConvertible(event.attemptsSkipped) }
+    if let t = event.traceID { md["trace.id"] = "\(t)" }
     if let p = event.chosenProvider, let m = event.chosenModel { md["decision.served_by"] = "\(p)/\(m)" }
     if let b = event.baselineProvider, let m = event.baselineModel { md["decision.baseline"] = "\(b)/\(m)" }
     if let c = event.costUSD { md["decision.cost_usd"] = .stringConvertible(LogUSD(c)) }

@@ -320,6 +320,7 @@ enum ProtoConversion {
     if p.optCostDeltaUsd == nil, let c = e.costDeltaUSD { p.optCostDeltaUsd = .costDeltaUsd(c) }
     p.totalSpendMicroUsd = e.totalSpendMicroUSD ?? MicroUSD(usd: e.totalSpendUSD).value
     p.correlationID = e.correlationID ?? ""
+    p.traceID = e.traceID ?? ""
     p.subTenant = e.subTenant ?? ""
     p.budgetScopes = e.budgetScopes
     p.overageMicroUsd = e.overageMicroUSD ?? 0

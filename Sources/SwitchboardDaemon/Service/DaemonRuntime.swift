@@ -36,6 +36,8 @@ public final class DaemonRuntime: Sendable {
   public let fleetService: FleetService?
   /// The custom strategies this daemon binary offers (`strategy: custom:NAME`).
   let strategies: StrategyRegistry
+  /// Request and attempt spans, OTLP export (`tracing:`); ``RequestTracer/off`` by default.
+  public let tracer: RequestTracer
   private let state: Mutex<State>
 
   struct State: Sendable {
@@ -56,6 +58,7 @@ public final class DaemonRuntime: Sendable {
               logger: Logger) async throws {
     self.logger = logger
     self.strategies = strategies
+    self.tracer = try RequestTracer.make(configuration.tracing, logger: logger)
     // One connection per admitted call at most: the pool never queues calls the daemon accepted.
     let perHost = min(1024, max(8, configuration.server.maxInFlight))
     self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton,
@@ -128,7 +131,7 @@ public final class DaemonRuntime: Sendable {
     self.state = Mutex(State(configuration: configuration, configPath: configPath, socketOverridden: socketOverridden))
     let adminRef = RuntimeReference()
     self.recorder = DecisionRecorder(metrics: metrics, logger: logger)
-    let handler = DaemonHandler(router: router, audit: audit, recorder: recorder, runtime: adminRef)
+    let handler = DaemonHandler(router: router, audit: audit, recorder: recorder, runtime: adminRef, tracer: tracer)
     self.server = UnixSocketServer(configuration: configuration.server, handler: handler, logger: logger,
                                    observer: ServerMetricsObserver(metrics: metrics))
     metrics.setLabelDomain(SwitchboardMetrics.LabelDomain(configuration))
@@ -145,6 +148,8 @@ public final class DaemonRuntime: Sendable {
     await audit.close()
     try? await httpClient.shutdown()
     await leanClient?.shutdown()
+    // After the drain: the last requests' spans are exported before the exporter stops.
+    await tracer.shutdown()
   }
 
   /// The lean HTTP/1.1 client for `http://` providers, unless the environment asks
@@ -219,6 +224,7 @@ public final class DaemonRuntime: Sendable {
     if a.logFormat != b.logFormat { out.append("logging.format") }
     if a.logLevel != b.logLevel { out.append("logging.level") }
     if a.http != b.http { out.append("http") }
+    if a.tracing != b.tracing { out.append("tracing") }
     // The ledger is opened once, in its time zone: spend periods cannot move under it.
     if a.budgets.timeZone != b.budgets.timeZone { out.append("budgets.time_zone") }
     if a.resolvedLedgerPath != b.resolvedLedgerPath { out.append("budgets.ledger_path") }
@@ -239,7 +245,7 @@ public final class DaemonRuntime: Sendable {
     for (name, p) in c.providers {
       switch p.kind {
       case .simulated:
-        adapters[name] = SimulatedProvider(name: name, configuration: p.simulated)
+        adapters[name] = RequestTracer.instrument(SimulatedProvider(name: name, configuration: p.simulated))
         catalog.vendorOf[name] = name
       case .openai, .anthropic:
         let settings = HTTPProviderSettings(preset: p.preset, baseURL: p.baseURL, headers: p.headers, apiVersion: p.apiVersion,
@@ -247,7 +253,7 @@ public final class DaemonRuntime: Sendable {
         do {
           let adapter = try ProviderFactory.make(name: name, kind: p.kind.rawValue, settings: settings, httpClient: httpClient,
                                                     leanClient: leanClient, logger: logger)
-          adapters[name] = adapter
+          adapters[name] = RequestTracer.instrument(adapter)
           catalog.vendorOf[name] = ProviderFactory.vendor(name: name, kind: p.kind.rawValue, settings: settings) ?? name
         } catch {
           issues.append(ConfigIssue(path: "providers.\(name)", line: p.line, message: Self.describe(error)))

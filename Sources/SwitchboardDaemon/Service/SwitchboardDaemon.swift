@@ -19,6 +19,7 @@ public final class SwitchboardDaemonService: Service, Sendable {
   public func run() async throws {
     let runtime = self.runtime
     let config = runtime.configuration
+    runtime.tracer.start()
     var metricsServer: MetricsServer?
     if !config.metricsListen.isEmpty {
       let (host, port) = DaemonConfiguration.splitHostPort(config.metricsListen) ?? ("127.0.0.1", 9464)
@@ -99,7 +100,7 @@ public enum SwitchboardDaemonMain {
     if let s = socketOverride { config.server.path = s }
     let format = LogFormat(rawValue: logFormat ?? config.logFormat) ?? .logfmt
     let level = Logger.Level(rawValue: config.logLevel) ?? .info
-    SwitchboardLogging.bootstrap(format: format, level: level)
+    SwitchboardLogging.bootstrap(format: format, level: level, metadataProvider: RequestTracer.loggingMetadataProvider)
     let logger = Logger(label: "switchboard")
     let runtime = try await DaemonRuntime(configuration: config, configPath: configPath, socketOverridden: socketOverride != nil,
                                           strategies: strategies, logger: logger)

@@ -679,6 +679,20 @@ public nonisolated struct Switchboard_V1_CompletionRequest: @unchecked Sendable 
     set {_uniqueStorage()._requestID = newValue}
   }
 
+  /// W3C Trace Context (https://www.w3.org/TR/trace-context/) of the caller's span:
+  /// the request's spans become its children and the trace id is recorded with the
+  /// decision. A malformed value is ignored (a new trace starts), never an error.
+  public var traceparent: String {
+    get {_storage._traceparent}
+    set {_uniqueStorage()._traceparent = newValue}
+  }
+
+  /// W3C `tracestate` that goes with `traceparent` (ignored without a valid one).
+  public var tracestate: String {
+    get {_storage._tracestate}
+    set {_uniqueStorage()._tracestate = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_OptMaxTokens: Equatable, Sendable {
@@ -962,6 +976,13 @@ public nonisolated struct Switchboard_V1_CompletionResponse: @unchecked Sendable
   public var stateBackend: String {
     get {_storage._stateBackend}
     set {_uniqueStorage()._stateBackend = newValue}
+  }
+
+  /// The W3C trace id (32 lowercase hex digits) the request ran under; empty when
+  /// tracing is off and the request carried no valid traceparent.
+  public var traceID: String {
+    get {_storage._traceID}
+    set {_uniqueStorage()._traceID = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2092,6 +2113,13 @@ public nonisolated struct Switchboard_V1_DecisionEvent: @unchecked Sendable {
   /// Clears the value of `hedge`. Subsequent reads from it will return its default value.
   public mutating func clearHedge() {_uniqueStorage()._hedge = nil}
 
+  /// The W3C trace id (32 lowercase hex digits) of the request's trace; empty when
+  /// tracing is off and the request carried no valid traceparent.
+  public var traceID: String {
+    get {_storage._traceID}
+    set {_uniqueStorage()._traceID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// Deprecated: derived from cost_micro_usd.
@@ -3080,7 +3108,7 @@ nonisolated extension Switchboard_V1_KeyOverride: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Switchboard_V1_CompletionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompletionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}route\0\u{1}provider\0\u{1}model\0\u{1}messages\0\u{1}tools\0\u{3}tool_choice\0\u{3}response_format\0\u{3}max_tokens\0\u{1}temperature\0\u{3}top_p\0\u{1}stop\0\u{1}seed\0\u{1}stream\0\u{1}constraints\0\u{1}tenant\0\u{1}tags\0\u{3}key_overrides\0\u{3}deadline_ms\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}route\0\u{1}provider\0\u{1}model\0\u{1}messages\0\u{1}tools\0\u{3}tool_choice\0\u{3}response_format\0\u{3}max_tokens\0\u{1}temperature\0\u{3}top_p\0\u{1}stop\0\u{1}seed\0\u{1}stream\0\u{1}constraints\0\u{1}tenant\0\u{1}tags\0\u{3}key_overrides\0\u{3}deadline_ms\0\u{3}request_id\0\u{2}L\u{1}traceparent\0\u{1}tracestate\0")
 
   fileprivate class _StorageClass {
     var _route: String = String()
@@ -3102,6 +3130,8 @@ nonisolated extension Switchboard_V1_CompletionRequest: SwiftProtobuf.Message, S
     var _keyOverrides: [Switchboard_V1_KeyOverride] = []
     var _deadlineMs: UInt32 = 0
     var _requestID: String = String()
+    var _traceparent: String = String()
+    var _tracestate: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3131,6 +3161,8 @@ nonisolated extension Switchboard_V1_CompletionRequest: SwiftProtobuf.Message, S
       _keyOverrides = source._keyOverrides
       _deadlineMs = source._deadlineMs
       _requestID = source._requestID
+      _traceparent = source._traceparent
+      _tracestate = source._tracestate
     }
   }
 
@@ -3196,6 +3228,8 @@ nonisolated extension Switchboard_V1_CompletionRequest: SwiftProtobuf.Message, S
         case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._keyOverrides) }()
         case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._deadlineMs) }()
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        case 95: try { try decoder.decodeSingularStringField(value: &_storage._traceparent) }()
+        case 96: try { try decoder.decodeSingularStringField(value: &_storage._tracestate) }()
         default: break
         }
       }
@@ -3265,6 +3299,12 @@ nonisolated extension Switchboard_V1_CompletionRequest: SwiftProtobuf.Message, S
       if !_storage._requestID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 19)
       }
+      if !_storage._traceparent.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._traceparent, fieldNumber: 95)
+      }
+      if !_storage._tracestate.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tracestate, fieldNumber: 96)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3293,6 +3333,8 @@ nonisolated extension Switchboard_V1_CompletionRequest: SwiftProtobuf.Message, S
         if _storage._keyOverrides != rhs_storage._keyOverrides {return false}
         if _storage._deadlineMs != rhs_storage._deadlineMs {return false}
         if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._traceparent != rhs_storage._traceparent {return false}
+        if _storage._tracestate != rhs_storage._tracestate {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3504,7 +3546,7 @@ nonisolated extension Switchboard_V1_StreamRestart: SwiftProtobuf.Message, Swift
 
 nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompletionResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0\u{4}\u{f}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{4}.state_backend\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}content\0\u{3}tool_calls\0\u{3}finish_reason\0\u{1}provider\0\u{1}model\0\u{1}usage\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{1}attempts\0\u{3}decision_summary\0\u{1}route\0\u{3}latency_ms\0\u{1}warnings\0\u{4}\u{f}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{4}.state_backend\0\u{4}\u{11}trace_id\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -3528,6 +3570,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
     var _totalSpendMicroUsd: Int64 = 0
     var _correlationID: String = String()
     var _stateBackend: String = String()
+    var _traceID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3559,6 +3602,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       _totalSpendMicroUsd = source._totalSpendMicroUsd
       _correlationID = source._correlationID
       _stateBackend = source._stateBackend
+      _traceID = source._traceID
     }
   }
 
@@ -3640,6 +3684,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
         case 33: try { try decoder.decodeSingularInt64Field(value: &_storage._totalSpendMicroUsd) }()
         case 34: try { try decoder.decodeSingularStringField(value: &_storage._correlationID) }()
         case 80: try { try decoder.decodeSingularStringField(value: &_storage._stateBackend) }()
+        case 97: try { try decoder.decodeSingularStringField(value: &_storage._traceID) }()
         default: break
         }
       }
@@ -3715,6 +3760,9 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
       if !_storage._stateBackend.isEmpty {
         try visitor.visitSingularStringField(value: _storage._stateBackend, fieldNumber: 80)
       }
+      if !_storage._traceID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._traceID, fieldNumber: 97)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3745,6 +3793,7 @@ nonisolated extension Switchboard_V1_CompletionResponse: SwiftProtobuf.Message, 
         if _storage._totalSpendMicroUsd != rhs_storage._totalSpendMicroUsd {return false}
         if _storage._correlationID != rhs_storage._correlationID {return false}
         if _storage._stateBackend != rhs_storage._stateBackend {return false}
+        if _storage._traceID != rhs_storage._traceID {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -4916,7 +4965,7 @@ nonisolated extension Switchboard_V1_HedgeSummary: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DecisionEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{4}*state_backend\0\u{2}\u{5}tier\0\u{2}\u{5}hedge\0\u{2}\u{a}tags\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}timestamp_ms\0\u{1}tenant\0\u{1}route\0\u{1}strategy\0\u{1}stream\0\u{1}outcome\0\u{3}status_code\0\u{3}reason_code\0\u{1}candidates\0\u{1}attempts\0\u{3}chosen_provider\0\u{3}chosen_model\0\u{3}baseline_provider\0\u{3}baseline_model\0\u{3}cost_usd\0\u{3}baseline_cost_usd\0\u{3}cost_delta_usd\0\u{3}total_latency_ms\0\u{1}warnings\0\u{3}peer_uid\0\u{1}usage\0\u{4}\u{8}cost_micro_usd\0\u{3}baseline_cost_micro_usd\0\u{3}cost_delta_micro_usd\0\u{3}total_spend_micro_usd\0\u{3}correlation_id\0\u{3}sub_tenant\0\u{3}budget_scopes\0\u{1}caps\0\u{3}overage_micro_usd\0\u{4}*state_backend\0\u{2}\u{5}tier\0\u{2}\u{5}hedge\0\u{4}\u{8}trace_id\0\u{2}\u{2}tags\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -4954,6 +5003,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
     var _tags: Dictionary<String,String> = [:]
     var _stateBackend: String = String()
     var _hedge: Switchboard_V1_HedgeSummary? = nil
+    var _traceID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4999,6 +5049,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       _tags = source._tags
       _stateBackend = source._stateBackend
       _hedge = source._hedge
+      _traceID = source._traceID
     }
   }
 
@@ -5093,6 +5144,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         case 80: try { try decoder.decodeSingularStringField(value: &_storage._stateBackend) }()
         case 85: try { try decoder.decodeSingularMessageField(value: &_storage._tier) }()
         case 90: try { try decoder.decodeSingularMessageField(value: &_storage._hedge) }()
+        case 98: try { try decoder.decodeSingularStringField(value: &_storage._traceID) }()
         case 100: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._tags) }()
         default: break
         }
@@ -5208,6 +5260,9 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
       try { if let v = _storage._hedge {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 90)
       } }()
+      if !_storage._traceID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._traceID, fieldNumber: 98)
+      }
       if !_storage._tags.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._tags, fieldNumber: 100)
       }
@@ -5255,6 +5310,7 @@ nonisolated extension Switchboard_V1_DecisionEvent: SwiftProtobuf.Message, Swift
         if _storage._tags != rhs_storage._tags {return false}
         if _storage._stateBackend != rhs_storage._stateBackend {return false}
         if _storage._hedge != rhs_storage._hedge {return false}
+        if _storage._traceID != rhs_storage._traceID {return false}
         return true
       }
       if !storagesAreEqual {return false}

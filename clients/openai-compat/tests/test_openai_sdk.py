@@ -251,6 +251,30 @@ def test_request_id_tags_traceparent_and_sub_tenant(sidecar):
     e = sidecar.explain("corr-123")
     assert e["request_id"] == h["x-switchboard-request-id"]
     assert e["tenant"] == "team-a" and e.get("sub_tenant", e.get("subTenant")) == "eu"
+    # The W3C trace context joins the decision: its trace id is recorded and returned.
+    assert h["x-switchboard-trace-id"] == tp.split("-")[1]
+    assert e.get("trace_id", e.get("traceID")) == tp.split("-")[1]
+
+
+def test_streamed_response_names_the_trace(sidecar):
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    status, headers, body = _post(sidecar.base_url + "/chat/completions",
+                                  json.dumps({"model": "default", "messages": MSG, "stream": True}).encode(), {"traceparent": tp})
+    assert status == 200, body
+    h = {k.lower(): v for k, v in headers.items()}
+    assert h["x-switchboard-trace-id"] == tp.split("-")[1] and h["traceparent"] == tp
+    assert b"data: [DONE]" in body
+
+
+@pytest.mark.parametrize("bad", ["00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+                                 "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                                 "garbage", "00-" + "a" * 200])
+def test_malformed_traceparent_is_ignored_not_an_error(sidecar, bad):
+    status, headers, body = _post(sidecar.base_url + "/chat/completions", json.dumps({"model": "default", "messages": MSG}).encode(),
+                                  {"traceparent": bad, "tracestate": "x=y"})
+    assert status == 200, body
+    h = {k.lower(): v for k, v in headers.items()}
+    assert "traceparent" not in h, "a malformed traceparent is not echoed"
 
 
 def test_client_hanging_up_mid_stream_leaves_the_daemon_serving(sidecar, client):

@@ -63,6 +63,16 @@ def test_client_chosen_request_id_is_a_correlation_id(client: Client) -> None:
     assert client.explain(r.request_id).event.correlation_id == "py-req-echo-1"
 
 
+def test_traceparent_is_recorded_as_the_decisions_trace_id(client: Client) -> None:
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    r = client.complete("Hi", route="default", traceparent=tp, tracestate="vendor=abc")
+    assert r.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert client.explain(r.request_id).event.trace_id == r.trace_id
+    # A malformed traceparent is ignored by the daemon, not an error.
+    bad = client.complete("Hi", route="default", traceparent="00-XYZ")
+    assert bad.trace_id != r.trace_id
+
+
 def test_streaming(client: Client) -> None:
     s = client.stream("Tell me a story", route="default", max_tokens=64)
     events = list(s)

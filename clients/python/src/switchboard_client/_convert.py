@@ -198,6 +198,8 @@ def build_completion_request(
     key_overrides: Optional[Mapping[str, str]] = None,
     deadline_ms: Optional[int] = None,
     request_id: Optional[str] = None,
+    traceparent: Optional[str] = None,
+    tracestate: Optional[str] = None,
     stream: bool = False,
 ) -> "pb.CompletionRequest":
     """Build a ``switchboard.v1.CompletionRequest``; see ``Client.complete`` for the arguments."""
@@ -263,6 +265,10 @@ def build_completion_request(
         req.deadline_ms = int(deadline_ms)
     if request_id:
         req.request_id = request_id
+    if traceparent:
+        req.traceparent = traceparent
+    if tracestate:
+        req.tracestate = tracestate
     return req
 
 
@@ -288,6 +294,7 @@ def response_from_pb(r: "pb.CompletionResponse") -> Response:
         model=r.model,
         request_id=r.request_id,
         correlation_id=r.correlation_id,
+        trace_id=r.trace_id,
         usage=usage_from_pb(r.usage),
         cost_usd=_opt(r, "cost_usd"),
         baseline_cost_usd=_opt(r, "baseline_cost_usd"),
@@ -534,6 +541,7 @@ def decision_from_pb(e: "pb.DecisionEvent") -> Decision:
     return Decision(
         request_id=e.request_id,
         correlation_id=e.correlation_id,
+        trace_id=e.trace_id,
         timestamp_ms=e.timestamp_ms,
         tenant=e.tenant,
         route=e.route,

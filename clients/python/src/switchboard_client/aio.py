@@ -365,6 +365,8 @@ class AsyncClient:
         key_overrides: Optional[Mapping[str, str]] = None,
         deadline_ms: Optional[int] = None,
         request_id: Optional[str] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
         timeout: Optional[float] = _UNSET,
     ) -> Response:
         """Run a completion; arguments as :meth:`switchboard_client.Client.complete`.
@@ -376,7 +378,7 @@ class AsyncClient:
             temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
             response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
             require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
-            request_id=request_id or new_request_id(), stream=False,
+            request_id=request_id or new_request_id(), traceparent=traceparent, tracestate=tracestate, stream=False,
         )  # fmt: skip
         state = await self._open(lambda cid: cv.completion_frame(cid, req), request_id=req.request_id)
         deadline = self._deadline(timeout)
@@ -411,6 +413,8 @@ class AsyncClient:
         key_overrides: Optional[Mapping[str, str]] = None,
         deadline_ms: Optional[int] = None,
         request_id: Optional[str] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
         timeout: Optional[float] = _UNSET,
     ) -> "AsyncStream":
         """Start a streaming completion (not a coroutine): ``async for ev in client.stream(...)``
@@ -420,7 +424,7 @@ class AsyncClient:
             temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
             response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
             require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
-            request_id=request_id or new_request_id(), stream=True,
+            request_id=request_id or new_request_id(), traceparent=traceparent, tracestate=tracestate, stream=True,
         )  # fmt: skip
         return AsyncStream(self, req, timeout)
 

@@ -443,6 +443,8 @@ class Client:
         key_overrides: Optional[Mapping[str, str]] = None,
         deadline_ms: Optional[int] = None,
         request_id: Optional[str] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
     ) -> "Call":
         """Start a unary completion and return at once; see :meth:`complete` for the arguments.
 
@@ -454,7 +456,7 @@ class Client:
             temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
             response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
             require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
-            request_id=request_id or new_request_id(), stream=False,
+            request_id=request_id or new_request_id(), traceparent=traceparent, tracestate=tracestate, stream=False,
         )  # fmt: skip
         state = self._open(lambda cid: cv.completion_frame(cid, req), request_id=req.request_id)
         return Call(self, state)
@@ -483,6 +485,8 @@ class Client:
         key_overrides: Optional[Mapping[str, str]] = None,
         deadline_ms: Optional[int] = None,
         request_id: Optional[str] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
         timeout: Optional[float] = _UNSET,
     ) -> Response:
         """Run a completion and return its final answer.
@@ -509,6 +513,9 @@ class Client:
             request_id: a correlation id; when absent the client generates one
                 (:func:`new_request_id`), so every error, a client-side timeout
                 included, carries the id under which the daemon records the decision.
+            traceparent, tracestate: W3C Trace Context of the caller's span; the
+                daemon's spans join that trace and the decision records its trace id
+                (``Response.trace_id``). A malformed value is ignored by the daemon.
             timeout: client-side timeout in seconds (default: the client's ``timeout``).
                 When it passes the call is cancelled and :class:`DeadlineExceeded` is
                 raised with ``reason_code == "client_timeout"``.
@@ -527,7 +534,7 @@ class Client:
             temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
             response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
             require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
-            request_id=request_id,
+            request_id=request_id, traceparent=traceparent, tracestate=tracestate,
         )  # fmt: skip
         return call.result(timeout)
 
@@ -555,6 +562,8 @@ class Client:
         key_overrides: Optional[Mapping[str, str]] = None,
         deadline_ms: Optional[int] = None,
         request_id: Optional[str] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
         timeout: Optional[float] = _UNSET,
     ) -> "Stream":
         """Run a streaming completion; same arguments as :meth:`complete`.
@@ -575,7 +584,7 @@ class Client:
             temperature=temperature, top_p=top_p, stop=stop, seed=seed, tools=tools, tool_choice=tool_choice,
             response_format=response_format, max_cost_usd=max_cost_usd, latency_sla_ms=latency_sla_ms,
             require=require, tenant=tenant, tags=tags, key_overrides=key_overrides, deadline_ms=deadline_ms,
-            request_id=request_id or new_request_id(), stream=True,
+            request_id=request_id or new_request_id(), traceparent=traceparent, tracestate=tracestate, stream=True,
         )  # fmt: skip
         deadline = self._deadline(timeout)
         state = self._open(lambda cid: cv.completion_frame(cid, req), request_id=req.request_id)

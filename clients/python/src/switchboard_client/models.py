@@ -63,6 +63,8 @@ class Response:
     #: The id this client sent (``request_id=`` of the call), echoed by the daemon;
     #: ``request_id`` is the daemon-issued id of the decision.
     correlation_id: str = ""
+    #: The W3C trace id (32 hex digits) the request ran under; ``""`` when untraced.
+    trace_id: str = ""
     #: The raw ``switchboard.v1.CompletionResponse`` message.
     raw: Any = field(default=None, repr=False, compare=False)
 
@@ -282,6 +284,8 @@ class Decision:
     usage: Usage
     #: The id the client sent with the request, when it sent one.
     correlation_id: str = ""
+    #: The W3C trace id of the request's trace; ``""`` when untraced.
+    trace_id: str = ""
     raw: Any = field(default=None, repr=False, compare=False)
 
 

@@ -2877,7 +2877,7 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_request__tags_entry
   (ProtobufCMessageInit) switchboard__v1__completion_request__tags_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__completion_request__field_descriptors[19] =
+static const ProtobufCFieldDescriptor switchboard__v1__completion_request__field_descriptors[21] =
 {
   {
     "route",
@@ -3107,6 +3107,30 @@ static const ProtobufCFieldDescriptor switchboard__v1__completion_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "traceparent",
+    95,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionRequest, traceparent),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tracestate",
+    96,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionRequest, tracestate),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__completion_request__field_indices_by_name[] = {
   13,   /* field[13] = constraints */
@@ -3128,11 +3152,14 @@ static const unsigned switchboard__v1__completion_request__field_indices_by_name
   5,   /* field[5] = tool_choice */
   4,   /* field[4] = tools */
   9,   /* field[9] = top_p */
+  19,   /* field[19] = traceparent */
+  20,   /* field[20] = tracestate */
 };
-static const ProtobufCIntRange switchboard__v1__completion_request__number_ranges[1 + 1] =
+static const ProtobufCIntRange switchboard__v1__completion_request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 19 }
+  { 95, 19 },
+  { 0, 21 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__completion_request__descriptor =
 {
@@ -3142,10 +3169,10 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_request__descriptor
   "Switchboard__V1__CompletionRequest",
   "switchboard.v1",
   sizeof(Switchboard__V1__CompletionRequest),
-  19,
+  21,
   switchboard__v1__completion_request__field_descriptors,
   switchboard__v1__completion_request__field_indices_by_name,
-  1,  switchboard__v1__completion_request__number_ranges,
+  2,  switchboard__v1__completion_request__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__completion_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3509,7 +3536,7 @@ const ProtobufCMessageDescriptor switchboard__v1__stream_restart__descriptor =
   (ProtobufCMessageInit) switchboard__v1__stream_restart__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[21] =
+static const ProtobufCFieldDescriptor switchboard__v1__completion_response__field_descriptors[22] =
 {
   {
     "request_id",
@@ -3763,6 +3790,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__completion_response__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "trace_id",
+    97,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__CompletionResponse, trace_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned switchboard__v1__completion_response__field_indices_by_name[] = {
   10,   /* field[10] = attempts */
@@ -3784,15 +3823,17 @@ static const unsigned switchboard__v1__completion_response__field_indices_by_nam
   20,   /* field[20] = state_backend */
   2,   /* field[2] = tool_calls */
   18,   /* field[18] = total_spend_micro_usd */
+  21,   /* field[21] = trace_id */
   6,   /* field[6] = usage */
   14,   /* field[14] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[3 + 1] =
+static const ProtobufCIntRange switchboard__v1__completion_response__number_ranges[4 + 1] =
 {
   { 1, 0 },
   { 30, 15 },
   { 80, 20 },
-  { 0, 21 }
+  { 97, 21 },
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__completion_response__descriptor =
 {
@@ -3802,10 +3843,10 @@ const ProtobufCMessageDescriptor switchboard__v1__completion_response__descripto
   "Switchboard__V1__CompletionResponse",
   "switchboard.v1",
   sizeof(Switchboard__V1__CompletionResponse),
-  21,
+  22,
   switchboard__v1__completion_response__field_descriptors,
   switchboard__v1__completion_response__field_indices_by_name,
-  3,  switchboard__v1__completion_response__number_ranges,
+  4,  switchboard__v1__completion_response__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__completion_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -5462,7 +5503,7 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__tags_entry__de
   (ProtobufCMessageInit) switchboard__v1__decision_event__tags_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[35] =
+static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_descriptors[36] =
 {
   {
     "request_id",
@@ -5873,6 +5914,18 @@ static const ProtobufCFieldDescriptor switchboard__v1__decision_event__field_des
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "trace_id",
+    98,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Switchboard__V1__DecisionEvent, trace_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "tags",
     100,
     PROTOBUF_C_LABEL_REPEATED,
@@ -5913,24 +5966,26 @@ static const unsigned switchboard__v1__decision_event__field_indices_by_name[] =
   4,   /* field[4] = strategy */
   5,   /* field[5] = stream */
   27,   /* field[27] = sub_tenant */
-  34,   /* field[34] = tags */
+  35,   /* field[35] = tags */
   2,   /* field[2] = tenant */
   32,   /* field[32] = tier */
   1,   /* field[1] = timestamp_ms */
   18,   /* field[18] = total_latency_ms */
   25,   /* field[25] = total_spend_micro_usd */
+  34,   /* field[34] = trace_id */
   21,   /* field[21] = usage */
   19,   /* field[19] = warnings */
 };
-static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[6 + 1] =
+static const ProtobufCIntRange switchboard__v1__decision_event__number_ranges[7 + 1] =
 {
   { 1, 0 },
   { 30, 22 },
   { 80, 31 },
   { 85, 32 },
   { 90, 33 },
-  { 100, 34 },
-  { 0, 35 }
+  { 98, 34 },
+  { 100, 35 },
+  { 0, 36 }
 };
 const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
 {
@@ -5940,10 +5995,10 @@ const ProtobufCMessageDescriptor switchboard__v1__decision_event__descriptor =
   "Switchboard__V1__DecisionEvent",
   "switchboard.v1",
   sizeof(Switchboard__V1__DecisionEvent),
-  35,
+  36,
   switchboard__v1__decision_event__field_descriptors,
   switchboard__v1__decision_event__field_indices_by_name,
-  6,  switchboard__v1__decision_event__number_ranges,
+  7,  switchboard__v1__decision_event__number_ranges,
   (ProtobufCMessageInit) switchboard__v1__decision_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

@@ -470,6 +470,16 @@ struct  Switchboard__V1__CompletionRequest
    * ListDecisionsRequest.correlation_id). The daemon always issues the request id.
    */
   char *request_id;
+  /*
+   * W3C Trace Context (https://www.w3.org/TR/trace-context/) of the caller's span:
+   * the request's spans become its children and the trace id is recorded with the
+   * decision. A malformed value is ignored (a new trace starts), never an error.
+   */
+  char *traceparent;
+  /*
+   * W3C `tracestate` that goes with `traceparent` (ignored without a valid one).
+   */
+  char *tracestate;
   Switchboard__V1__CompletionRequest__OptMaxTokensCase opt_max_tokens_case;
   union {
     uint32_t max_tokens;
@@ -489,7 +499,7 @@ struct  Switchboard__V1__CompletionRequest
 };
 #define SWITCHBOARD__V1__COMPLETION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__completion_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_MAX_TOKENS__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_TEMPERATURE__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_TOP_P__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_SEED__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0, NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_MAX_TOKENS__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_TEMPERATURE__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_TOP_P__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_REQUEST__OPT_SEED__NOT_SET, {0} }
 
 
 struct  Switchboard__V1__Usage
@@ -633,6 +643,11 @@ struct  Switchboard__V1__CompletionResponse
    * Which store answered the budget reservations (see Status.state_backend).
    */
   char *state_backend;
+  /*
+   * The W3C trace id (32 lowercase hex digits) the request ran under; empty when
+   * tracing is off and the request carried no valid traceparent.
+   */
+  char *trace_id;
   Switchboard__V1__CompletionResponse__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -660,7 +675,7 @@ struct  Switchboard__V1__CompletionResponse
 };
 #define SWITCHBOARD__V1__COMPLETION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__completion_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, SWITCHBOARD__V1__FINISH_REASON__FINISH_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__COMPLETION_RESPONSE__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*
@@ -1243,6 +1258,11 @@ struct  Switchboard__V1__DecisionEvent
    * Set when the route hedges and a hedge delay passed.
    */
   Switchboard__V1__HedgeSummary *hedge;
+  /*
+   * The W3C trace id (32 lowercase hex digits) of the request's trace; empty when
+   * tracing is off and the request carried no valid traceparent.
+   */
+  char *trace_id;
   Switchboard__V1__DecisionEvent__OptCostUsdCase opt_cost_usd_case;
   union {
     double cost_usd;
@@ -1270,7 +1290,7 @@ struct  Switchboard__V1__DecisionEvent
 };
 #define SWITCHBOARD__V1__DECISION_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&switchboard__v1__decision_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__STATUS__CODE__OK, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_BASELINE_COST_MICRO_USD__NOT_SET, {0}, SWITCHBOARD__V1__DECISION_EVENT__OPT_COST_DELTA_MICRO_USD__NOT_SET, {0} }
 
 
 /*
