@@ -82,6 +82,7 @@ public enum Drills {
       name: "tiered-routing",
       summary: "strategy tiered: rules pick a tier without a router call; the router answers, times out, lies, and trips its circuit"),
       run: tieredRouting),
+    Entry(descriptor: DrillDescriptor(
       name: "hedged-tail",
       summary: "a primary with a heavy latency tail: hedging after its p95 improves the served p99 within the budget"),
       run: hedgedTail),
