@@ -191,6 +191,8 @@ public final class FleetBudgetLedger: BudgetLedger {
   func probe(nowMillis: Int64) async -> Bool {
     do {
       if !state.withLock({ $0.migrated }) {
+        // Reachable first, within `timeout_ms`; only then the migration's longer bound.
+        try await shared.ping()
         try await shared.migrate()
         state.withLock { $0.migrated = true }
       } else {

@@ -70,10 +70,11 @@ public final class PostgresBudgetLedger: Sendable {
   }
 
   /// Runs `body` under the deadline, mapping driver errors to ``FleetStoreError``.
-  func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+  func call<T: Sendable>(_ what: String, timeout: Duration? = nil,
+                         _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
     let client = self.client
     do {
-      return try await withDeadline(timeout, what) { try await body(client) }
+      return try await withDeadline(timeout ?? self.timeout, what) { try await body(client) }
     } catch let e as FleetStoreError {
       throw e
     } catch let e as PSQLError {
@@ -89,7 +90,10 @@ public final class PostgresBudgetLedger: Sendable {
   /// holds a newer schema than this binary knows.
   public func migrate() async throws {
     let target = FleetSchema.migrations.count
-    try await call("migrate") { client in
+    // A start-up step, not a request's: the first connection and the DDL get at
+    // least 30 s (a request's `timeout_ms` of e.g. 2 s is too tight for a server
+    // that is itself starting, or busy).
+    try await call("migrate", timeout: max(timeout, .seconds(30))) { client in
       try await client.withConnection { conn in
         try await conn.query("SELECT pg_advisory_lock(\(FleetSchema.migrationLock))", logger: self.logger)
         do {

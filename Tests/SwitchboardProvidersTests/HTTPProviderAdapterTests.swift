@@ -297,10 +297,10 @@ struct HTTPProviderAdapterTests {
   @Test(arguments: Wire.allCases)
   func connectionRefused(_ wire: Wire) async throws {
     let fake = FakeProvider()
-    try await fake.start()
-    let adapter = try Support.adapter(wire, fake)
-    try await fake.shutdown()
+    let closed = try ClosedPort()  // bound, never listening: refused every time
+    let adapter = try Support.adapter(wire, fake, baseURL: closed.baseURL)
     let f = try #require(await Support.failure { try await adapter.complete(Support.call(Support.model(wire)), onDelta: nil) })
+    withExtendedLifetime(closed) {}
     #expect(f.reason == .connectFailed)
     #expect(!f.afterHeaders)
   }

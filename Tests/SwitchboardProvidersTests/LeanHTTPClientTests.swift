@@ -163,14 +163,13 @@ struct LeanHTTPClientTests {
 
   @Test func aRefusedConnectionIsConnectFailed() async throws {
     let client = LeanHTTPClient()
-    let server = ScriptedHTTPServer { _, _ in .close }
-    try await server.start()
-    let url = server.baseURL
-    try await server.shutdown()  // nothing listens on the port any more
+    let closed = try ClosedPort()  // bound, never listening: refused every time
+    let url = closed.baseURL
     let adapter = try ProviderFactory.make(name: "refused", kind: "openai", settings: HTTPProviderSettings(preset: "custom", baseURL: url),
                                            httpClient: Support.client, leanClient: client)
     let f = try #require(await Support.failure { try await adapter.complete(Support.call("m"), onDelta: nil) })
     #expect(f.reason == .connectFailed)
+    withExtendedLifetime(closed) {}
     await client.shutdown()
   }
 
