@@ -874,7 +874,8 @@ def test_operations_doc_covers_the_surface():
 
 def _anchors(path):
     return {
-        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        # GitHub's rule: lower case, drop punctuation but keep "-" and "_", spaces to "-".
+        re.sub(r"[^a-z0-9 _-]", "", h.lower()).replace(" ", "-")
         for h in re.findall(r"^#+ (.+)$", path.read_text(), re.M)
     }
 
