@@ -16,8 +16,8 @@ extension AuditStore {
     return try DecisionRowWriter.makeDecoder().decode(DecisionEvent.self, from: Data(json.utf8))
   }
 
-  /// Decisions matching `filter`, newest first unless the filter says otherwise.
-  public func events(filter: DecisionFilter = .init()) async throws -> [DecisionEvent] {
+  /// The stored JSON rows matching `filter`, from the ring or the database.
+  private func storedJSON(_ filter: DecisionFilter) async throws -> [String] {
     let rows: [String]
     if let ring {
       rows = ring.state.withLock { $0.json(matching: filter) }
@@ -25,6 +25,12 @@ extension AuditStore {
       let (sql, arguments) = Self.selectJSON(filter)
       rows = try await db.read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
     }
+    return rows
+  }
+
+  /// Decisions matching `filter`, newest first unless the filter says otherwise.
+  public func events(filter: DecisionFilter = .init()) async throws -> [DecisionEvent] {
+    let rows = try await storedJSON(filter)
     let decoder = DecisionRowWriter.makeDecoder()
     return try rows.map { try decoder.decode(DecisionEvent.self, from: Data($0.utf8)) }
   }
@@ -32,13 +38,7 @@ extension AuditStore {
   /// The decisions matching `filter` in their JSON shape (``DecisionJSON``), in the
   /// filter's order: the stored JSON, older camelCase rows rewritten.
   public func eventsJSON(filter: DecisionFilter = .init()) async throws -> [(event: DecisionEvent, json: String)] {
-    let rows: [String]
-    if let ring {
-      rows = ring.state.withLock { $0.json(matching: filter) }
-    } else {
-      let (sql, arguments) = Self.selectJSON(filter)
-      rows = try await db.read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
-    }
+    let rows = try await storedJSON(filter)
     let decoder = DecisionRowWriter.makeDecoder()
     return try rows.map { row in
       let event = try decoder.decode(DecisionEvent.self, from: Data(row.utf8))

@@ -307,25 +307,7 @@ public struct DaemonConfiguration: Sendable {
       let rt = r.dict(node, path, allowed: tieredRouteKeys.union(["candidates", "strategy", "seed", "score_weights", "constraints", "retry", "timeouts",
                                             "on_stream_failure", "content_policy_fallback", "budget", "on_soft_cap", "exploration",
                                             "hedge"]))
-      var specs: [CandidateSpec] = []
-      for (cp, cn) in r.list(rt["candidates"], "\(path).candidates") {
-        var target: String?
-        var weight = 1.0
-        if cn.mapping != nil {
-          let cm = r.dict(cn, cp, allowed: ["target", "weight"])
-          target = r.string(cm["target"], "\(cp).target")
-          if target == nil { r.issue("\(cp).target", cn, "required") }
-          if let w = r.double(cm["weight"], "\(cp).weight", min: 0) { weight = w }
-        } else {
-          target = r.string(cn, cp)
-        }
-        guard let t = target else { continue }
-        guard let ref = CandidateRef(parsing: t) else { r.issue(cp, cn, "expected provider/model"); continue }
-        if c.providers[ref.provider] == nil {
-          r.issue(cp, cn, "names a provider that is not configured; configured: " + c.providers.keys.sorted().joined(separator: ", "))
-        }
-        specs.append(CandidateSpec(ref, weight: weight))
-      }
+      let specs = candidateList(r, rt["candidates"], "\(path).candidates", providers: c.providers)
       if specs.isEmpty && rt["tiers"] == nil && rt["strategy"]?.string != StrategyKind.tiered.rawValue
         && r.issues.allSatisfy({ !$0.path.hasPrefix("\(path).candidates") }) {
         r.issue("\(path).candidates", rt["candidates"] ?? node, "a route needs at least one candidate")
