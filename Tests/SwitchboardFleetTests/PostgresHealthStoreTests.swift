@@ -134,7 +134,7 @@ struct PostgresHealthStoreTests {
   @Test func anUnreachableDatabaseLeavesHealthLocalWithoutWaiting() async throws {
     let server = try PostgresTestServer()
     defer { server.remove() }
-    try await S.withLedgers(server, count: 1, timeoutMs: 300) { ledgers in
+    try await S.withLedgers(server, count: 1, timeoutMs: 1_000) { ledgers in
       let store = Self.stores(ledgers)[0]
       try server.stop()
       let t0 = ContinuousClock.now
