@@ -16,7 +16,8 @@ struct FleetHealthThroughDaemonTests {
 
   /// A sidecar routing only to `fake` (one key), circuits opening at the first
   /// failure with a fixed 1 s cooldown (no jitter, no growth), shared health on or off.
-  static func yaml(_ server: PostgresTestServer, fake: FakeProvider, dir: String, id: String, sharedHealth: Bool) throws -> String {
+  static func yaml(_ server: PostgresTestServer, fake: FakeProvider, dir: String, id: String, sharedHealth: Bool,
+                   onUnavailable: String = "fail_closed") throws -> String {
     let pw = dir + "/pg-\(id).pw"
     try server.password.write(toFile: pw, atomically: true, encoding: .utf8)
     return """
@@ -26,6 +27,7 @@ struct FleetHealthThroughDaemonTests {
         postgres: {url: "\(server.url)", pool_size: 2, lease_ms: 30000, timeout_ms: 500, maintenance_ms: 100, password_file: "\(pw)"}
         sidecar_id: \(id)
         health: \(sharedHealth)
+        on_unavailable: \(onUnavailable)
       circuit: {failure_threshold: 1, base_cooldown_ms: 1000, max_cooldown_ms: 1000, jitter: 0}
       providers:
         down: {kind: openai, base_url: "\(fake.baseURL)", keys: [{value: "sk-test-fleet-health-0123456789"}]}
@@ -111,5 +113,45 @@ struct FleetHealthThroughDaemonTests {
     let (count, minGap) = Self.probes(arrivals)
     #expect(count > 5, "three sidecars on their own probe ~3× per cooldown: \(count) at \(arrivals)")
     #expect((minGap ?? .seconds(1)) < .milliseconds(950))
+  }
+
+  /// The database stops under a sidecar sharing health (and spending locally,
+  /// `on_unavailable: local`): its circuits go on locally — the failing provider
+  /// still gets its probes from this sidecar, no call waits past its deadline — and
+  /// the log says health is local-only; after the restart it says it is shared again.
+  @Test func anUnreachableDatabaseLeavesHealthLocalAndSaysSo() async throws {
+    let server = try PostgresTestServer()
+    defer { server.remove() }
+    let fake = FakeProvider(script: FakeScript(sequence: Array(repeating: FakeFault.status(503), count: 10_000)))
+    try await fake.start()
+    let dir = TestSupport.tempDir()
+    let d = try await DaemonProcess(yaml: try Self.yaml(server, fake: fake, dir: dir, id: "solo", sharedHealth: true, onUnavailable: "local"))
+    let c = try await SwitchboardClient.connect(socketPath: d.socket)
+    try server.stop()
+    let end = ContinuousClock.now + .seconds(3.5)
+    var slowest: Duration = .zero
+    var reasons: [String: Int] = [:]
+    while ContinuousClock.now < end {
+      let t = ContinuousClock.now
+      switch await FleetThroughDaemonTests.call(c, FleetThroughDaemonTests.request(deadlineMs: 3_000)) {
+      case .ok: reasons["ok", default: 0] += 1
+      case .refused(let s): reasons[s.reasonCode, default: 0] += 1
+      case .transport(let e): reasons["transport:\(e)", default: 0] += 1
+      }
+      slowest = max(slowest, ContinuousClock.now - t)
+      try await Task.sleep(for: .milliseconds(20))
+    }
+    #expect(slowest < .seconds(3), "no call waits for the database past its deadline (slowest \(slowest))")
+    #expect(reasons["circuit_open", default: 0] > 10, "the local circuit opened: \(reasons)")
+    let sent = fake.attempts.count
+    #expect(sent >= 3 && sent <= 6, "local probes, one per cooldown: \(sent) in 3.5 s")
+    let log = { (try? String(contentsOfFile: d.logPath, encoding: .utf8)) ?? "" }
+    #expect(log().contains("shared health unreachable: circuits are local-only"))
+    try server.start()
+    for _ in 0..<100 where !log().contains("shared health available") { try await Task.sleep(for: .milliseconds(50)) }
+    #expect(log().contains("shared health available"), "shared again once the database answers")
+    await c.close()
+    _ = await d.terminate()
+    try await fake.shutdown()
   }
 }
