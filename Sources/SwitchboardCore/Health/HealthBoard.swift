@@ -129,7 +129,7 @@ public final class HealthBoard: Sendable {
       var c = before
       body(&c, &s)
       s.circuits[key] = c
-      guard let sharing = s.sharing else { return nil }
+      guard let sharing = s.sharing, c != before else { return nil }
       let changes = Self.changes(before: before, after: c, clock: sharing.clock)
       if let last = changes.last { s.changed[key] = Self.at(last) }
       return changes.isEmpty ? nil : (sharing.store, changes)
