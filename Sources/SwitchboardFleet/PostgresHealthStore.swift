@@ -187,11 +187,27 @@ public final class PostgresHealthStore: SharedHealthStore, Sendable {
     }
   }
 
-  /// Reads the fleet's circuits into the attached board (one maintenance pass).
-  /// A failure leaves the board local-only; the next success shares again.
+  /// Extends this sidecar's probe leases of `keys` (probes still in flight) to `nowMillis + probeLeaseMs`.
+  func renewProbes(_ keys: [CircuitKey], nowMillis: Int64) async throws {
+    guard !keys.isEmpty else { return }
+    let p = keys.map(\.provider), m = keys.map(\.model), k = keys.map(\.keyFingerprint), me = shared.sidecarID
+    let until = nowMillis + probeLeaseMs
+    try await shared.call("probe renew") { client in
+      try await client.query("""
+        UPDATE sb_circuit c SET probe_expires_ms = \(until) FROM unnest(\(p), \(m), \(k)) AS u(p, m, k)
+          WHERE c.provider = u.p AND c.model = u.m AND c.key_fp = u.k AND c.probe_holder = \(me)
+        """, logger: self.logger)
+    }
+  }
+
+  /// Reads the fleet's circuits into the attached board (one maintenance pass),
+  /// after renewing the leases of the probes this sidecar still has in flight (a
+  /// probe longer than the lease keeps it). A failure leaves the board local-only;
+  /// the next success shares again.
   public func refresh() async {
     guard let (board, clock) = self.board.withLock({ $0 }) else { return }
     do {
+      try await renewProbes(board.probesInFlight(), nowMillis: clock.wallMillis())
       let fleet = try await circuits(wallMillis: clock.wallMillis())
       answered()
       board.adopt(fleet, now: clock.now(), wallMillis: clock.wallMillis())

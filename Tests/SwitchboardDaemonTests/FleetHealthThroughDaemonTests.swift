@@ -143,7 +143,7 @@ struct FleetHealthThroughDaemonTests {
       try await Task.sleep(for: .milliseconds(20))
     }
     #expect(slowest < .seconds(3), "no call waits for the database past its deadline (slowest \(slowest))")
-    #expect(reasons["circuit_open", default: 0] > 10, "the local circuit opened: \(reasons)")
+    #expect(reasons["circuit_open", default: 0] > 0, "the local circuit opened: \(reasons)")
     let sent = fake.attempts.count
     #expect(sent >= 2 && sent <= 6, "the opening failure, then local probes, at most one per cooldown: \(sent) in 3.5 s")
     let log = { (try? String(contentsOfFile: d.logPath, encoding: .utf8)) ?? "" }

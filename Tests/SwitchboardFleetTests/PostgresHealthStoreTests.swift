@@ -130,6 +130,36 @@ struct PostgresHealthStoreTests {
     }
   }
 
+  /// A probe that lasts longer than its lease keeps it while its sidecar lives:
+  /// every refresh renews the leases of the probes the board still has in flight,
+  /// so no second sidecar probes meanwhile; once it reported, nothing is renewed.
+  @Test func aLongProbeKeepsItsLeaseWhileItsSidecarLives() async throws {
+    let server = try PostgresTestServer()
+    defer { server.remove() }
+    try await S.withLedgers(server, count: 2, timeoutMs: Self.timeoutMs) { ledgers in
+      let stores = Self.stores(ledgers, probeLeaseMs: 1_000)
+      let clock = VirtualClock(wallOriginMillis: S.day0)
+      var policy = CircuitPolicy()
+      policy.failureThreshold = 1; policy.baseCooldown = .seconds(1); policy.maxCooldown = .seconds(1); policy.jitter = 0
+      let a = HealthBoard(policy: policy, seed: 1)
+      stores[0].attach(a, clock: clock)
+      let t = S.day0
+      try await stores[0].write(Self.key, Self.opened(until: t, at: t - 1_000))
+      await stores[0].refresh()
+      #expect(a.admit(Self.key, now: clock.now()) == .probe)
+      #expect(await a.confirmProbe(Self.key, now: clock.now()) == .probe)
+      clock.advance(by: .milliseconds(900))
+      await stores[0].refresh()  // renews to t + 1900
+      #expect(try await stores[1].tryAcquireProbe(Self.key, wallMillis: t + 1_500) == .refused(untilWallMs: t + 1_900),
+              "the lease outlived its first second because the probe is still in flight")
+      a.releaseProbe(Self.key)  // the probe ended without a verdict: the lease is given back (queued) and no longer renewed
+      try await stores[0].write(Self.key, .probeReleased(atWallMs: t + 1_500))
+      clock.advance(by: .milliseconds(900))
+      await stores[0].refresh()
+      #expect(try await stores[1].tryAcquireProbe(Self.key, wallMillis: t + 1_901) == .granted)
+    }
+  }
+
   /// With the database gone a lease request answers `.local` within the timeout,
   /// the next without trying (until a refresh succeeds), and writes are
   /// dropped: health is local-only and never blocks.

@@ -169,6 +169,12 @@ public final class HealthBoard: Sendable {
     state.withLock { $0.sharing = (store, clock) }
   }
 
+  /// The circuits whose half-open probe this board has in flight (the shared
+  /// store renews their fleet leases while they last).
+  public func probesInFlight() -> [CircuitKey] {
+    state.withLock { s in s.circuits.compactMap { key, c in if case .halfOpen(true, _) = c.state { return key } else { return nil } } }
+  }
+
   /// Whether the board shares its circuits with a fleet.
   public var isShared: Bool { state.withLock { $0.sharing != nil } }
 
