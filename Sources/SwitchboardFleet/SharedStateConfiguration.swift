@@ -35,6 +35,10 @@ public struct SharedStateConfiguration: Sendable, Hashable {
   /// the database probed while down and the budget view refreshed. Default 1000.
   public var maintenanceMs: Int64 = 1_000
 
+  /// `health`: share circuit state (openings, cooldowns, Retry-After, the one
+  /// half-open probe) across the fleet through the same database. Default true.
+  public var shareHealth = true
+
   /// Creates a configuration for `connection`, every other field at its default.
   public init(connection: PostgresConnectionSettings) { self.connection = connection }
 }

@@ -31,6 +31,7 @@ import Testing
     #expect(s.fleet.connection.tls == .require)
     #expect(s.fleet.poolSize == 8 && s.fleet.leaseMs == 20_000 && s.fleet.timeoutMs == 750 && s.fleet.maintenanceMs == 500)
     #expect(s.fleet.onUnavailable == .local && s.fleet.localShare == 0.25 && s.fleet.sidecarID == "pod-a")
+    #expect(s.fleet.shareHealth, "shared health is on by default")
     #expect(s.passwordEnv == "SB_PG_PW")
     // The password arrives at start, from the environment; nothing prints it.
     let f = try s.resolved(environment: ["SB_PG_PW": "hunter2-secret"])
@@ -38,6 +39,11 @@ import Testing
     #expect(!"\(f.connection) \(String(describing: f.connection.password)) \(String(reflecting: f.connection.password))".contains("hunter2"))
     #expect(!"\(f.connection)".contains("db.example"))
     #expect(try DaemonConfiguration.parse(yaml: Self.base).sharedState == nil, "absent: everything local")
+  }
+
+  @Test func sharedHealthCanBeTurnedOff() throws {
+    let c = try DaemonConfiguration.parse(yaml: Self.base + "shared_state: {postgres: {url: \"postgresql://u@h/d\"}, health: false}")
+    #expect(c.sharedState?.fleet.shareHealth == false)
   }
 
   @Test func aPasswordInTheURLIsRefusedWithoutBeingEchoed() {
@@ -62,6 +68,7 @@ import Testing
     ("shared_state: {postgres: {url: \"postgresql://u@h/d\"}, local_share: 0.5}", "shared_state.local_share", "on_unavailable: local"),
     ("shared_state: {postgres: {url: \"postgresql://u@h/d\"}, on_unavailable: maybe}", "shared_state.on_unavailable", "fail_closed"),
     ("shared_state: {postgres: {url: \"postgresql://u@h/d\", passwrd_env: A}}", "shared_state.postgres.passwrd_env", "unknown key"),
+    ("shared_state: {postgres: {url: \"postgresql://u@h/d\"}, health: maybe}", "shared_state.health", "true or false"),
   ])
   func badBlocksNameTheKey(_ yaml: String, _ path: String, _ text: String) {
     let found = Self.issues(yaml)

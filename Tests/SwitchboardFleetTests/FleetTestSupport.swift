@@ -33,7 +33,7 @@ enum FleetTestSupport {
     return try await withThrowingTaskGroup(of: T?.self) { group in
       for l in ledgers { group.addTask { await l.client.run(); return nil } }
       group.addTask {
-        for l in ledgers { try await l.migrate() }
+        for l in ledgers { try await migrate(l) }
         return try await body(ledgers)
       }
       var result: T?
@@ -42,6 +42,15 @@ enum FleetTestSupport {
       }
       group.cancelAll()
       return result!
+    }
+  }
+
+  /// Migrates, retrying a timed-out attempt twice: a fresh server on a loaded test
+  /// machine can take longer than the call timeout to create the schema (each
+  /// version commits on its own, under the advisory lock, so a retry is safe).
+  static func migrate(_ l: PostgresBudgetLedger) async throws {
+    for attempt in 1...3 {
+      do { return try await l.migrate() } catch let e as FleetStoreError where e.code == .timeout && attempt < 3 { continue }
     }
   }
 

@@ -118,6 +118,46 @@ public struct CircuitBreaker: Sendable, Hashable {
     if case .halfOpen(true, let cd) = state { state = .halfOpen(probeInFlight: false, cooldown: cd) }
   }
 
+  /// Takes the fleet's opening (a shared circuit another sidecar opened): open until
+  /// `until`, `openings` in a row. A probe this breaker has in flight is kept (its
+  /// verdict decides). `replace`: the fleet's news is newer than this breaker's own
+  /// last change, so its window is taken as it is; otherwise the later end wins.
+  public mutating func adoptOpen(until: Instant, cooldown: Duration, openings: Int, replace: Bool) {
+    if case .halfOpen(true, _) = state { return }
+    if !replace, case .open(let u, let cd) = state, u >= until {
+      state = .open(until: u, cooldown: cd)
+    } else {
+      state = .open(until: until, cooldown: cooldown)
+    }
+    self.openings = replace ? openings : max(self.openings, openings)
+  }
+
+  /// The fleet closed the circuit (another sidecar's probe succeeded): an open or
+  /// half-open breaker closes and resets its back-off; a probe in flight here is
+  /// kept, and a closed breaker keeps its failure count.
+  public mutating func adoptClosed() {
+    switch state {
+    case .closed, .halfOpen(true, _): return
+    case .open, .halfOpen(false, _):
+      state = .closed(failures: 0)
+      openings = 0
+    }
+  }
+
+  /// A not-before time from the fleet (a Retry-After another sidecar saw); the later one wins.
+  public mutating func adoptNotBefore(_ instant: Instant) {
+    if notBefore.map({ instant > $0 }) ?? true { notBefore = instant }
+  }
+
+  /// The fleet refused this breaker's probe (still open there, or another sidecar
+  /// probes): open until `until`, the probe slot given back.
+  public mutating func refuseProbe(until: Instant) {
+    switch state {
+    case .halfOpen(_, let cd), .open(_, let cd): state = .open(until: until, cooldown: cd)
+    case .closed: break
+    }
+  }
+
   /// The cooldown of the `opening`-th opening in a row, for a jitter sample in [0, 1).
   public static func cooldown(opening: Int, policy: CircuitPolicy, jitter: Double) -> Duration {
     let exponent = min(max(0, opening - 1), 30)

@@ -54,6 +54,10 @@ public final class HealthBoard: Sendable {
     var circuits: [CircuitKey: CircuitBreaker] = [:]
     var rng: SplitMix64
     var policy: CircuitPolicy
+    /// The fleet's store and the clock that converts instants to wall time (nil: local only).
+    var sharing: (store: any SharedHealthStore, clock: any RouterClock)?
+    /// Wall time of each circuit's last own change published to the fleet.
+    var changed: [CircuitKey: Int64] = [:]
   }
   private let state: Mutex<State>
 
@@ -83,10 +87,7 @@ public final class HealthBoard: Sendable {
   /// half-open probe. Only the probe (or an attempt on a closed circuit) closes or
   /// resets a circuit: a late success of an attempt admitted before it opened is stale.
   public func recordSuccess(_ key: CircuitKey, probe: Bool) {
-    state.withLock { s in
-      guard s.circuits[key] != nil else { return }
-      s.circuits[key]!.recordSuccess(probe: probe)
-    }
+    mutate(key) { c, _ in c.recordSuccess(probe: probe) }
   }
 
   /// Records a failure of `failureClass`; semantic failures only release a probe slot.
@@ -99,26 +100,126 @@ public final class HealthBoard: Sendable {
   /// Retry-After sets a not-before time on the circuit even while it stays closed.
   public func recordFailure(_ key: CircuitKey, class failureClass: FailureClass, retryAfter: Duration?, now: Instant,
                             probe: Bool = true) {
-    state.withLock { s in
+    mutate(key, create: true) { c, s in
       let jitter = s.rng.nextUnit()
-      s.circuits[key, default: CircuitBreaker()].recordFailure(failureClass, retryAfter: retryAfter, now: now, probe: probe,
-                                                               policy: s.policy, jitter: jitter)
+      c.recordFailure(failureClass, retryAfter: retryAfter, now: now, probe: probe, policy: s.policy, jitter: jitter)
     }
   }
 
   /// Opens the circuit now (a strategy said `block`).
   public func trip(_ key: CircuitKey, now: Instant) {
-    state.withLock { s in
+    mutate(key, create: true) { c, s in
       let jitter = s.rng.nextUnit()
-      s.circuits[key, default: CircuitBreaker()].trip(now: now, policy: s.policy, jitter: jitter)
+      c.trip(now: now, policy: s.policy, jitter: jitter)
     }
   }
 
   /// Releases a probe slot without a verdict (the probe was cancelled).
   public func releaseProbe(_ key: CircuitKey) {
+    mutate(key) { c, _ in c.releaseProbe() }
+  }
+
+  /// Runs `body` on the breaker of `key` (created when `create`) and, when the board
+  /// shares its circuits, hands the resulting state change to the fleet's store
+  /// (outside the lock; the store only queues it).
+  private func mutate(_ key: CircuitKey, create: Bool = false, _ body: (inout CircuitBreaker, inout State) -> Void) {
+    let out = state.withLock { s -> (any SharedHealthStore, [SharedCircuitChange])? in
+      guard create || s.circuits[key] != nil else { return nil }
+      let before = s.circuits[key] ?? CircuitBreaker()
+      var c = before
+      body(&c, &s)
+      s.circuits[key] = c
+      guard let sharing = s.sharing, c != before else { return nil }
+      let changes = Self.changes(before: before, after: c, clock: sharing.clock)
+      if let last = changes.last { s.changed[key] = Self.at(last) }
+      return changes.isEmpty ? nil : (sharing.store, changes)
+    }
+    if let (store, changes) = out { for ch in changes { store.publish(key, ch) } }
+  }
+
+  private static func at(_ c: SharedCircuitChange) -> Int64 {
+    switch c {
+    case .opened(_, _, _, _, let at), .closed(let at), .probeReleased(let at), .notBefore(_, let at): return at
+    }
+  }
+
+  /// What the fleet must hear of a breaker going from `before` to `after`.
+  static func changes(before: CircuitBreaker, after: CircuitBreaker, clock: any RouterClock) -> [SharedCircuitChange] {
+    let wallNow = clock.wallMillis(), now = clock.now()
+    func wall(_ i: Instant) -> Int64 { wallNow + i.duration(since: now).nanoseconds / 1_000_000 }
+    let nb = after.notBefore.map(wall)
+    if after.openings > before.openings, case .open(let until, let cd) = after.state {
+      return [.opened(untilWallMs: wall(until), cooldownMs: cd.nanoseconds / 1_000_000, openings: after.openings,
+                      notBeforeWallMs: nb, atWallMs: wallNow)]
+    }
+    var out: [SharedCircuitChange] = []
+    if let nb, after.notBefore != before.notBefore { out.append(.notBefore(wallMs: nb, atWallMs: wallNow)) }
+    switch (before.state, after.state) {
+    case (.halfOpen, .closed): out.append(.closed(atWallMs: wallNow))
+    case (.halfOpen(true, _), .halfOpen(false, _)): out.append(.probeReleased(atWallMs: wallNow))
+    default: break
+    }
+    return out
+  }
+
+  /// Shares this board's circuits through `store` (a fleet): from now on state
+  /// changes are published and half-open probes need the fleet's lease
+  /// (``confirmProbe(_:now:)``). `clock` converts the router's instants to wall time.
+  public func share(through store: any SharedHealthStore, clock: any RouterClock) {
+    state.withLock { $0.sharing = (store, clock) }
+  }
+
+  /// The circuits whose half-open probe this board has in flight (the shared
+  /// store renews their fleet leases while they last).
+  public func probesInFlight() -> [CircuitKey] {
+    state.withLock { s in s.circuits.compactMap { key, c in if case .halfOpen(true, _) = c.state { return key } else { return nil } } }
+  }
+
+  /// Whether the board shares its circuits with a fleet.
+  public var isShared: Bool { state.withLock { $0.sharing != nil } }
+
+  /// Asks the fleet for the probe lease after ``admit(_:now:)`` answered `.probe`.
+  /// Without a store, or when the store has no answer, the local probe stands;
+  /// refused, the local breaker stays open until the fleet's window (or the other
+  /// sidecar's lease) ends and the slot is given back.
+  public func confirmProbe(_ key: CircuitKey, now: Instant) async -> Admission {
+    guard let sharing = state.withLock({ $0.sharing }) else { return .probe }
+    let wall = sharing.clock.wallMillis() + now.duration(since: sharing.clock.now()).nanoseconds / 1_000_000
+    switch await sharing.store.acquireProbe(key, wallMillis: wall) {
+    case .granted, .local:
+      return .probe
+    case .refused(let untilWallMs):
+      let t = sharing.clock.now()
+      let until = t.advanced(by: .milliseconds(untilWallMs - sharing.clock.wallMillis()))
+      state.withLock { $0.circuits[key]?.refuseProbe(until: until) }
+      return .rejected(remaining: until > t ? until.duration(since: t) : .zero)
+    }
+  }
+
+  /// Takes the fleet's circuits (a refresh of the shared store) into the local
+  /// copy that every decision reads. An opening, a Retry-After and another
+  /// sidecar's probe lease block here too; a close newer than this board's own
+  /// last change closes here. A probe this board has in flight is left to its verdict.
+  public func adopt(_ fleet: [CircuitKey: SharedCircuit], now: Instant, wallMillis: Int64) {
+    func instant(_ wall: Int64) -> Instant { now.advanced(by: .milliseconds(wall - wallMillis)) }
     state.withLock { s in
-      guard s.circuits[key] != nil else { return }
-      s.circuits[key]!.releaseProbe()
+      for (key, f) in fleet {
+        let newer = f.updatedWallMs >= (s.changed[key] ?? .min)
+        var c = s.circuits[key] ?? CircuitBreaker()
+        if let nb = f.notBeforeWallMs, nb > wallMillis { c.adoptNotBefore(instant(nb)) }
+        if f.isOpen {
+          let end = max(f.openUntilWallMs, f.probeHeldElsewhereUntilWallMs ?? .min)
+          var locallyClosed = false
+          if case .closed = c.state { locallyClosed = true }
+          // Older news than this board's own close, and no longer blocking: ours stands.
+          if newer || !locallyClosed || end > wallMillis {
+            c.adoptOpen(until: instant(end), cooldown: .milliseconds(f.cooldownMs), openings: f.openings, replace: newer)
+          }
+        } else if newer {
+          c.adoptClosed()
+        }
+        if s.circuits[key] != nil || c != CircuitBreaker() { s.circuits[key] = c }
+      }
     }
   }
 

@@ -116,7 +116,9 @@ struct RequestExecutor: Sendable {
       attempts: while keyIndex < pool.count {
         let key = pool[keyIndex]
         let circuit = CircuitKey(candidate.ref, keyFingerprint: key.fingerprint)
-        let admission = health.admit(circuit, now: clock.now())
+        var admission = health.admit(circuit, now: clock.now())
+        // A half-open probe needs the fleet's lease when the circuits are shared.
+        if admission == .probe { admission = await health.confirmProbe(circuit, now: clock.now()) }
         guard admission.isAllowed else {
           keyIndex += 1
           if keyIndex == pool.count {

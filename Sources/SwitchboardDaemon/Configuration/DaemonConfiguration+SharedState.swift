@@ -4,11 +4,11 @@ import SwitchboardFleet
 
 extension DaemonConfiguration {
   /// `shared_state: {postgres: {url, pool_size, lease_ms, timeout_ms, maintenance_ms,
-  /// password_env | password_file}, on_unavailable, local_share, sidecar_id}`. No
+  /// password_env | password_file}, on_unavailable, local_share, sidecar_id, health}`. No
   /// message quotes the URL or the password.
   static func parseSharedState(_ r: ConfigReader, _ top: [String: Node], _ c: inout DaemonConfiguration) {
     guard let node = top["shared_state"], node.null == nil else { return }
-    let s = r.dict(node, "shared_state", allowed: ["postgres", "on_unavailable", "local_share", "sidecar_id"])
+    let s = r.dict(node, "shared_state", allowed: ["postgres", "on_unavailable", "local_share", "sidecar_id", "health"])
     let pg = r.dict(s["postgres"], "shared_state.postgres",
                     allowed: ["url", "pool_size", "lease_ms", "timeout_ms", "maintenance_ms", "password_env", "password_file",
                               "synchronous_commit"])
@@ -34,6 +34,7 @@ extension DaemonConfiguration {
       r.issue("shared_state.postgres.lease_ms", pg["lease_ms"] ?? pg["maintenance_ms"],
               "must be at least 3 × maintenance_ms (leases are renewed every maintenance pass)")
     }
+    if let v = r.bool(s["health"], "shared_state.health") { f.shareHealth = v }
     if let v = r.oneOf(s["on_unavailable"], "shared_state.on_unavailable", SharedStateConfiguration.OnUnavailable.self) { f.onUnavailable = v }
     if let v = r.double(s["local_share"], "shared_state.local_share", min: 0, max: 1) {
       if v <= 0 { r.issue("shared_state.local_share", s["local_share"], "must be above 0 and at most 1") } else { f.localShare = v }

@@ -89,6 +89,7 @@ public final class DaemonRuntime: Sendable {
       await leanClient?.shutdown()
       throw error
     }
+    var fleetHealth: PostgresHealthStore?
     if let shared = configuration.sharedState {
       do {
         let f = try shared.resolved(environment: environment)
@@ -97,9 +98,11 @@ public final class DaemonRuntime: Sendable {
         let pg = PostgresBudgetLedger(configuration: f, sidecarID: sidecar, calendar: calendar, logger: logger)
         let fleet = FleetBudgetLedger(shared: pg, onUnavailable: f.onUnavailable, localShare: f.localShare, logger: logger)
         self.fleet = fleet
-        self.fleetService = FleetService(ledger: fleet, interval: .milliseconds(f.maintenanceMs))
+        fleetHealth = f.shareHealth ? PostgresHealthStore(shared: pg, probeLeaseMs: f.leaseMs, logger: logger) : nil
+        self.fleetService = FleetService(ledger: fleet, interval: .milliseconds(f.maintenanceMs), health: fleetHealth)
         logger.notice("fleet ledger configured", metadata: [
-          "fleet.sidecar_id": "\(sidecar)", "fleet.on_unavailable": "\(f.onUnavailable.rawValue)", "fleet.lease_ms": "\(f.leaseMs)"])
+          "fleet.sidecar_id": "\(sidecar)", "fleet.on_unavailable": "\(f.onUnavailable.rawValue)", "fleet.lease_ms": "\(f.leaseMs)",
+          "fleet.health": "\(f.shareHealth ? "shared" : "local")"])
       } catch {
         logger.critical("cannot start: shared_state", metadata: ["error": "\(error)"])
         await audit.close()
@@ -128,6 +131,7 @@ public final class DaemonRuntime: Sendable {
     let dotenv = Self.loadDotenv(configuration.dotenvPath)
     let keys = KeyResolver(settings: built.1, environment: environment, dotenv: dotenv)
     self.router = Router(configuration: built.0, keys: keys, ledger: fleet ?? ledger, audit: audit, clock: clock)
+    fleetHealth?.attach(router.health, clock: clock)
     self.state = Mutex(State(configuration: configuration, configPath: configPath, socketOverridden: socketOverridden))
     let adminRef = RuntimeReference()
     self.recorder = DecisionRecorder(metrics: metrics, logger: logger)

@@ -202,5 +202,24 @@ enum FleetSchema {
       END $$
       """,
     ],
+    // v2: shared health — one row per circuit (provider, model, key fingerprint).
+    [
+      """
+      CREATE TABLE sb_circuit (
+        provider text NOT NULL,
+        model text NOT NULL,
+        key_fp text NOT NULL,
+        state text NOT NULL DEFAULT 'closed',
+        open_until_ms bigint NOT NULL DEFAULT 0,
+        cooldown_ms bigint NOT NULL DEFAULT 0,
+        openings integer NOT NULL DEFAULT 0,
+        not_before_ms bigint,
+        probe_holder text,
+        probe_expires_ms bigint,
+        updated_ms bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (provider, model, key_fp)
+      )
+      """,
+    ],
   ]
 }

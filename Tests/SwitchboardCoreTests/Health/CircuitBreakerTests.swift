@@ -13,6 +13,12 @@ struct CircuitBreakerTests {
     case admit(at: Int, Admission)
     case trip(at: Int)
     case release
+    /// The fleet's opening until t (ms), `openings` in a row; `replace`: newer than the breaker's own change.
+    case adoptOpen(until: Int, openings: Int, replace: Bool)
+    case adoptClosed
+    case adoptNotBefore(Int)
+    /// The fleet refused the probe until t (ms).
+    case refuse(until: Int)
     var description: String {
       switch self {
       case .fail(let c, let t, let p, let ra): return "fail(\(c),\(t),probe:\(p),ra:\(ra.map(String.init) ?? "-"))"
@@ -20,6 +26,10 @@ struct CircuitBreakerTests {
       case .admit(let t, let a): return "admit(\(t))=\(a)"
       case .trip(let t): return "trip(\(t))"
       case .release: return "release"
+      case .adoptOpen(let u, let n, let r): return "adoptOpen(\(u),\(n),replace:\(r))"
+      case .adoptClosed: return "adoptClosed"
+      case .adoptNotBefore(let t): return "adoptNotBefore(\(t))"
+      case .refuse(let u): return "refuse(\(u))"
       }
     }
   }
@@ -86,6 +96,34 @@ struct CircuitBreakerTests {
                  .admit(at: 7000, .probe), .fail(.hard, at: 7000, probe: true),
                  .admit(at: 15000, .probe), .fail(.hard, at: 15000, probe: true)],
         state: "open:23000", openings: 5),
+    // Shared health: what the fleet's view does to a local breaker.
+    Row(name: "a closed breaker takes the fleet's opening and blocks",
+        inputs: [.adoptOpen(until: 2_000, openings: 2, replace: true), .admit(at: 1_999, .rejected(remaining: .milliseconds(1)))],
+        state: "open:2000", openings: 2),
+    Row(name: "after the fleet's window the local breaker offers the one probe",
+        inputs: [.adoptOpen(until: 2_000, openings: 1, replace: true), .admit(at: 2_000, .probe), .admit(at: 2_001, .rejected(remaining: .zero))],
+        state: "half_open:inflight", openings: 1),
+    Row(name: "the fleet's back-off count drives the next cooldown after a failed probe",
+        inputs: [.adoptOpen(until: 2_000, openings: 2, replace: true), .admit(at: 2_000, .probe), .fail(.transient, at: 2_000, probe: true)],
+        state: "open:6000", openings: 3),
+    Row(name: "older fleet news never shortens the breaker's own window",
+        inputs: [.fail(.hard, at: 0), .adoptOpen(until: 500, openings: 1, replace: false)], state: "open:1000", openings: 1),
+    Row(name: "newer fleet news replaces the window",
+        inputs: [.fail(.hard, at: 0), .adoptOpen(until: 500, openings: 1, replace: true)], state: "open:500", openings: 1),
+    Row(name: "a probe in flight here is left to its verdict",
+        inputs: [.fail(.hard, at: 0), .admit(at: 1_000, .probe), .adoptOpen(until: 9_000, openings: 4, replace: true), .adoptClosed],
+        state: "half_open:inflight", openings: 1),
+    Row(name: "the fleet's close (another sidecar's probe succeeded) closes and resets the back-off",
+        inputs: [.fail(.hard, at: 0), .adoptClosed, .admit(at: 1, .allowed)], state: "closed:0", openings: 0),
+    Row(name: "the fleet's close keeps a closed breaker's failure count",
+        inputs: [.fail(.transient, at: 0), .adoptClosed], state: "closed:1", openings: 0),
+    Row(name: "a refused probe gives the slot back and waits for the fleet's window",
+        inputs: [.fail(.hard, at: 0), .admit(at: 1_000, .probe), .refuse(until: 1_500), .admit(at: 1_499, .rejected(remaining: .milliseconds(1))),
+                 .admit(at: 1_500, .probe)],
+        state: "half_open:inflight", openings: 1),
+    Row(name: "a fleet Retry-After blocks a closed breaker; the later one wins",
+        inputs: [.adoptNotBefore(3_000), .adoptNotBefore(2_000), .admit(at: 2_999, .rejected(remaining: .milliseconds(1))), .admit(at: 3_000, .allowed)],
+        state: "closed:0", openings: 0),
   ]
 
   static func describe(_ b: CircuitBreaker) -> String {
@@ -108,6 +146,10 @@ struct CircuitBreakerTests {
         #expect(b.admit(now: Self.at(t)) == expected, "\(row.name): \(input)")
       case .trip(let t): b.trip(now: Self.at(t), policy: Self.policy, jitter: 0.5)
       case .release: b.releaseProbe()
+      case .adoptOpen(let u, let n, let r): b.adoptOpen(until: Self.at(u), cooldown: .seconds(1), openings: n, replace: r)
+      case .adoptClosed: b.adoptClosed()
+      case .adoptNotBefore(let t): b.adoptNotBefore(Self.at(t))
+      case .refuse(let u): b.refuseProbe(until: Self.at(u))
       }
     }
     #expect(Self.describe(b) == row.state, "\(row.name)")
