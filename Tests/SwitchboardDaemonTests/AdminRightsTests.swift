@@ -66,13 +66,16 @@ import Testing
     let file = dir + "/c.yaml"
     let open = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", allowed_uids: [0, 65534], ")
     try open.write(toFile: file, atomically: true, encoding: .utf8)
-    try await TestSupport.withDaemon(yaml: open, configPath: file) { _, socket in
+    try await TestSupport.withDaemon(yaml: open, configPath: file) { daemon, socket in
       chmod((socket as NSString).deletingLastPathComponent, 0o755)
       let held = Task { () -> (served: Bool, closed: Bool, text: String) in
         let out = try await HostileClient.run(["hold", socket, "5"], asNobody: true)
         return ((out["first"] as? [String: Any])?["admin"] != nil, out["closed"] as? Bool == true, "\(out)")
       }
-      try await Task.sleep(for: .milliseconds(500))
+      // Reload only once the held peer is connected (a fixed 500 ms raced the
+      // helper process's start on a loaded machine), then give its first call a moment.
+      for _ in 0..<1000 where daemon.runtime.server.connectionCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+      try await Task.sleep(for: .milliseconds(300))
       try open.replacingOccurrences(of: "mode: \"0666\", allowed_uids: [0, 65534]", with: "mode: \"0600\", allowed_uids: [0]")
         .write(toFile: file, atomically: true, encoding: .utf8)
       let client = try await SwitchboardClient.connect(socketPath: socket)

@@ -75,7 +75,9 @@ import Testing
       var last: Switchboard_V1_Frame?
       for try await f in frames { last = f }
       #expect(last?.status.code == .cancelled)
-      #expect(ContinuousClock.now - t0 < .seconds(2))
+      // CANCELLED (not success) already shows the cancel ended it; the bound only
+      // says it did not wait for the ~5 s answer (2 s flaked on a loaded machine).
+      #expect(ContinuousClock.now - t0 < .seconds(4))
       // The connection still works.
       let r = try await client.complete(TestSupport.request(route: "default"))
       #expect(!r.content.isEmpty)

@@ -222,7 +222,19 @@ public final class UnixSocketServer: Sendable {
              message: "peer \(connection.peer.map { "uid \($0.uid)" } ?? "with unknown credentials") may not use this socket")
       return
     }
-    let admission = state.withLock { $0.connections.admit(connection) }
+    // Access is checked again under the lock that admits the connection: a reload
+    // (`update`) swaps the configuration and sweeps the admitted connections under
+    // that same lock, so a connection checked against the old access list just
+    // before a reload is either swept by it or refused here, never missed by both.
+    let admission = state.withLock { s -> ConnectionTable<ServerConnection>.Admission? in
+      guard Self.allows(s.configuration, peer) else { return nil }
+      return s.connections.admit(connection)
+    }
+    guard let admission else {
+      logger.warning("connection refused", metadata: ["peer": "\(peer)", "reason": "permission_denied"])
+      refuse(connection, .permissionDenied, reason: "permission_denied", message: "peer uid \(peer.uid) may not use this socket")
+      return
+    }
     let id: UInt64
     switch admission {
     case .accepted(let i): id = i
