@@ -70,6 +70,7 @@ public final class PostgresBudgetLedger: Sendable {
   }
 
   /// Runs `body` under the deadline, mapping driver errors to ``FleetStoreError``.
+  @discardableResult
   func call<T: Sendable>(_ what: String, timeout: Duration? = nil,
                          _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
     let client = self.client
@@ -113,12 +114,12 @@ public final class PostgresBudgetLedger: Sendable {
               try await conn.query("INSERT INTO sb_schema_version (version, applied_ms) VALUES (\(v + 1), \(ms))", logger: self.logger)
               try await conn.query("COMMIT", logger: self.logger)
             } catch {
-              try? await conn.query("ROLLBACK", logger: self.logger)
+              _ = try? await conn.query("ROLLBACK", logger: self.logger)
               throw error
             }
           }
         } catch {
-          try? await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.migrationLock))", logger: self.logger)
+          _ = try? await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.migrationLock))", logger: self.logger)
           throw error
         }
         try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.migrationLock))", logger: self.logger)
