@@ -17,24 +17,27 @@ struct PostgresBudgetLedgerTests {
   @Test func concurrentReservesFromSeveralSidecarsNeverCrossACap() async throws {
     let server = try PostgresTestServer()
     defer { server.remove() }
-    try await S.withLedgers(server, count: 3) { ledgers in
+    // Atomicity, not latency: 300 reserves on one hot cap row may queue for seconds on
+    // a loaded machine, so the calls get a generous bound (a timeout here is not the
+    // property under test, and must fail the test, not crash the test process).
+    try await S.withLedgers(server, count: 3, timeoutMs: 30_000) { ledgers in
       let route = S.scope("route:chat", hard: 700)
       let tenantA = S.scope("tenant:a", hard: 300)
       let tenantB = S.scope("tenant:b", hard: 10_000)
       let daemon = S.scope("daemon", hard: 100_000, window: .monthly)
-      let all = await withTaskGroup(of: BudgetReservation?.self) { group in
+      let all = try await withThrowingTaskGroup(of: BudgetReservation?.self) { group in
         for i in 0..<300 {
           group.addTask {
             let l = ledgers[i % 3]
             let scopes = i % 2 == 0 ? [tenantA, route, daemon] : [daemon, tenantB, route]
-            if case .reserved(let r, _) = try! await l.reserve(MicroUSD(10), scopes: scopes, requestID: "r\(i)", wallMillis: S.day0) {
+            if case .reserved(let r, _) = try await l.reserve(MicroUSD(10), scopes: scopes, requestID: "r\(i)", wallMillis: S.day0) {
               return r
             }
             return nil
           }
         }
         var out: [BudgetReservation] = []
-        for await r in group { if let r { out.append(r) } }
+        for try await r in group { if let r { out.append(r) } }
         return out
       }
       let snap = try await ledgers[0].snapshot(wallMillis: S.day0)
@@ -45,10 +48,11 @@ struct PostgresBudgetLedgerTests {
       #expect(r.reserved == a.reserved + b.reserved, "a reservation refused by one cap left nothing in another")
       #expect(S.spent(snap, "daemon", window: "monthly").reserved == 700)
       // Settle them all concurrently, from whichever sidecar: spent == cap, nothing reserved.
-      await withTaskGroup(of: Void.self) { group in
+      try await withThrowingTaskGroup(of: Void.self) { group in
         for (i, res) in all.enumerated() {
-          group.addTask { _ = try! await ledgers[(i + 1) % 3].settle(res, actual: MicroUSD(10), wallMillis: S.day0) }
+          group.addTask { _ = try await ledgers[(i + 1) % 3].settle(res, actual: MicroUSD(10), wallMillis: S.day0) }
         }
+        try await group.waitForAll()
       }
       let after = try await ledgers[1].snapshot(wallMillis: S.day0)
       #expect(S.spent(after, "route:chat") == (700, 0))

@@ -35,10 +35,10 @@ struct PostgresHealthStoreTests {
       let t = S.day0
       try await stores[0].write(Self.key, Self.opened(until: t + 1_000, at: t))
       for s in stores { #expect(try await s.tryAcquireProbe(Self.key, wallMillis: t + 999) == .refused(untilWallMs: t + 1_000)) }
-      let answers = await withTaskGroup(of: (Int, ProbeLease).self) { g in
-        for i in 0..<30 { g.addTask { (i % 3, try! await stores[i % 3].tryAcquireProbe(Self.key, wallMillis: t + 1_000)) } }
+      let answers = try await withThrowingTaskGroup(of: (Int, ProbeLease).self) { g in
+        for i in 0..<30 { g.addTask { (i % 3, try await stores[i % 3].tryAcquireProbe(Self.key, wallMillis: t + 1_000)) } }
         var out: [(Int, ProbeLease)] = []
-        for await a in g { out.append(a) }
+        for try await a in g { out.append(a) }
         return out
       }
       // A sidecar's own board lets one probe out at a time; the lease is re-granted
