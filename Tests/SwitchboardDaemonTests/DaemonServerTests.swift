@@ -39,7 +39,7 @@ import Testing
       for try await f in events { if case .status(let s) = f.body { statuses.append(s) } }
       #expect(statuses.first?.code == .protocolError)
       // The daemon closed the bad connection.
-      for _ in 0..<100 where bad.isActive { try await Task.sleep(for: .milliseconds(10)) }
+      for _ in 0..<500 where bad.isActive { try await Task.sleep(for: .milliseconds(10)) }
       #expect(!bad.isActive)
 
       // Undecodable payload with a valid header on a third connection.
