@@ -54,6 +54,17 @@ if [ -x "$SWITCHBOARDD" ]; then
   check "socket -> daemon -> mock over HTTP, unary" ok_all 2000 --socket "$SOCKET" --route bench --concurrency 32 --requests 2000 --pid "$DAEMON_PID" --pid "$MOCK_PID"
   check "socket -> daemon -> mock over HTTP, streamed" ok_all 1000 --socket "$SOCKET" --route bench --stream --concurrency 32 --requests 1000
   daemon_stop
+  # HTTPS to a provider across processes: the daemon binary trusts the fake's test CA
+  # by ca_file; both provider clients (lean TLS, AsyncHTTPClient) answer every call.
+  tls_ab() {
+    local out; out=$(FAKE_PROVIDER="$(dirname "$SWITCHBOARDD")/fake-provider" "$BENCH_DIR/ab-tls.sh" 400 1 2>&1) || { echo "$out"; return 1; }
+    echo "$out" | grep -q "^c32 *asynchttpclient .* 0 " && echo "$out" | grep -q "^c32 *lean .* 0 " || { echo "$out"; return 1; }
+  }
+  if [ -x "$(dirname "$SWITCHBOARDD")/fake-provider" ]; then
+    check "socket -> daemon -> fake provider over HTTPS (ca_file), both clients" tls_ab
+  else
+    echo "skip: no fake-provider next to $SWITCHBOARDD (TLS check)"
+  fi
 else
   echo "skip: no daemon at $SWITCHBOARDD (socket checks)"
 fi

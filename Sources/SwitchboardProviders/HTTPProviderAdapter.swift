@@ -3,15 +3,16 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SwitchboardCore
 
 /// Runs any `ProviderDialect` over HTTP, enforcing the attempt's limits on the
-/// real clock and mapping every outcome onto a `ProviderFailure`. A plain
-/// `http://` provider goes over the shared `LeanHTTPClient` when one is given (the
-/// daemon's default: measured cheaper per request, see bench/README.md); `https://`
-/// providers, or every provider without a lean client, go over the shared
-/// AsyncHTTPClient `HTTPClient`. Both feed the same event loop below, so limits and
-/// classification do not depend on the client.
+/// real clock and mapping every outcome onto a `ProviderFailure`. Providers go over
+/// the shared `LeanHTTPClient` when one is given (the daemon's default: measured
+/// cheaper per request, see bench/README.md), `https://` ones with TLS verified as
+/// `tls` says (system roots, plus a provider's own CA); without a lean client every
+/// provider goes over the shared AsyncHTTPClient `HTTPClient`. Both feed the same
+/// event loop below, so limits and classification do not depend on the client.
 ///
 /// Limits, one meaning each:
 /// - `connect` runs until the request head is written;
@@ -36,18 +37,21 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
   public let maxResponseBytes: Int
   private let httpClient: HTTPClient
   private let leanClient: LeanHTTPClient?
+  /// How `https://` is verified; nil: the system roots (the lean client's default context).
+  private let tls: ProviderTLS?
   private let logger: Logger
 
   public var kind: String { dialect.kind }
   public var conventionalKeyEnvironmentVariable: String? { dialect.conventionalKeyEnvironmentVariable }
   public var requiresKey: Bool { dialect.requiresKey }
 
-  /// Creates an adapter. `httpClient` (and `leanClient`, which serves `http://`
-  /// URLs when given) are shared by every adapter and outlive them.
+  /// Creates an adapter. `httpClient` (and `leanClient`, which serves `http://` and
+  /// `https://` URLs when given) are shared by every adapter and outlive them.
   public init(name: String, dialect: Dialect, httpClient: HTTPClient, leanClient: LeanHTTPClient? = nil,
-              catalog: ModelCatalog = ModelCatalog(),
+              tls: ProviderTLS? = nil, catalog: ModelCatalog = ModelCatalog(),
               maxResponseBytes: Int = 32 << 20, logger: Logger = HTTPProviderAdapterDefaults.logger) {
     self.name = name; self.dialect = dialect; self.httpClient = httpClient; self.leanClient = leanClient
+    self.tls = tls
     self.catalog = catalog
     self.maxResponseBytes = maxResponseBytes; self.logger = logger
   }
@@ -62,12 +66,19 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     let prepared = try dialect.prepareRequest(call, options: options, stream: streaming)
     var headers = prepared.headers
     Self.addTraceContext(call, to: &headers)
-    let leanTarget = leanClient == nil ? nil : LeanHTTPTarget(prepared.url)
+    var leanTarget = leanClient == nil ? nil : LeanHTTPTarget(prepared.url)
+    if let target = leanTarget, target.isHTTPS {
+      // The provider's own trust, or the client's shared context of the system roots
+      // (should that fail to build, AsyncHTTPClient serves the call).
+      leanTarget?.tls = tls?.context ?? leanClient?.defaultTLSContext
+      if leanTarget?.tls == nil { leanTarget = nil }
+    }
     var request: HTTPClient.Request?
     if leanTarget == nil {
       do {
         request = try HTTPClient.Request(url: prepared.url, method: .POST, headers: headers,
                                          body: .byteBuffer(prepared.body))
+        if let tls, tls.hasExtraRoots { request?.tlsConfiguration = tls.configuration }
       } catch {
         throw ProviderFailure(.invalidRequest, message: "invalid provider URL for '\(name)': \(error)")
       }
@@ -381,6 +392,7 @@ struct AttemptRun<Dialect: ProviderDialect> {
   static func describe(_ error: any Error) -> String {
     if let e = error as? HTTPClientError { return e.shortDescription }
     if let e = error as? LeanHTTPClientError { return e.shortDescription }
+    if let e = LeanHTTPClientError(tlsError: error) { return e.shortDescription }
     return String(describing: error).prefix(200).description
   }
 }

@@ -21,13 +21,16 @@ public struct HTTPProviderSettings: Sendable {
   public var catalog: ModelCatalog
   /// Largest response accepted, in bytes; default 32 MiB.
   public var maxResponseBytes: Int
+  /// Extra CA certificates (PEM) trusted for this provider's `https://`, besides the
+  /// system roots (`ca_file`); default none.
+  public var extraCAPEM: String?
 
   /// Creates settings.
   public init(preset: String? = nil, baseURL: String? = nil, headers: [String: String] = [:], apiVersion: String? = nil,
               requiresKey: Bool? = nil, keyEnvironmentVariable: String? = nil, catalog: ModelCatalog = ModelCatalog(),
-              maxResponseBytes: Int = 32 << 20) {
+              maxResponseBytes: Int = 32 << 20, extraCAPEM: String? = nil) {
     self.preset = preset; self.baseURL = baseURL; self.headers = headers; self.apiVersion = apiVersion
     self.requiresKey = requiresKey; self.keyEnvironmentVariable = keyEnvironmentVariable; self.catalog = catalog
-    self.maxResponseBytes = maxResponseBytes
+    self.maxResponseBytes = maxResponseBytes; self.extraCAPEM = extraCAPEM
   }
 }

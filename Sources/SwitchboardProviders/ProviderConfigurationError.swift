@@ -4,7 +4,7 @@ public struct ProviderConfigurationError: Error, Hashable, Sendable, CustomStrin
   public struct Code: Hashable, Sendable, CustomStringConvertible {
     private enum Value: String { case unknownKind = "unknown_kind", unknownPreset = "unknown_preset",
                                       missingBaseURL = "missing_base_url", invalidBaseURL = "invalid_base_url",
-                                      invalidCatalog = "invalid_catalog" }
+                                      invalidCatalog = "invalid_catalog", invalidCA = "invalid_ca" }
     private let value: Value
     private init(_ value: Value) { self.value = value }
     /// The `kind` names no HTTP adapter.
@@ -17,6 +17,8 @@ public struct ProviderConfigurationError: Error, Hashable, Sendable, CustomStrin
     public static let invalidBaseURL = Code(.invalidBaseURL)
     /// A model catalog document does not decode.
     public static let invalidCatalog = Code(.invalidCatalog)
+    /// The extra CA certificates (`ca_file`) cannot be read or hold no certificate.
+    public static let invalidCA = Code(.invalidCA)
     public var description: String { value.rawValue }
   }
   /// The code.

@@ -10,25 +10,26 @@ public enum ProviderFactory {
 
   /// Makes the adapter of provider instance `name`. `httpClient` is shared by
   /// all adapters (configure it with `HTTPProviderAdapterDefaults.clientConfiguration()`)
-  /// and must outlive them; so must `leanClient`, which (when given) serves the
-  /// `http://` providers. Throws `ProviderConfigurationError`.
+  /// and must outlive them; so must `leanClient`, which (when given) serves them
+  /// (`http://` and `https://`). Throws `ProviderConfigurationError`.
   public static func make(name: String, kind: String, settings: HTTPProviderSettings, httpClient: HTTPClient,
                           leanClient: LeanHTTPClient? = nil,
                           logger: Logger = HTTPProviderAdapterDefaults.logger) throws -> any ProviderAdapter {
     let headers = settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    let tls = try settings.extraCAPEM.map { try ProviderTLS(extraCAPEM: $0, provider: name) }
     switch kind.lowercased() {
     case "anthropic":
       let dialect = try AnthropicDialect(baseURL: settings.baseURL, apiVersion: settings.apiVersion, extraHeaders: headers,
                                          requiresKey: settings.requiresKey,
                                          keyEnvironmentVariable: settings.keyEnvironmentVariable)
-      return HTTPProviderAdapter(name: name, dialect: dialect, httpClient: httpClient, leanClient: leanClient, catalog: settings.catalog,
+      return HTTPProviderAdapter(name: name, dialect: dialect, httpClient: httpClient, leanClient: leanClient, tls: tls, catalog: settings.catalog,
                                  maxResponseBytes: settings.maxResponseBytes, logger: logger)
     default:
       let preset = try self.preset(name: name, kind: kind, settings: settings)
       let dialect = try OpenAIDialect(preset: preset, baseURL: settings.baseURL, extraHeaders: headers,
                                       apiVersion: settings.apiVersion, requiresKey: settings.requiresKey,
                                       keyEnvironmentVariable: settings.keyEnvironmentVariable)
-      return HTTPProviderAdapter(name: name, dialect: dialect, httpClient: httpClient, leanClient: leanClient, catalog: settings.catalog,
+      return HTTPProviderAdapter(name: name, dialect: dialect, httpClient: httpClient, leanClient: leanClient, tls: tls, catalog: settings.catalog,
                                  maxResponseBytes: settings.maxResponseBytes, logger: logger)
     }
   }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A real HTTP/1.1 LLM provider on 127.0.0.1 for tests and drills: speaks the
@@ -31,6 +32,9 @@ public final class FakeProvider: Sendable {
     /// a keep-alive (OpenAI-style SSE comment, Anthropic `ping` event) this often;
     /// default 50 ms, zero for none.
     public var keepAliveInterval: Duration = .milliseconds(50)
+    /// Serve HTTPS with this certificate and key (PEM) instead of plain HTTP; default
+    /// nil. `TestCertificates` has a test CA and certificates it signed.
+    public var tls: (certificatePEM: String, keyPEM: String)? = nil
     /// Creates the default settings.
     public init() {}
   }
@@ -73,6 +77,7 @@ public final class FakeProvider: Sendable {
     var serverChannel: (any Channel)?
     var children: [ObjectIdentifier: any Channel] = [:]
     var port = 0
+    var handshakes = 0
   }
 
   /// The settings.
@@ -91,9 +96,13 @@ public final class FakeProvider: Sendable {
   /// The bound port (0 before `start`).
   public var port: Int { state.withLock { $0.port } }
   /// `http://127.0.0.1:PORT/v1`, the base URL both dialects append their paths to.
-  public var baseURL: String { "http://\(configuration.host):\(port)/v1" }
+  public var baseURL: String { "\(scheme)://\(configuration.host):\(port)/v1" }
   /// `http://127.0.0.1:PORT`, the root (the Azure resource endpoint).
-  public var rootURL: String { "http://\(configuration.host):\(port)" }
+  public var rootURL: String { "\(scheme)://\(configuration.host):\(port)" }
+  /// `https` when serving TLS, else `http`.
+  public var scheme: String { configuration.tls == nil ? "http" : "https" }
+  /// TLS handshakes that completed (HTTPS only): one per connection the clients kept.
+  public var handshakes: Int { state.withLock { $0.handshakes } }
 
   /// The most recent requests (up to ``attemptLogLimit``), in arrival order.
   public var attempts: [Attempt] { state.withLock { Array($0.attempts.suffix(Self.attemptLogLimit)) } }
@@ -116,12 +125,21 @@ public final class FakeProvider: Sendable {
 
   /// Starts listening.
   public func start() async throws {
+    let tlsContext = try configuration.tls.map { tls in
+      try NIOSSLContext(configuration: .makeServerConfiguration(
+        certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.certificatePEM.utf8)).map { .certificate($0) },
+        privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.keyPEM.utf8), format: .pem))))
+    }
     let bootstrap = ServerBootstrap(group: group)
       .serverChannelOption(.backlog, value: 256)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
       .childChannelInitializer { [self] channel in
         channel.eventLoop.makeCompletedFuture {
+          if let tlsContext {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+            try channel.pipeline.syncOperations.addHandler(FakeHandshakeCounter(provider: self))
+          }
           try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
           try channel.pipeline.syncOperations.addHandler(FakeProviderHandler(provider: self))
           self.track(channel)
@@ -143,6 +161,8 @@ public final class FakeProvider: Sendable {
     for child in children { try? await child.close() }
     try await server?.close()
   }
+
+  func handshakeCompleted() { state.withLock { $0.handshakes += 1 } }
 
   private func track(_ channel: any Channel) {
     let id = ObjectIdentifier(channel)

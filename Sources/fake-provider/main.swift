@@ -39,6 +39,9 @@ struct FakeProviderCommand: AsyncParsableCommand {
   @Option(help: "Milliseconds between streamed events.")
   var chunkIntervalMs: Int = 0
 
+  @Option(help: "Serve HTTPS with the built-in test certificate (127.0.0.1, localhost) and write its CA (PEM) to this file, for the client's ca_file. Test material only.")
+  var tlsTestCA: String?
+
   func run() async throws {
     var faults = FakeScript()
     if let script {
@@ -54,6 +57,10 @@ struct FakeProviderCommand: AsyncParsableCommand {
     configuration.port = port
     configuration.cachedInputTokens = cachedTokens
     configuration.chunkInterval = .milliseconds(chunkIntervalMs)
+    if let tlsTestCA {
+      try TestCertificates.caPEM.write(toFile: tlsTestCA, atomically: true, encoding: .utf8)
+      configuration.tls = (TestCertificates.serverPEM, TestCertificates.serverKeyPEM)
+    }
     let provider = FakeProvider(configuration: configuration, script: faults)
     try await provider.start()
     FileHandle.standardOutput.write(Data((provider.baseURL + "\n").utf8))

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardClient
 import SwitchboardDaemon
+import SwitchboardTestKit
 import SwitchboardWire
 import Testing
 
@@ -149,6 +150,29 @@ import Testing
     #expect(r2.warnings.contains { $0.path == "routes.capped.candidates[1]" && $0.message.contains("no known price") }, "\(r2.warnings)")
     let r3 = await ConfigCheck.run(path: warn, environment: ["SB_TEST_UNSET_KEY_VAR": "sk-x"])
     #expect(!r3.warnings.contains { $0.path == "providers.oa" })
+  }
+
+  /// `ca_file`: a missing file or one without a certificate is a config error at its
+  /// path that quotes neither the file name nor its content; a real CA file builds.
+  @Test func caFileProblemsNameThePathOnly() async throws {
+    let dir = TestSupport.tempDir()
+    let missing = dir + "/\(Self.canary)-missing.pem", junk = dir + "/junk.pem", good = dir + "/ca.pem"
+    try "not a certificate \(Self.canary)".write(toFile: junk, atomically: true, encoding: .utf8)
+    try TestCertificates.caPEM.write(toFile: good, atomically: true, encoding: .utf8)
+    for (file, message) in [(missing, "cannot read the CA file"), (junk, "invalid_ca")] {
+      let path = dir + "/c.yaml"
+      try "providers: {p: {kind: openai, base_url: \"https://127.0.0.1:9/v1\", ca_file: \"\(file)\"}}\nroutes: {r: {candidates: [p/m]}}\n"
+        .write(toFile: path, atomically: true, encoding: .utf8)
+      let r = await ConfigCheck.run(path: path, environment: [:])
+      #expect(r.configuration == nil)
+      #expect(r.errors.contains { $0.path.hasPrefix("providers.p") && $0.message.contains(message) }, "\(r.errors)")
+      #expect(!r.errors.contains { $0.message.contains(Self.canary) || $0.message.contains(dir) }, "\(r.errors)")
+    }
+    let path = dir + "/ok.yaml"
+    try "providers: {p: {kind: openai, base_url: \"https://127.0.0.1:9/v1\", ca_file: \"\(good)\"}}\nroutes: {r: {candidates: [p/m]}}\n"
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    let r = await ConfigCheck.run(path: path, environment: [:])
+    #expect(r.configuration != nil, "\(r.errors)")
   }
 
   /// The largest values `config check` accepts run: the Welcome fields fit the wire.

@@ -16,6 +16,9 @@ public struct ProviderSettings: Sendable {
   public var keys: [KeyReference] = []
   public var headers: [String: String] = [:]
   public var apiVersion: String?
+  /// `ca_file`: PEM file of extra CA certificates trusted for this provider's https
+  /// (besides the system roots); read when the providers are built (start, reload).
+  public var caFile: String?
   public var simulated = SimulatedProviderConfiguration()
   /// Line of the provider's entry in the file (for issues found after parsing).
   public var line: Int?
@@ -237,6 +240,8 @@ public struct DaemonConfiguration: Sendable {
       }
       s.apiKeyEnv = r.string(p["api_key_env"], "\(path).api_key_env")
       s.apiVersion = r.string(p["api_version"], "\(path).api_version")
+      s.caFile = r.string(p["ca_file"], "\(path).ca_file")
+      if s.caFile?.isEmpty == true { s.caFile = nil }
       for (hk, hv) in r.mapping(p["headers"], "\(path).headers") {
         if let v = r.string(hv, "\(path).headers.\(hk)") { s.headers[hk] = v }
       }
@@ -359,7 +364,7 @@ public struct DaemonConfiguration: Sendable {
   }
 
   static let commonProviderKeys: Set<String> = ["kind"]
-  static let httpProviderKeys: Set<String> = ["base_url", "api_key_env", "keys", "headers", "api_version"]
+  static let httpProviderKeys: Set<String> = ["base_url", "api_key_env", "keys", "headers", "api_version", "ca_file"]
   static let simulatedProviderKeys: Set<String> = ["seed", "latency_ms", "first_token_ms", "output_tokens", "faults", "script", "down_between_ms"]
   static let allProviderKeys: Set<String> = commonProviderKeys.union(httpProviderKeys).union(simulatedProviderKeys).union(["preset"])
 

@@ -156,7 +156,7 @@ public final class DaemonRuntime: Sendable {
     await tracer.shutdown()
   }
 
-  /// The lean HTTP/1.1 client for `http://` providers, unless the environment asks
+  /// The lean HTTP/1.1 client for `http://` and `https://` providers, unless the environment asks
   /// for AsyncHTTPClient everywhere (`SWITCHBOARD_PROVIDER_HTTP_CLIENT=asynchttpclient`,
   /// for A/B benchmarks and as an escape hatch).
   static func makeLeanClient(environment: [String: String], group: any EventLoopGroup, perHost: Int) -> LeanHTTPClient? {
@@ -252,8 +252,17 @@ public final class DaemonRuntime: Sendable {
         adapters[name] = RequestTracer.instrument(SimulatedProvider(name: name, configuration: p.simulated))
         catalog.vendorOf[name] = name
       case .openai, .anthropic:
+        var extraCA: String?
+        if let file = p.caFile {
+          // Read at each build (start and reload), so a rotated CA file takes effect on reload.
+          guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            issues.append(ConfigIssue(path: "providers.\(name).ca_file", line: p.line, message: "cannot read the CA file"))
+            continue
+          }
+          extraCA = text
+        }
         let settings = HTTPProviderSettings(preset: p.preset, baseURL: p.baseURL, headers: p.headers, apiVersion: p.apiVersion,
-                                            keyEnvironmentVariable: p.apiKeyEnv, catalog: catalog)
+                                            keyEnvironmentVariable: p.apiKeyEnv, catalog: catalog, extraCAPEM: extraCA)
         do {
           let adapter = try ProviderFactory.make(name: name, kind: p.kind.rawValue, settings: settings, httpClient: httpClient,
                                                     leanClient: leanClient, logger: logger)

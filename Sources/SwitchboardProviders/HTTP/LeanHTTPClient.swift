@@ -1,14 +1,18 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
-/// A lean HTTP/1.1 keep-alive client for plain-HTTP providers: per upstream host a
-/// pool of NIO channels on the daemon's event loop group, NIO's HTTP/1.1 codec, and
-/// each request written as head, body and end in one flush (one `writev`). Response
-/// parts go straight from the channel handler to the attempt's event sink, so the
-/// adapter's time limits, classification and streaming work exactly as with
-/// AsyncHTTPClient (which still serves `https://` providers).
+/// A lean HTTP/1.1 keep-alive client for providers: per upstream host (and TLS
+/// context) a pool of NIO channels on the daemon's event loop group, NIO's HTTP/1.1
+/// codec, and each request written as head, body and end in one flush (one
+/// `writev`). `https://` connections run TLS (swift-nio-ssl: TLS 1.2+, full
+/// certificate and host-name verification, SNI, ALPN `http/1.1`), and a request is
+/// written only once the handshake is done, so a TLS failure is a connect failure.
+/// Response parts go straight from the channel handler to the attempt's event sink,
+/// so the adapter's time limits, classification and streaming work exactly as with
+/// AsyncHTTPClient (the escape hatch, and the fallback without a lean client).
 ///
 /// Semantics the adapter relies on:
 /// - at most `maxConnectionsPerHost` connections per host; further requests wait,
@@ -46,6 +50,7 @@ public final class LeanHTTPClient: Sendable {
   private let shutDown = Atomic<Bool>(false)
   private let nextID = Atomic<UInt64>(1)
   private let sweeper = Mutex<RepeatedTask?>(nil)
+  private let defaultTLS = Mutex<LeanTLSContext??>(nil)
 
   /// Creates a client on `eventLoopGroup` (default: NIO's shared group).
   public init(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -59,17 +64,29 @@ public final class LeanHTTPClient: Sendable {
     sweeper.withLock { $0 = task }
   }
 
-  /// Whether `url` is one this client serves (`http://host[:port]/path`).
-  public static func canServe(_ url: String) -> Bool { LeanHTTPTarget(url) != nil }
-
-  /// Connections currently open or being opened to `host:port` (idle ones included).
-  public func openConnections(host: String, port: Int) -> Int {
-    pools.withLock { $0[LeanHTTPTarget.PoolKey(host: host, port: port)]?.open ?? 0 }
+  /// The shared TLS context of the system trust roots (built on first use; nil if it
+  /// cannot be built, and then `https` goes to AsyncHTTPClient).
+  var defaultTLSContext: LeanTLSContext? {
+    defaultTLS.withLock { cached in
+      if let cached { return cached }
+      let made = try? ProviderTLS(provider: "").context
+      cached = .some(made)
+      return made
+    }
   }
 
-  /// Requests waiting for a connection to `host:port`.
+  /// Whether `url` is one this client serves (`http[s]://host[:port]/path`).
+  public static func canServe(_ url: String) -> Bool { LeanHTTPTarget(url) != nil }
+
+  /// Connections currently open or being opened to `host:port` (idle ones included;
+  /// plain and TLS pools together).
+  public func openConnections(host: String, port: Int) -> Int {
+    pools.withLock { $0.filter { $0.key.host == host && $0.key.port == port }.reduce(0) { $0 + $1.value.open } }
+  }
+
+  /// Requests waiting for a connection to `host:port` (plain and TLS pools together).
   public func waitingRequests(host: String, port: Int) -> Int {
-    pools.withLock { $0[LeanHTTPTarget.PoolKey(host: host, port: port)]?.waiting ?? 0 }
+    pools.withLock { $0.filter { $0.key.host == host && $0.key.port == port }.reduce(0) { $0 + $1.value.waiting } }
   }
 
   /// Sends a POST of `body` to `url`; events reach `onEvent` (on an event loop)
@@ -170,16 +187,39 @@ public final class LeanHTTPClient: Sendable {
 
   private func connect(for task: LeanHTTPTask) {
     let key = task.target.poolKey
+    let tls = key.tls.map { tls in
+      // SNI and the host-name check use the name; an IP literal is checked against
+      // the certificate's IP addresses instead (NIOSSL takes the peer's address).
+      (context: tls.context, serverName: (try? SocketAddress(ipAddress: key.host, port: 0)) == nil ? key.host : nil)
+    }
+    let handshakeLimit = configuration.connectTimeout
     ClientBootstrap(group: eventLoopGroup)
       .connectTimeout(configuration.connectTimeout)
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
       .channelInitializer { [self] channel in
         channel.eventLoop.makeCompletedFuture {
+          if let tls {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+            try channel.pipeline.syncOperations.addHandler(LeanTLSHandshakeHandler(limit: handshakeLimit))
+          }
           try channel.pipeline.syncOperations.addHTTPClientHandlers()
           try channel.pipeline.syncOperations.addHandler(LeanHTTPConnectionHandler(client: self))
         }
       }
       .connect(host: key.host, port: key.port)
+      .flatMap { channel -> EventLoopFuture<any Channel> in
+        guard tls != nil else { return channel.eventLoop.makeSucceededFuture(channel) }
+        do {
+          let waiter = try channel.pipeline.syncOperations.handler(type: LeanTLSHandshakeHandler.self)
+          return waiter.handshakeDone.map { channel }.flatMapErrorThrowing { error in
+            channel.close(promise: nil)
+            throw error
+          }
+        } catch {
+          channel.close(promise: nil)
+          return channel.eventLoop.makeFailedFuture(error)
+        }
+      }
       .whenComplete { [self] result in
         switch result {
         case .success(let channel):
@@ -200,7 +240,7 @@ public final class LeanHTTPClient: Sendable {
           run(task, on: connection)
         case .failure(let error):
           perform(pools.withLock { $0[key]?.connectFailed() ?? .none }, key: key)
-          task.finish(.failed(error))
+          task.finish(.failed(LeanHTTPClientError(tlsError: error) ?? error))
         }
       }
   }
