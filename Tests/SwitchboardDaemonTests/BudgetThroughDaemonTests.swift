@@ -282,7 +282,7 @@ private extension Result where Failure == SwitchboardStatusError {
         for _ in 0..<4 { g.addTask { _ = try? await client.complete(request()) } }
       }
     }
-    for _ in 0..<200 where fake.attempts.count < 24 { try await Task.sleep(for: .milliseconds(10)) }
+    await TestSupport.eventually(timeout: .seconds(60)) { fake.attempts.count >= 24 }
     var h = Switchboard_V1_AdminRequest(); h.kind = .health(.init())
     let during = try await client.admin(h).health.budgets.first { $0.scope == "route:r" }
     #expect((during?.reservedMicroUsd ?? 0) > 0, "the hanging calls hold reservations")

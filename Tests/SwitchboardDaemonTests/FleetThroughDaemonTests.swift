@@ -148,7 +148,7 @@ struct FleetThroughDaemonTests {
         for _ in 0..<6 { g.addTask { _ = await Self.call(victim, Self.request("hold")) } }
       }
     }
-    for _ in 0..<200 where (try? Self.openReservations(server, sidecar: "k0")) ?? 0 == 0 { try await Task.sleep(for: .milliseconds(20)) }
+    await TestSupport.eventually(timeout: .seconds(60)) { ((try? Self.openReservations(server, sidecar: "k0")) ?? 0) > 0 }
     let held = try Self.openReservations(server, sidecar: "k0")
     #expect(held > 0, "the hanging calls hold reservations")
     guard case .refused(let blocked) = await Self.call(other, Self.request()) else {
@@ -159,12 +159,12 @@ struct FleetThroughDaemonTests {
     _ = await daemons[0].waitForExit()
     hanging.cancel()
     // Within a lease (1 s) plus a maintenance pass the survivors give them back (bounded wait, not a timing assertion).
-    for _ in 0..<200 where (try? Self.openReservations(server, sidecar: "k0")) ?? 1 > 0 { try await Task.sleep(for: .milliseconds(50)) }
+    await TestSupport.eventually(timeout: .seconds(60)) { ((try? Self.openReservations(server, sidecar: "k0")) ?? 1) == 0 }
     #expect(try Self.openReservations(server, sidecar: "k0") == 0, "the dead sidecar's leases expired")
     var servedAfter = 0
-    for _ in 0..<40 {
-      if case .ok = await Self.call(other, Self.request()) { servedAfter += 1; break }
-      try await Task.sleep(for: .milliseconds(50))
+    await TestSupport.eventually {
+      if case .ok = await Self.call(other, Self.request()) { servedAfter += 1 }
+      return servedAfter > 0
     }
     #expect(servedAfter > 0, "the others go on")
     #expect(try Self.capSpent(server).spent >= settled, "the dead sidecar's settled spend stays")
@@ -217,7 +217,9 @@ struct FleetThroughDaemonTests {
     #expect((during["fc:shared_state_unavailable:unavailable:true"] ?? 0) > 0, "fail_closed refuses: \(during)")
     #expect((during["lf:ok:local_fallback"] ?? 0) > 0, "local serves from its share: \(during)")
     #expect(during.keys.allSatisfy { !$0.hasPrefix("transport") && !$0.hasPrefix("lf:shared_state") }, "\(during)")
-    #expect((before + outage).map(\.took).max() ?? .zero < .seconds(6), "no call outlived its deadline")
+    // A call ends at its 5 s deadline; the answer may come a little later on a loaded
+    // machine (6 s flaked), but a call waiting on the dead database would run on for good.
+    #expect((before + outage).map(\.took).max() ?? .zero < .seconds(12), "no call outlived its deadline")
     try server.start()
     // Both return to the shared ledger by themselves (bounded wait while the pools reconnect).
     var back = false
@@ -230,12 +232,11 @@ struct FleetThroughDaemonTests {
     }
     #expect(back, "both sidecars serve from the shared ledger again")
     // The local fallback's spend was pushed to the shared ledger.
-    var reconciled = false
-    for _ in 0..<50 {
-      let total = try Self.capSpent(server).spent
-      let pushed = Int64(try server.psql("SELECT coalesce(sum(amount), 0) FROM sb_budget_charge WHERE sidecar_id = 'lf'", database: server.database)) ?? -1
-      if pushed == localFallbackSpend && total >= pushed { reconciled = true; break }
-      try await Task.sleep(for: .milliseconds(100))
+    let reconciled = await TestSupport.eventually(timeout: .seconds(60)) {
+      guard let total = try? Self.capSpent(server).spent,
+        let pushed = Int64((try? server.psql("SELECT coalesce(sum(amount), 0) FROM sb_budget_charge WHERE sidecar_id = 'lf'", database: server.database)) ?? "")
+      else { return false }
+      return pushed == localFallbackSpend && total >= pushed
     }
     #expect(reconciled, "the local fallback's spend reached the shared ledger exactly once")
     await cc.close(); await lc.close()
