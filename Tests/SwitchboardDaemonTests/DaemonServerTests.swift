@@ -77,10 +77,13 @@ import Testing
       try await client.cancel(id)
       var last: Switchboard_V1_Frame?
       for try await f in frames { last = f }
+      let took = ContinuousClock.now - t0
+      print("cancel to CANCELLED: \(took)")
       #expect(last?.status.code == .cancelled)
       // CANCELLED (not success or a timeout) shows the cancel ended it; the bound
-      // says it did not wait for the 20 s attempt limit (2 s flaked under parallel load).
-      #expect(ContinuousClock.now - t0 < .seconds(10))
+      // says it did not wait for the 20 s attempt limit (2 s flaked under parallel load:
+      // other tests' blocking waits held the concurrency pool this in-process daemon shares).
+      #expect(took < .seconds(10))
       // The connection still works.
       let r = try await client.complete(TestSupport.request(route: "default"))
       #expect(!r.content.isEmpty)

@@ -49,7 +49,7 @@ struct FleetHealthThroughDaemonTests {
   /// What the fake saw while three sidecars each sent one request after another
   /// for `run`, and how long the run took.
   static func outage(sharedHealth: Bool, run: Duration = .seconds(5)) async throws -> (arrivals: [Arrival], answers: [String: Int], took: Duration) {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     let fake = FakeProvider(script: FakeScript(sequence: Array(repeating: FakeFault.status(503), count: 10_000)))
     try await fake.start()
@@ -149,7 +149,7 @@ struct FleetHealthThroughDaemonTests {
   /// still gets its probes from this sidecar, no call waits past its deadline — and
   /// the log says health is local-only; after the restart it says it is shared again.
   @Test func anUnreachableDatabaseLeavesHealthLocalAndSaysSo() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     let fake = FakeProvider(script: FakeScript(sequence: Array(repeating: FakeFault.status(503), count: 10_000)))
     try await fake.start()
@@ -157,7 +157,7 @@ struct FleetHealthThroughDaemonTests {
     let d = try await DaemonProcess(yaml: try Self.yaml(server, fake: fake, dir: dir, id: "solo", sharedHealth: true, onUnavailable: "local",
                                                    timeoutMs: 500))
     let c = try await SwitchboardClient.connect(socketPath: d.socket)
-    try server.stop()
+    try await server.stopOffPool()
     // At least 3.5 s, and on until a local probe and an open circuit were seen (a loaded
     // machine made too few calls in a fixed 3.5 s); the probe count is bounded by the
     // run's real length.
@@ -186,7 +186,7 @@ struct FleetHealthThroughDaemonTests {
     #expect(sent >= 2 && sent <= cooldowns + 2, "the opening failure, then local probes, at most one per cooldown: \(sent) in \(ran)")
     let log = { (try? String(contentsOfFile: d.logPath, encoding: .utf8)) ?? "" }
     #expect(log().contains("shared health unreachable: circuits are local-only"))
-    try server.start()
+    try await server.startOffPool()
     await TestSupport.eventually(timeout: .seconds(60)) { log().contains("shared health available") }
     #expect(log().contains("shared health available"), "shared again once the database answers")
     await c.close()

@@ -17,11 +17,13 @@ struct FleetThroughDaemonTests {
     let pw = dir + "/pg-\(id).pw"
     try server.password.write(toFile: pw, atomically: true, encoding: .utf8)
     let share = onUnavailable == "local" ? "\n  local_share: 0.25" : ""
+    // timeout_ms 2 s: 500 ms could time out a healthy database's answer on a loaded
+    // machine (a fail_closed sidecar then refused with the database up).
     return """
       listen: {socket: /tmp/unused.sock, max_in_flight_per_connection: 512}
       logging: {level: info}
       shared_state:
-        postgres: {url: "\(server.url)", pool_size: 4, lease_ms: \(leaseMs), timeout_ms: 500, maintenance_ms: 100, password_file: "\(pw)"}
+        postgres: {url: "\(server.url)", pool_size: 4, lease_ms: \(leaseMs), timeout_ms: 2000, maintenance_ms: 100, password_file: "\(pw)"}
         on_unavailable: \(onUnavailable)\(share)
         sidecar_id: \(id)
       providers:
@@ -71,7 +73,7 @@ struct FleetThroughDaemonTests {
   /// the whole cap through: 3× over it with local ledgers), every sidecar served
   /// some and refused some, and every answer says the shared ledger answered.
   @Test func threeSidecarsKeepOneHardCapUnderConcurrentLoad() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     let dir = TestSupport.tempDir()
     var daemons: [DaemonProcess] = []
@@ -128,12 +130,12 @@ struct FleetThroughDaemonTests {
   /// stays blocked only until its leases expire; the other sidecars reap them and
   /// go on serving; its settled spend stays.
   @Test func killNineOfOneSidecarItsLeasesExpireAndTheOthersGoOn() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     let dir = TestSupport.tempDir()
     var daemons: [DaemonProcess] = []
     for i in 0..<3 {
-      daemons.append(try await DaemonProcess(yaml: try Self.yaml(server, dir: dir, id: "k\(i)", leaseMs: 1_000, routeCap: "0.0005")))
+      daemons.append(try await DaemonProcess(yaml: try Self.yaml(server, dir: dir, id: "k\(i)", leaseMs: 3_000, routeCap: "0.0005")))
     }
     let victim = try await SwitchboardClient.connect(socketPath: daemons[0].socket)
     let other = try await SwitchboardClient.connect(socketPath: daemons[1].socket)
@@ -158,7 +160,8 @@ struct FleetThroughDaemonTests {
     kill(daemons[0].pid, SIGKILL)
     _ = await daemons[0].waitForExit()
     hanging.cancel()
-    // Within a lease (1 s) plus a maintenance pass the survivors give them back (bounded wait, not a timing assertion).
+    // Within a lease (3 s: with 1 s a starved victim could miss its renewals and lose the
+    // leases while alive) plus a maintenance pass the survivors give them back (bounded wait).
     await TestSupport.eventually(timeout: .seconds(60)) { ((try? Self.openReservations(server, sidecar: "k0")) ?? 1) == 0 }
     #expect(try Self.openReservations(server, sidecar: "k0") == 0, "the dead sidecar's leases expired")
     var servedAfter = 0
@@ -177,7 +180,7 @@ struct FleetThroughDaemonTests {
   /// from its share (`local_fallback`), no call outlives its 5 s deadline; after the
   /// restart both serve from the shared ledger again and the local spend is in it.
   @Test func databaseRestartMidLoadFollowsOnUnavailableAndNothingHangs() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     let dir = TestSupport.tempDir()
     let closed = try await DaemonProcess(yaml: try Self.yaml(server, dir: dir, id: "fc", routeCap: "1"))
@@ -209,7 +212,7 @@ struct FleetThroughDaemonTests {
       }
     }
     let before = await load(40)
-    try server.stop()
+    try await server.stopOffPool()
     let outage = await load(60)
     var localFallbackSpend = (before + outage).reduce(0) { $0 + $1.fallbackSpend }
     var during: [String: Int] = [:]
@@ -220,7 +223,7 @@ struct FleetThroughDaemonTests {
     // A call ends at its 5 s deadline; the answer may come a little later on a loaded
     // machine (6 s flaked), but a call waiting on the dead database would run on for good.
     #expect((before + outage).map(\.took).max() ?? .zero < .seconds(12), "no call outlived its deadline")
-    try server.start()
+    try await server.startOffPool()
     // Both return to the shared ledger by themselves (bounded wait while the pools reconnect).
     var back = false
     for _ in 0..<100 {
