@@ -287,7 +287,7 @@ private extension Result where Failure == SwitchboardStatusError {
     let during = try await client.admin(h).health.budgets.first { $0.scope == "route:r" }
     #expect((during?.reservedMicroUsd ?? 0) > 0, "the hanging calls hold reservations")
     kill(first.processIdentifier, SIGKILL)
-    first.waitUntilExit()
+    await TestSupport.waitForExit(first)
     hanging.cancel()
     _ = await hanging.value
 
@@ -298,6 +298,6 @@ private extension Result where Failure == SwitchboardStatusError {
     #expect(after?.reservedMicroUsd == 0, "reservations of calls that died are released")
     await c2.close()
     kill(second.processIdentifier, SIGTERM)
-    second.waitUntilExit()
+    await TestSupport.waitForExit(second)
   }
 }

@@ -175,7 +175,7 @@ import Testing
     #expect(try await c.admin(h).health.configDigest == before)
     await c.close()
     kill(p.processIdentifier, SIGTERM)
-    p.waitUntilExit()
+    await TestSupport.waitForExit(p)
     #expect(p.terminationStatus == 0)
     #expect(!FileManager.default.fileExists(atPath: socket))
     let stderr = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

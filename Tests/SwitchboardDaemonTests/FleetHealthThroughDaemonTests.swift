@@ -17,10 +17,12 @@ struct FleetHealthThroughDaemonTests {
   /// Sidecar `id`'s key: the fake tells the sidecars' requests apart by it.
   static func key(_ id: String) -> String { "sk-test-fleet-health-\(id)-0123456789" }
 
+  /// (The database timeout is 10 s: with 2 s, a loaded parallel run timed out the probe
+  /// lease queries, each sidecar fell back to local health and probed on its own.)
   /// A sidecar routing only to `fake` (one key), circuits opening at the first
   /// failure with a fixed 1 s cooldown (no jitter, no growth), shared health on or off.
   static func yaml(_ server: PostgresTestServer, fake: FakeProvider, dir: String, id: String, sharedHealth: Bool,
-                   onUnavailable: String = "fail_closed", timeoutMs: Int = 2_000) throws -> String {
+                   onUnavailable: String = "fail_closed", timeoutMs: Int = 10_000) throws -> String {
     let pw = dir + "/pg-\(id).pw"
     try server.password.write(toFile: pw, atomically: true, encoding: .utf8)
     return """
@@ -125,7 +127,8 @@ struct FleetHealthThroughDaemonTests {
     let (arrivals, answers, took) = try await Self.outage(sharedHealth: true)
     let (count, minGap) = Self.probes(arrivals)
     #expect(answers["ok"] == nil && !answers.keys.contains { $0.hasPrefix("transport") }, "\(answers)")
-    #expect(answers["circuit_open", default: 0] > 5, "the circuits were open: \(answers)")
+    // (> 0, not > 5: a starved run makes few calls in its 5 s.)
+    #expect(answers["circuit_open", default: 0] > 0, "the circuits were open: \(answers)")
     #expect(arrivals.filter(\.opening).count <= 3, "the opening is one failure per sidecar at most: \(arrivals)")
     #expect(count >= 1, "the fleet does probe after the opening (the lease is not stuck): \(arrivals)")
     // At most one probe per cooldown over the run as it really lasted (5 s, longer on a loaded machine).
