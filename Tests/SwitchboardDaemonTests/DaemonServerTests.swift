@@ -82,7 +82,8 @@ import Testing
       #expect(last?.status.code == .cancelled)
       // CANCELLED (not success or a timeout) shows the cancel ended it; the bound
       // says it did not wait for the 20 s attempt limit (2 s flaked under parallel load:
-      // other tests' blocking waits held the concurrency pool this in-process daemon shares).
+      // measured, the time is all before the executor ends the attempt — task hops waiting
+      // for a CPU at load ~16 — and nothing after it waits).
       #expect(took < .seconds(10))
       // The connection still works.
       let r = try await client.complete(TestSupport.request(route: "default"))

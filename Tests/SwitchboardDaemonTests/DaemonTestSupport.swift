@@ -46,9 +46,8 @@ enum TestSupport {
     return daemon.runtime.router.stats.observation(ref).inFlight
   }
 
-  /// Waits for `p` to exit on a GCD thread: `waitUntilExit()` blocks its thread, and on
-  /// the concurrency pool (two threads on a 2-core CI machine) that stalls every
-  /// in-process daemon of the tests running alongside.
+  /// Waits for `p` to exit on a GCD thread: `waitUntilExit()` blocks its thread, which
+  /// does not belong on the concurrency pool the in-process daemons share.
   static func waitForExit(_ p: Process) async {
     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
       DispatchQueue.global().async { p.waitUntilExit(); c.resume() }
