@@ -147,7 +147,10 @@ def mode_hold(path, args):
     print(json.dumps({'first': first, 'closed': closed, 'after': time.time() - start}))
 
 def mode_flood(path, pid, args):
-    """Writes completion frames as fast as the daemon takes them and never reads."""
+    """Writes completion frames as fast as the daemon takes them and never reads; stops
+    when everything was taken, after `seconds`, or once the daemon took nothing for 3 s
+    (it stopped reading; a slow daemon on a loaded machine could still be reading at a
+    fixed end, which made the stall at that moment look short)."""
     n = int(args[0]); seconds = float(args[1]); route = args[2] if len(args) > 2 else 'default'
     rss = RSS(pid)
     c = Conn(path)
@@ -155,7 +158,7 @@ def mode_flood(path, pid, args):
     blob = b''.join(frame(i + 1, 4, completion(route)) for i in range(n))
     sent, deadline, stalled_since = 0, time.time() + seconds, None
     last_progress = time.time()
-    while sent < len(blob) and time.time() < deadline:
+    while sent < len(blob) and time.time() < deadline and time.time() - last_progress < 3.0:
         try:
             k = c.s.send(blob[sent:sent + 65536]); sent += k; stalled_since = None; last_progress = time.time()
         except BlockingIOError:
