@@ -5,6 +5,13 @@ import Foundation
 /// password (scram-sha-256 over TCP) and a database; ``stop()`` removes it all.
 /// As root the server runs as the `postgres` user (PostgreSQL refuses root).
 ///
+/// The server dies with the process that owns it (by default the one that created
+/// it): `pg_ctl` detaches the server, so a test process that crashes or is killed
+/// would leave it running. A small watcher (a shell loop in its own session, so a
+/// process-group kill does not take it down too) checks the owner twice a second and,
+/// once it is gone, stops the server (`immediate`) and deletes its directory; after
+/// ``remove()`` it finds the directory gone and exits.
+///
 /// Needs Debian's `postgresql` package (`.ci/run` and `scripts/test.sh` install
 /// it). ``unavailableReason`` says why no server can be started here, so suites
 /// can be skipped visibly (`.enabled(if: PostgresTestServer.isAvailable)`).
@@ -52,14 +59,16 @@ public final class PostgresTestServer: @unchecked Sendable {
     return true
   }()
 
-  /// Starts a fresh server (about 1-3 s).
-  public init() throws {
+  /// Starts a fresh server (about 1-3 s) that lives no longer than process `owner`
+  /// (default: this process).
+  public init(owner: pid_t = getpid()) throws {
     guard let bin = Self.binDirectory else { throw Failure(Self.unavailableReason ?? "no PostgreSQL") }
     self.bin = bin
     dir = NSTemporaryDirectory() + "sbpg-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     password = "pw-\(UUID().uuidString.prefix(12))"
     port = try Self.freePort()
+    try Self.watch(owner: owner, dir: dir, pgCtl: "\(bin)/pg_ctl")
     if getuid() == 0 {
       _ = try Self.run("/bin/chown", ["postgres:postgres", dir])
       _ = try Self.run("/bin/chmod", ["700", dir])
@@ -74,6 +83,33 @@ public final class PostgresTestServer: @unchecked Sendable {
     try start()
     try psql("CREATE ROLE \(user) LOGIN PASSWORD '\(password)'")
     try psql("CREATE DATABASE \(database) OWNER \(user)")
+  }
+
+  /// ``init(owner:)`` off the concurrency pool: the blocking waits for `initdb` and
+  /// `pg_ctl` take seconds on a loaded machine and do not belong on a pool thread.
+  /// (Hygiene: measured on Linux, three pool threads blocked for 2 s did not slow the
+  /// in-process daemons of other tests; the pool grows past blocked threads.)
+  public static func make(owner: pid_t = getpid()) async throws -> PostgresTestServer {
+    try await offPool { try PostgresTestServer(owner: owner) }
+  }
+
+  /// ``start()`` off the concurrency pool (see ``make(owner:)``).
+  public func startOffPool() async throws { try await Self.offPool { try self.start() } }
+
+  /// ``stop(mode:)`` off the concurrency pool (see ``make(owner:)``).
+  public func stopOffPool(mode: String = "immediate") async throws { try await Self.offPool { try self.stop(mode: mode) } }
+
+  /// ``psql(_:database:)`` off the concurrency pool (see ``make(owner:)``).
+  @discardableResult
+  public func psqlOffPool(_ sql: String, database: String = "postgres") async throws -> String {
+    try await Self.offPool { try self.psql(sql, database: database) }
+  }
+
+  /// Runs a blocking `body` on a GCD thread, not on the concurrency pool.
+  static func offPool<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+      DispatchQueue.global().async { c.resume(with: Result { try body() }) }
+    }
   }
 
   /// Starts (or restarts after ``stop(mode:)``) the server on the same port and data.
@@ -94,6 +130,60 @@ public final class PostgresTestServer: @unchecked Sendable {
   @discardableResult
   public func psql(_ sql: String, database: String = "postgres") throws -> String {
     try asServer("\(bin)/psql", ["-h", dir, "-p", "\(port)", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atq", "-c", sql])
+  }
+
+  /// The server's process id while it runs (the first line of `postmaster.pid`).
+  public var serverPID: pid_t? {
+    guard let text = try? String(contentsOfFile: dir + "/data/postmaster.pid", encoding: .utf8),
+      let first = text.split(separator: "\n").first else { return nil }
+    return pid_t(first.trimmingCharacters(in: .whitespaces))
+  }
+
+  /// The watcher: while `owner` lives (same start time, not a zombie) and `dir`
+  /// exists, it sleeps; when the owner is gone it stops the server and removes `dir`.
+  /// Started through an intermediate shell that exits at once, so it is nobody's
+  /// child here (no zombie) and, in a session of its own, outlives a group kill.
+  static let watcherScript = #"""
+    owner=$1 dir=$2 pgctl=$3
+    stat() { sed 's/^.*) //' "/proc/$owner/stat" 2>/dev/null; }
+    born=$(stat | cut -d' ' -f20)
+    [ -n "$born" ] || born=gone
+    while :; do
+      s=$(stat)
+      [ -n "$s" ] || break
+      case "$s" in Z*|X*) break;; esac
+      [ "$(echo "$s" | cut -d' ' -f20)" = "$born" ] || break
+      [ -d "$dir" ] || exit 0
+      sleep 0.5
+    done
+    [ -d "$dir" ] || exit 0
+    if [ "$(id -u)" = 0 ]; then
+      runuser -u postgres -- "$pgctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1
+    else
+      "$pgctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1
+    fi
+    rm -rf "$dir"
+    """#
+
+  static func watch(owner: pid_t, dir: String, pgCtl: String) throws {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(0x80))  // POSIX_SPAWN_SETSID (glibc >= 2.26), not exported to Swift
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+    // The outer shell starts the watcher in the background and exits.
+    let launcher = "trap '' HUP INT; (trap '' HUP INT; /bin/sh -c \"$0\" watcher \"$1\" \"$2\" \"$3\") & exit 0"
+    let args = ["/bin/sh", "-c", launcher, watcherScript, "\(owner)", dir, pgCtl]
+    let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+    guard rc == 0 else { throw Failure("cannot start the server's watcher: errno \(rc)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
   }
 
   /// Stops the server and deletes its directory.

@@ -68,14 +68,17 @@ import Testing
     try open.write(toFile: file, atomically: true, encoding: .utf8)
     try await TestSupport.withDaemon(yaml: open, configPath: file) { daemon, socket in
       chmod((socket as NSString).deletingLastPathComponent, 0o755)
+      // The helper (uid 65534) marks here when its first call was answered.
+      let marks = TestSupport.tempDir()
+      chmod(marks, 0o777)
+      let answered = marks + "/answered"
       let held = Task { () -> (served: Bool, closed: Bool, text: String) in
-        let out = try await HostileClient.run(["hold", socket, "5"], asNobody: true)
+        let out = try await HostileClient.run(["hold", socket, "30", answered], asNobody: true)
         return ((out["first"] as? [String: Any])?["admin"] != nil, out["closed"] as? Bool == true, "\(out)")
       }
-      // Reload only once the held peer is connected (a fixed 500 ms raced the
-      // helper process's start on a loaded machine), then give its first call a moment.
-      for _ in 0..<1000 where daemon.runtime.server.connectionCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
-      try await Task.sleep(for: .milliseconds(300))
+      // Reload only once the held peer's first call was answered (a fixed 500 ms, then
+      // a connection count and 300 ms, raced the helper process on a loaded machine).
+      #expect(await TestSupport.eventually(timeout: .seconds(60)) { FileManager.default.fileExists(atPath: answered) })
       try open.replacingOccurrences(of: "mode: \"0666\", allowed_uids: [0, 65534]", with: "mode: \"0600\", allowed_uids: [0]")
         .write(toFile: file, atomically: true, encoding: .utf8)
       let client = try await SwitchboardClient.connect(socketPath: socket)

@@ -113,9 +113,11 @@ import Testing
         }
       }
     }
-    try await Task.sleep(for: .milliseconds(700))
+    // Kill mid-load once 60 calls were answered (a fixed 700 ms saw too few on a loaded
+    // machine); the load keeps running, so calls are in flight when it dies.
+    #expect(await TestSupport.eventually(timeout: .seconds(60)) { answered.all.count > 60 })
     kill(first.processIdentifier, SIGKILL)
-    first.waitUntilExit()
+    await TestSupport.waitForExit(first)
     load.cancel()
     _ = await load.value
     let ids = answered.all
@@ -137,7 +139,7 @@ import Testing
     #expect(spent >= answeredSpend - 1e-9, "spend after restart \(spent) < answered \(answeredSpend)")
     await c2.close()
     kill(second.processIdentifier, SIGTERM)
-    second.waitUntilExit()
+    await TestSupport.waitForExit(second)
     #expect(second.terminationStatus == 0)
     #expect(!FileManager.default.fileExists(atPath: socket))
   }

@@ -282,12 +282,12 @@ private extension Result where Failure == SwitchboardStatusError {
         for _ in 0..<4 { g.addTask { _ = try? await client.complete(request()) } }
       }
     }
-    for _ in 0..<200 where fake.attempts.count < 24 { try await Task.sleep(for: .milliseconds(10)) }
+    await TestSupport.eventually(timeout: .seconds(60)) { fake.attempts.count >= 24 }
     var h = Switchboard_V1_AdminRequest(); h.kind = .health(.init())
     let during = try await client.admin(h).health.budgets.first { $0.scope == "route:r" }
     #expect((during?.reservedMicroUsd ?? 0) > 0, "the hanging calls hold reservations")
     kill(first.processIdentifier, SIGKILL)
-    first.waitUntilExit()
+    await TestSupport.waitForExit(first)
     hanging.cancel()
     _ = await hanging.value
 
@@ -298,6 +298,6 @@ private extension Result where Failure == SwitchboardStatusError {
     #expect(after?.reservedMicroUsd == 0, "reservations of calls that died are released")
     await c2.close()
     kill(second.processIdentifier, SIGTERM)
-    second.waitUntilExit()
+    await TestSupport.waitForExit(second)
   }
 }

@@ -123,10 +123,12 @@ import Testing
       #expect(try await client.complete(TestSupport.request(route: "added")).provider == "fast")
 
       // A call in flight finishes under the policy it started with.
-      try (TestSupport.baseYAML.replacingOccurrences(of: "p50: 5000, p99: 6000", with: "p50: 300, p99: 400")).write(toFile: file, atomically: true, encoding: .utf8)
-      _ = try await client.admin(a)  // slow provider now ~300ms
+      try (TestSupport.baseYAML.replacingOccurrences(of: "p50: 5000, p99: 6000", with: "p50: 1500, p99: 1600")).write(toFile: file, atomically: true, encoding: .utf8)
+      _ = try await client.admin(a)  // slow provider now ~1.5 s
       let inflight = Task { try await client.complete(TestSupport.request(route: "slow")) }
-      try await Task.sleep(for: .milliseconds(30))
+      // Reload once its attempt runs (a fixed 30 ms let the reload win on a loaded
+      // machine: the route was gone before the call arrived).
+      #expect(await TestSupport.eventually { TestSupport.attemptsInFlight(daemon, "slow/m") == 1 })
       // (logging stays as it was: a logging change needs a restart and would be refused)
       try "logging: {level: error}\nproviders: {fast: {kind: simulated}}\nroutes: {default: {candidates: [fast/m]}}\n".write(toFile: file, atomically: true, encoding: .utf8)
       #expect(try await client.admin(a).reloadConfig.applied)
@@ -152,20 +154,15 @@ import Testing
     let log = Pipe()
     p.standardError = log
     try p.run()
-    var client: SwitchboardClient?
-    for _ in 0..<200 where client == nil {
-      client = try? await SwitchboardClient.connect(socketPath: socket)
-      if client == nil { try await Task.sleep(for: .milliseconds(25)) }
-    }
-    let c = try #require(client)
+    let c = try await TestSupport.connectWhenUp(socket)
     await #expect(throws: SwitchboardStatusError.self) { _ = try await c.complete(TestSupport.request(route: "hup")) }
 
     try (yaml + "\n  hup: {candidates: [fast/m]}\n").write(toFile: file, atomically: true, encoding: .utf8)
     kill(p.processIdentifier, SIGHUP)
     var served: String?
-    for _ in 0..<200 where served == nil {
+    await TestSupport.eventually {
       served = try? await c.complete(TestSupport.request(route: "hup")).provider
-      if served == nil { try await Task.sleep(for: .milliseconds(25)) }
+      return served != nil
     }
     #expect(served == "fast")
 
@@ -178,7 +175,7 @@ import Testing
     #expect(try await c.admin(h).health.configDigest == before)
     await c.close()
     kill(p.processIdentifier, SIGTERM)
-    p.waitUntilExit()
+    await TestSupport.waitForExit(p)
     #expect(p.terminationStatus == 0)
     #expect(!FileManager.default.fileExists(atPath: socket))
     let stderr = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

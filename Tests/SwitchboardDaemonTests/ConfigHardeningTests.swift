@@ -196,7 +196,9 @@ import Testing
   @Test func reloadAppliesListenLimitsAndRefusesRestartKeys() async throws {
     let dir = TestSupport.tempDir()
     let file = dir + "/c.yaml"
-    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "p50: 5000, p99: 6000", with: "p50: 1500, p99: 1600")
+    // The held call's provider answers after ~60 s (1.5 s could end it before the second
+    // call arrived on a loaded machine); it is cancelled below.
+    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "p50: 5000, p99: 6000", with: "p50: 60000, p99: 61000")
     try yaml.write(toFile: file, atomically: true, encoding: .utf8)
     try await TestSupport.withDaemon(yaml: yaml, configPath: file) { daemon, socket in
       let client = try await SwitchboardClient.connect(socketPath: socket)
@@ -205,7 +207,7 @@ import Testing
         .write(toFile: file, atomically: true, encoding: .utf8)
       #expect(try await client.admin(a).reloadConfig.applied)
       let (id, first) = try await client.open(.completionRequest(TestSupport.request(route: "slow")))
-      try await Task.sleep(for: .milliseconds(50))
+      #expect(await TestSupport.eventually { daemon.runtime.server.inFlight == 1 })
       do {
         _ = try await client.complete(TestSupport.request(route: "default"))
         Issue.record("the reloaded per-connection limit of 1 was not applied")

@@ -103,12 +103,7 @@ private final class RecordingStrategy: RoutingStrategy {
     p.standardError = FileHandle.nullDevice
     try p.run()
     defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-    var client: SwitchboardClient?
-    for _ in 0..<400 where client == nil {
-      client = try? await SwitchboardClient.connect(socketPath: socket)
-      if client == nil { try await Task.sleep(for: .milliseconds(25)) }
-    }
-    let c = try #require(client, "the example daemon did not start listening")
+    let c = try await TestSupport.connectWhenUp(socket)
     // cheap/m is first (cheapest); its 429 has no Retry-After, so it is not retried in
     // place; the strategy blocks it, the circuit opens, dear/m serves.
     let r1 = try await c.complete(TestSupport.request(route: "r"))

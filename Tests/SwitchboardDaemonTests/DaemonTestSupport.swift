@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardClient
+import SwitchboardCore
 import SwitchboardDaemon
 import SwitchboardWire
 
@@ -14,13 +15,43 @@ enum TestSupport {
     return p
   }
 
-  /// Connects to `socket` once a daemon listens there (up to 5 s).
+  /// Connects to `socket` once a daemon listens there (up to 60 s: a debug daemon
+  /// starting on a loaded 2-core CI machine took several seconds).
   static func connectWhenUp(_ socket: String) async throws -> SwitchboardClient {
-    for _ in 0..<200 {
+    let deadline = ContinuousClock.now + .seconds(60)
+    repeat {
       if let c = try? await SwitchboardClient.connect(socketPath: socket) { return c }
       try await Task.sleep(for: .milliseconds(25))
-    }
+    } while ContinuousClock.now < deadline
     throw CancellationError()
+  }
+
+  /// Polls `condition` every 10 ms until it holds or `timeout` (wall time) passes;
+  /// returns whether it held. A wait for a state, never a timing assertion: the
+  /// bound is generous because a loaded CI machine can starve the process for
+  /// seconds, and the caller still `#expect`s the state, so a broken mechanism fails.
+  @discardableResult
+  static func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+      if try await condition() { return true }
+      if ContinuousClock.now >= deadline { return false }
+      try? await Task.sleep(for: .milliseconds(10))
+    }
+  }
+
+  /// Attempts of `candidate` ("provider/model") running in `daemon` now (the router's stats board).
+  static func attemptsInFlight(_ daemon: InProcessDaemon, _ candidate: String) -> Int {
+    guard let ref = CandidateRef(parsing: candidate) else { return 0 }
+    return daemon.runtime.router.stats.observation(ref).inFlight
+  }
+
+  /// Waits for `p` to exit on a GCD thread: `waitUntilExit()` blocks its thread, which
+  /// does not belong on the concurrency pool the in-process daemons share.
+  static func waitForExit(_ p: Process) async {
+    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+      DispatchQueue.global().async { p.waitUntilExit(); c.resume() }
+    }
   }
 
   static func tempDir() -> String {

@@ -318,7 +318,7 @@ enum ShapeSupport {
       try await Task.sleep(for: .milliseconds(25))
     }
     kill(p.processIdentifier, SIGTERM)
-    p.waitUntilExit()
+    await TestSupport.waitForExit(p)
     text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     #expect(!text.contains(secret), "the key itself never appears")
     let objects = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }

@@ -7,17 +7,24 @@ import Testing
 /// Issue 11, bullets 4 and 7 in process: health and admin are never shed; a
 /// call_id is reusable at once; the drain answers every remaining call.
 @Suite(.serialized) struct DrainAndLimitsTests {
+  /// The slow provider answering after ~60 s: longer than any test here waits, so a
+  /// held call never finishes by itself, however slow the machine.
+  static func verySlow(_ yaml: String) -> String {
+    yaml.replacingOccurrences(of: "latency_ms: {p50: 5000, p99: 6000}", with: "latency_ms: {p50: 60000, p99: 61000}")
+  }
+
   func health() -> Switchboard_V1_AdminRequest {
     var a = Switchboard_V1_AdminRequest(); a.kind = .health(.init()); return a
   }
 
   @Test func healthAndAdminAreNotShedByCompletionLimits() async throws {
     let yaml = TestSupport.baseYAML.replacingOccurrences(of: "max_in_flight_per_connection: 512", with: "max_in_flight_per_connection: 2, max_in_flight: 2")
-    try await TestSupport.withDaemon(yaml: yaml) { _, socket in
+    try await TestSupport.withDaemon(yaml: Self.verySlow(yaml)) { daemon, socket in
       let client = try await SwitchboardClient.connect(socketPath: socket)
       let a = try await client.open(.completionRequest(TestSupport.request(route: "slow")))
       let b = try await client.open(.completionRequest(TestSupport.request(route: "slow")))
-      try await Task.sleep(for: .milliseconds(50))
+      // Both held calls are in flight (not a fixed sleep; their provider answers after ~60 s).
+      #expect(await TestSupport.eventually { daemon.runtime.server.inFlight == 2 })
       do { _ = try await client.complete(TestSupport.request(route: "default")); Issue.record("not shed") } catch let e as SwitchboardStatusError {
         #expect(e.status.code == .overloaded)
       }
@@ -57,14 +64,16 @@ import Testing
   @Test func graceExpiryAnswersEveryRemainingCallUnavailable() async throws {
     let yaml = TestSupport.baseYAML.replacingOccurrences(of: "max_in_flight_per_connection: 512", with: "max_in_flight_per_connection: 512, drain_grace_ms: 200")
     let dir = TestSupport.tempDir()
-    let daemon = try await InProcessDaemon.start(yaml: yaml, socketPath: dir + "/g.sock")
+    let daemon = try await InProcessDaemon.start(yaml: Self.verySlow(yaml), socketPath: dir + "/g.sock")
     let client = try await SwitchboardClient.connect(socketPath: dir + "/g.sock")
     var calls: [AsyncThrowingStream<Switchboard_V1_Frame, any Error>] = []
     for i in 0..<6 { calls.append(try await client.open(.completionRequest(TestSupport.request(route: "slow", stream: i % 2 == 0))).1) }
-    try await Task.sleep(for: .milliseconds(50))
+    #expect(await TestSupport.eventually { TestSupport.attemptsInFlight(daemon, "slow/m") == 6 })
     let t0 = ContinuousClock.now
     await daemon.stop()
-    #expect(ContinuousClock.now - t0 < .seconds(3))
+    // The calls would run ~60 s (their 20 s attempt limit would end them as timeouts, not
+    // UNAVAILABLE): well under that shows the 200 ms grace ended them, with room for a loaded machine.
+    #expect(ContinuousClock.now - t0 < .seconds(15))
     for frames in calls {
       var terminal: [Switchboard_V1_Frame] = []
       do { for try await f in frames where f.isTerminal { terminal.append(f) } } catch {}
@@ -76,10 +85,12 @@ import Testing
 
   /// A client that cancels any kind of call gets CANCELLED (completion and admin alike).
   @Test func cancelledCompletionAnswersCancelled() async throws {
-    try await TestSupport.withDaemon { _, socket in
+    // The provider answers after ~60 s: CANCELLED is the cancel's doing even when the
+    // machine is so loaded that the cancel takes seconds (the 5 s default raced it).
+    try await TestSupport.withDaemon(yaml: Self.verySlow(TestSupport.baseYAML)) { daemon, socket in
       let client = try await SwitchboardClient.connect(socketPath: socket)
       let (id, frames) = try await client.open(.completionRequest(TestSupport.request(route: "slow", stream: true)))
-      try await Task.sleep(for: .milliseconds(30))
+      #expect(await TestSupport.eventually { TestSupport.attemptsInFlight(daemon, "slow/m") == 1 })
       try await client.cancel(id)
       var last: Switchboard_V1_Frame?
       for try await f in frames { last = f }

@@ -54,7 +54,9 @@ final class DaemonProcess {
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
     process.standardOutput = FileHandle.nullDevice
     try process.run()
-    for _ in 0..<400 {
+    // Up to 60 s: a debug daemon starting on a loaded 2-core machine can take seconds.
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
       if SocketFile.isLive(path: socket) { return }
       if !process.isRunning { break }
       try await Task.sleep(for: .milliseconds(10))

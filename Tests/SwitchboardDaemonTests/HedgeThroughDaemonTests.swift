@@ -11,7 +11,9 @@ import Testing
 @Suite(.serialized) struct HedgeThroughDaemonTests {
   static let model = "{input: 1.0, output: 2.0, context: 32000, max_output: 1024, capabilities: [streaming]}"
 
-  /// Two fakes (`a` slow, `b` prompt) behind a daemon whose route `r` hedges after 150 ms.
+  /// Two fakes (`a` slow, `b` prompt) behind a daemon whose route `r` hedges after 800 ms
+  /// (150 ms could fire before the primary's request had reached its fake on a loaded
+  /// machine: then the loser was never charged and its fake saw nothing).
   static func withStack(wire: String, _ body: (SwitchboardClient, FakeProvider, FakeProvider) async throws -> Void) async throws {
     let a = FakeProvider(), b = FakeProvider()
     try await a.start()
@@ -28,7 +30,7 @@ import Testing
         a/m-a: \(model)
         b/m-b: \(model)
       routes:
-        r: {candidates: [a/m-a, b/m-b], hedge: {after_ms: 150, max_extra: 1}, timeouts: {attempt_ms: 20000, first_token_ms: 20000}}
+        r: {candidates: [a/m-a, b/m-b], hedge: {after_ms: 800, max_extra: 1}, timeouts: {attempt_ms: 20000, first_token_ms: 20000}}
       """
     let daemon = try await InProcessDaemon.start(yaml: yaml, socketPath: dir + "/h.sock", environment: [:])
     do {
@@ -58,7 +60,7 @@ import Testing
     #expect(ev.attempts.last?.provider == "b" && ev.attempts.last?.hedge == true && ev.attempts.last?.hedgeOf == 1)
     #expect(ev.attempts.last?.outcome == "success")
     #expect(ev.hasHedge && ev.hedge.started == 1 && ev.hedge.winnerAttempt == 2 && ev.hedge.winnerIsHedge)
-    #expect(ev.hedge.delayMs == 150)
+    #expect(ev.hedge.delayMs == 800)
     guard case .costMicroUsd(let loserCost)? = ev.attempts.first?.optCostMicroUsd else {
       Issue.record("the loser was not settled")
       return

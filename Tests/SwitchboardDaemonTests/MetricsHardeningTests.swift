@@ -50,22 +50,23 @@ import Testing
   /// timeout and a refused connection now count, by reason.
   @Test func rejectedFramesAreCounted() async throws {
     let yaml = TestSupport.baseYAML.replacingOccurrences(of: "max_in_flight_per_connection: 512",
-                                                         with: "max_in_flight_per_connection: 512, idle_timeout_ms: 1000, max_connections: 1")
+                                                         with: "max_in_flight_per_connection: 512, idle_timeout_ms: 3000, max_connections: 1")
     try await TestSupport.withDaemon(yaml: yaml) { daemon, socket in
       let bad = try await SwitchboardClient.connect(socketPath: socket)
       try await bad.writeRaw([7, 0, 0, 0, 1, 0])
-      for _ in 0..<200 where bad.isActive { try await Task.sleep(for: .milliseconds(5)) }
-      for _ in 0..<200 where daemon.runtime.server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(5)) }
+      // Each step waits for the state it needs (bounded polls; 1 s bounds and a 1 s idle
+      // limit could let the idle connection time out before `over` arrived on a loaded machine).
+      #expect(await TestSupport.eventually { !bad.isActive })
+      #expect(await TestSupport.eventually { daemon.runtime.server.connectionCount == 0 })
       let idle = try await SwitchboardClient.connect(socketPath: socket)
-      for _ in 0..<200 where daemon.runtime.server.connectionCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+      #expect(await TestSupport.eventually { daemon.runtime.server.connectionCount == 1 })
       let over = try await SwitchboardClient.connect(socketPath: socket)  // the limit is 1
-      for _ in 0..<600 where over.isActive || idle.isActive { try await Task.sleep(for: .milliseconds(5)) }
+      #expect(await TestSupport.eventually { !over.isActive && !idle.isActive })
       // The counters move when the serving task sees the refusal, just after the client does.
       var text = ""
-      for _ in 0..<300 {
+      await TestSupport.eventually {
         text = daemon.runtime.metrics.render(circuits: [], budgets: [])
-        if text.contains("reason=\"idle_timeout\"} 1") && text.contains("reason=\"max_connections\"} 1") { break }
-        try await Task.sleep(for: .milliseconds(10))
+        return text.contains("reason=\"idle_timeout\"} 1") && text.contains("reason=\"max_connections\"} 1")
       }
       #expect(text.contains("switchboard_frames_rejected_total{reason=\"bad_flags\"} 1"), "\(text)")
       #expect(text.contains("switchboard_frames_rejected_total{reason=\"max_connections\"} 1"), "\(text)")

@@ -449,16 +449,23 @@ private func withServer(_ render: @escaping @Sendable () -> String,
       .connect(host: "127.0.0.1", port: port) { channel in
         channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
       }
-    try await Task.sleep(for: .milliseconds(50))
-    server.shutdown()
-    try await run.value
-    // The server closed the idle connection: the client reads end-of-stream.
-    let received = try await idle.executeThenClose { inbound, _ in
+    // One request answered first, so the server has certainly accepted the connection
+    // (a fixed 50 ms sleep could shut down before the accept on a loaded machine: the
+    // client then saw a reset, not the close under test); then it sits idle.
+    let (answer, after) = try await idle.executeThenClose { inbound, outbound in
+      try await outbound.write(ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"))
+      var chunks = inbound.makeAsyncIterator()
+      var text = ""
+      while !text.contains("\r\n\r\nok"), let chunk = try await chunks.next() { text += String(buffer: chunk) }
+      server.shutdown()
+      try await run.value
+      // The server closed the idle connection: the client reads end-of-stream.
       var bytes = 0
-      for try await chunk in inbound { bytes += chunk.readableBytes }
-      return bytes
+      while let chunk = try await chunks.next() { bytes += chunk.readableBytes }
+      return (text, bytes)
     }
-    #expect(received == 0)
+    #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(answer)")
+    #expect(after == 0)
   }
 
   @Test func cancellationStopsTheServer() async throws {

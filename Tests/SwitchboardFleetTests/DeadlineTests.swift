@@ -30,16 +30,21 @@ import Testing
 
   @Test func theCallersCancellationDoesNotInterruptTheOperation() async throws {
     let finished = Flag()
+    let callerCancelled = Flag()
     let caller = Task {
-      try await withDeadline(.seconds(30), "settle") { () async throws -> Int in
-        // Not cancelled when the caller is: it runs in its own task.
-        for _ in 0..<20 { await Task.yield() }
+      try await withDeadline(.seconds(300), "settle") { () async throws -> Int in
+        // Not cancelled when the caller is: it runs in its own task. It waits until the
+        // caller's cancel has happened (a state: 20 yields outlasted a 30 s deadline in a
+        // loaded parallel run); a cancel that reached it would end these sleeps with an error.
+        while !callerCancelled.isSet { try await Task.sleep(for: .milliseconds(1)) }
+        try await Task.sleep(for: .milliseconds(20))
         #expect(!Task.isCancelled)
         finished.set()
         return 7
       }
     }
     caller.cancel()
+    callerCancelled.set()
     let v = try await caller.value
     #expect(v == 7)
     #expect(finished.isSet)
@@ -52,7 +57,8 @@ import Testing
       do { try await Task.sleep(for: .seconds(30)) } catch { sawCancel.set() }
       return 0
     }
-    for _ in 0..<200 where !sawCancel.isSet { try await Task.sleep(for: .milliseconds(5)) }
+    let deadline = ContinuousClock.now + .seconds(30)  // a wait for the state, generous for a loaded machine
+    while !sawCancel.isSet && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
     #expect(sawCancel.isSet, "the queued call is withdrawn, so it cannot commit later")
   }
 }

@@ -7,7 +7,7 @@ import SwitchboardTestKit
 enum FleetTestSupport {
   static let day0: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
 
-  static func configuration(_ server: PostgresTestServer, leaseMs: Int64 = 30_000, timeoutMs: Int64 = 2_000,
+  static func configuration(_ server: PostgresTestServer, leaseMs: Int64 = 30_000, timeoutMs: Int64 = 10_000,
                             onUnavailable: SharedStateConfiguration.OnUnavailable = .failClosed, share: Double = 0.1) -> SharedStateConfiguration {
     var c: SharedStateConfiguration
     switch PostgresConnectionSettings.parse(server.url) {
@@ -22,8 +22,10 @@ enum FleetTestSupport {
     return c
   }
 
+  /// (Calls time out after 10 s by default: 2 s timed out healthy queries in a full
+  /// parallel run on two busy cores.)
   /// Runs `body` with `count` ledgers (sidecars `s0`, `s1`, …) on `server`, schema migrated.
-  static func withLedgers<T: Sendable>(_ server: PostgresTestServer, count: Int, leaseMs: Int64 = 30_000, timeoutMs: Int64 = 2_000,
+  static func withLedgers<T: Sendable>(_ server: PostgresTestServer, count: Int, leaseMs: Int64 = 30_000, timeoutMs: Int64 = 10_000,
                                        _ body: @escaping @Sendable ([PostgresBudgetLedger]) async throws -> T) async throws -> T {
     let logger = Logger(label: "fleet-test", factory: { _ in SwiftLogNoOpLogHandler() })
     let ledgers = (0..<count).map { i in

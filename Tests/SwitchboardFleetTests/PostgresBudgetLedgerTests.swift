@@ -15,7 +15,7 @@ struct PostgresBudgetLedgerTests {
   /// read-then-write reserve lets more through under this interleaving; and every
   /// reservation lands in all its caps or none (route reserved == the tenants' sum).
   @Test func concurrentReservesFromSeveralSidecarsNeverCrossACap() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     // Atomicity, not latency: 300 reserves on one hot cap row may queue for seconds on
     // a loaded machine, so the calls get a generous bound (a timeout here is not the
@@ -68,7 +68,7 @@ struct PostgresBudgetLedgerTests {
   /// ends: any other sidecar's reaper gives them back; what it settled stays spent.
   /// Leases of a sidecar that lives are renewed and survive the same reap.
   @Test func expiredLeasesAreReleasedByAnySidecarAndSettledSpendStays() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     try await S.withLedgers(server, count: 3, leaseMs: 1_000) { ledgers in
       let (dead, alive, reaper) = (ledgers[0], ledgers[1], ledgers[2])
@@ -113,7 +113,7 @@ struct PostgresBudgetLedgerTests {
   /// A settle retried after a timeout (same reservation) charges once; a release
   /// after a settle does nothing.
   @Test func settleIsIdempotent() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     try await S.withLedgers(server, count: 1) { ledgers in
       let l = ledgers[0]
@@ -133,7 +133,7 @@ struct PostgresBudgetLedgerTests {
   /// Spend survives a database restart and a new ledger process; migrating an
   /// existing schema again (a second sidecar, a restart) changes nothing.
   @Test func spendSurvivesRestartAndMigrationIsIdempotent() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     let cap = S.scope("tenant:t", hard: 1_000)
     try await S.withLedgers(server, count: 2) { ledgers in
@@ -142,8 +142,8 @@ struct PostgresBudgetLedgerTests {
       }
       _ = try await ledgers[1].settle(r, actual: MicroUSD(400), wallMillis: S.day0)
     }
-    try server.stop(mode: "fast")
-    try server.start()
+    try await server.stopOffPool(mode: "fast")
+    try await server.startOffPool()
     try await S.withLedgers(server, count: 1) { ledgers in
       try await ledgers[0].migrate()
       #expect(S.spent(try await ledgers[0].snapshot(wallMillis: S.day0), "tenant:t") == (400, 0))

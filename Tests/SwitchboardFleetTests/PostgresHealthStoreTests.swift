@@ -28,7 +28,7 @@ struct PostgresHealthStoreTests {
   /// passed: exactly one is granted, every other is refused until the winner's
   /// lease ends; before the window nobody gets it.
   @Test func ofManySidecarsRacingForTheProbeExactlyOneWins() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     try await S.withLedgers(server, count: 3, timeoutMs: Self.timeoutMs) { ledgers in
       let stores = Self.stores(ledgers)
@@ -56,7 +56,7 @@ struct PostgresHealthStoreTests {
   /// dead holder's late close then does not close the new holder's circuit, and the
   /// new holder's failed probe re-opens it with the next back-off and frees the lease.
   @Test func anExpiredProbeLeaseCanBeTaken() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     try await S.withLedgers(server, count: 2, timeoutMs: Self.timeoutMs) { ledgers in
       let stores = Self.stores(ledgers)
@@ -80,7 +80,7 @@ struct PostgresHealthStoreTests {
   /// re-opens the fleet's circuit with the doubled cooldown, which B sees; its
   /// success closes B's too.
   @Test func anOpenCircuitPublishedByOneSidecarIsSeenByAnotherAfterOneRefresh() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     try await S.withLedgers(server, count: 2, timeoutMs: Self.timeoutMs) { ledgers in
       let stores = Self.stores(ledgers, probeLeaseMs: 5_000)
@@ -92,7 +92,8 @@ struct PostgresHealthStoreTests {
       let drains = [Task { await stores[0].drain() }, Task { await stores[1].drain() }]
       /// Waits (bounded) until the writer queue reached the database: `predicate` holds on the row.
       func row(_ predicate: String) async throws -> Bool {
-        for _ in 0..<200 {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
           if try server.psql("SELECT count(*) FROM sb_circuit WHERE \(predicate)", database: server.database) == "1" { return true }
           try await Task.sleep(for: .milliseconds(10))
         }
@@ -134,7 +135,7 @@ struct PostgresHealthStoreTests {
   /// every refresh renews the leases of the probes the board still has in flight,
   /// so no second sidecar probes meanwhile; once it reported, nothing is renewed.
   @Test func aLongProbeKeepsItsLeaseWhileItsSidecarLives() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     try await S.withLedgers(server, count: 2, timeoutMs: Self.timeoutMs) { ledgers in
       let stores = Self.stores(ledgers, probeLeaseMs: 1_000)
@@ -164,20 +165,21 @@ struct PostgresHealthStoreTests {
   /// the next without trying (until a refresh succeeds), and writes are
   /// dropped: health is local-only and never blocks.
   @Test func anUnreachableDatabaseLeavesHealthLocalWithoutWaiting() async throws {
-    let server = try PostgresTestServer()
+    let server = try await PostgresTestServer.make()
     defer { server.remove() }
     try await S.withLedgers(server, count: 1, timeoutMs: 3_000) { ledgers in
       let store = Self.stores(ledgers)[0]
-      try server.stop()
+      try await server.stopOffPool()
       let t0 = ContinuousClock.now
       #expect(await store.acquireProbe(Self.key, wallMillis: S.day0) == .local)
       #expect(ContinuousClock.now - t0 < .seconds(10), "bounded by the timeout")
       #expect(!store.isAvailable)
       #expect(await store.acquireProbe(Self.key, wallMillis: S.day0) == .local)
-      try server.start()
+      try await server.startOffPool()
       let board = HealthBoard()
       store.attach(board, clock: VirtualClock(wallOriginMillis: S.day0))
-      for _ in 0..<100 where !store.isAvailable {
+      let deadline = ContinuousClock.now + .seconds(60)
+      while !store.isAvailable && ContinuousClock.now < deadline {
         await store.refresh()
         try await Task.sleep(for: .milliseconds(50))
       }

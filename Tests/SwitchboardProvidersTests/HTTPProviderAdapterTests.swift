@@ -196,13 +196,15 @@ struct HTTPProviderAdapterTests {
       let adapter = try Support.adapter(wire, fake)
       let started = ContinuousClock.now
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), total: .milliseconds(200), overall: overall), onDelta: nil)
+        try await adapter.complete(Support.call(Support.model(wire), total: .seconds(1), overall: overall), onDelta: nil)
       })
       let elapsed = ContinuousClock.now - started
       #expect(f.reason == (overall ? .deadlineExceeded : .timeout))
       #expect(f.silent)
       #expect(!f.afterHeaders)
-      #expect(elapsed >= .milliseconds(190) && elapsed < .seconds(3))
+      // The fake never answers: without the deadline the call would not end. 1 s (not
+      // 200 ms) so connecting fits inside it on a loaded machine; the upper bound has room.
+      #expect(elapsed >= .milliseconds(990) && elapsed < .seconds(10))
     }
   }
 
@@ -221,17 +223,20 @@ struct HTTPProviderAdapterTests {
   @Test(arguments: Wire.allCases)
   func slowFirstToken(_ wire: Wire) async throws {
     try await Support.withFake { fake in
-      fake.enqueue(.slowFirstToken(milliseconds: 10_000))
+      // Content after 60 s, the attempt deadline at 40 s: only the 200 ms limit ends it
+      // as a first-token timeout (a broken one gives content, or the deadline's timeout).
+      fake.enqueue(.slowFirstToken(milliseconds: 60_000))
       let adapter = try Support.adapter(wire, fake)
       let started = ContinuousClock.now
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(200)),
+        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(200), total: .seconds(40)),
                                    onDelta: Support.Deltas().handler)
       })
       #expect(f.reason == .firstTokenTimeout)
       #expect(f.afterHeaders)  // the head and the events without content came at once, content did not
-      // Far below the fake's 10 s delay: the 200 ms limit fired, with room for a loaded machine.
-      #expect(ContinuousClock.now - started < .seconds(6))
+      // Well below the deadline, with room for a loaded machine (a full parallel run on two
+      // busy cores took 10.6 s against a former 6 s bound).
+      #expect(ContinuousClock.now - started < .seconds(30))
     }
   }
 
@@ -259,11 +264,13 @@ struct HTTPProviderAdapterTests {
       let adapter = try Support.adapter(wire, fake)
       let started = ContinuousClock.now
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(200)), onDelta: Support.Deltas().handler)
+        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(200), total: .seconds(20)),
+                                   onDelta: Support.Deltas().handler)
       })
+      // A broken idle limit would run to the 20 s attempt deadline (a timeout, not a stall).
       #expect(f.reason == .streamStalled)
       #expect(f.afterHeaders)
-      #expect(ContinuousClock.now - started < .seconds(3))
+      #expect(ContinuousClock.now - started < .seconds(15))
     }
   }
 

@@ -50,7 +50,8 @@ struct LeanHTTPClientTests {
 
   /// Waits (bounded) until `condition` holds; a wait for a state, not a timing assertion.
   static func eventually(_ condition: () -> Bool) async throws {
-    for _ in 0..<500 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+    let deadline = ContinuousClock.now + .seconds(30)  // generous: a loaded machine can starve us for seconds
+    while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
   }
 
   static func adapter(_ server: ScriptedHTTPServer, _ client: LeanHTTPClient) throws -> any ProviderAdapter {
@@ -116,7 +117,7 @@ struct LeanHTTPClientTests {
     try await ScriptedHTTPServer.with({ c, _ in c == 1 ? .hold(first: "", rest: "") : .send(Canned.completion()) }) { server in
       let adapter = try Self.adapter(server, client)
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call("m", total: .milliseconds(300)), onDelta: nil)
+        try await adapter.complete(Support.call("m", total: .seconds(1)), onDelta: nil)
       })
       #expect(f.reason == .timeout)
       #expect(!f.afterHeaders)

@@ -47,7 +47,7 @@ enum Support {
   static func model(_ wire: Wire) -> String { wire == .openai ? "gpt-4o-mini" : "claude-3-5-haiku-latest" }
 
   static func call(_ model: String, request: ChatRequest = ChatRequest(messages: [ChatMessage(role: .user, content: "hello")]),
-                   key: Secret? = Support.key, prefill: String? = nil, connect: Duration = .seconds(2),
+                   key: Secret? = Support.key, prefill: String? = nil, connect: Duration = .seconds(5),
                    firstToken: Duration = .seconds(5), idle: Duration = .seconds(5), keepAliveCeiling: Duration? = nil,
                    total: Duration = .seconds(10), overall: Bool = false) -> ProviderCall {
     let clock = SystemClock()

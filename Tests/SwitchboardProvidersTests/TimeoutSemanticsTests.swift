@@ -32,11 +32,12 @@ struct TimeoutSemanticsTests {
       let adapter = try Support.adapter(wire, fake)
       let started = ContinuousClock.now
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(100), total: .milliseconds(600)),
+        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(100), total: .milliseconds(1_500)),
                                    onDelta: nil)
       })
+      // (1.5 s rather than 600 ms: the deadline covers connecting too, real I/O on a loaded machine.)
       #expect(f.reason == .timeout, "bounded by attempt_ms, not first_token_ms")
-      #expect(ContinuousClock.now - started >= .milliseconds(590))
+      #expect(ContinuousClock.now - started >= .milliseconds(1_490))
     }
   }
 
@@ -49,7 +50,7 @@ struct TimeoutSemanticsTests {
       fake.enqueue(.slowFirstToken(milliseconds: 10_000))
       let adapter = try Support.adapter(wire, fake)
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(300), total: .seconds(8)),
+        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(300), total: .seconds(20)),
                                    onDelta: Support.Deltas().handler)
       })
       #expect(f.reason == .firstTokenTimeout)
@@ -66,12 +67,14 @@ struct TimeoutSemanticsTests {
       let deltas = Support.Deltas()
       let started = ContinuousClock.now
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(300), total: .seconds(8)),
+        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(300), total: .seconds(20)),
                                    onDelta: deltas.handler)
       })
+      // Were the pings restarting the idle limit, the stream would run to the 20 s attempt
+      // deadline and end as a timeout; the bound leaves room for a loaded machine.
       #expect(f.reason == .streamStalled, "pings every 40 ms must not keep a content-less stream alive")
       #expect(!deltas.text.isEmpty)
-      #expect(ContinuousClock.now - started < .seconds(6))
+      #expect(ContinuousClock.now - started < .seconds(15))
     }
   }
 
@@ -84,22 +87,27 @@ struct TimeoutSemanticsTests {
       let adapter = try Support.adapter(wire, fake)
       let started = ContinuousClock.now
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(500),
-                                                keepAliveCeiling: .milliseconds(1_800), total: .seconds(8)),
+        try await adapter.complete(Support.call(Support.model(wire), idle: .milliseconds(1_500),
+                                                keepAliveCeiling: .milliseconds(4_000), total: .seconds(20)),
                                    onDelta: Support.Deltas().handler)
       })
+      // Without the ceiling the pings would hold the stream to the 20 s attempt deadline
+      // (a timeout, not a stall).
       #expect(f.reason == .streamStalled)
       let elapsed = ContinuousClock.now - started
-      // Without the stretch the stall fires 500 ms after the first content. With it, only a
-      // keep-alive gap over 500 ms (pings are sent every 40 ms) ends the stream before the
-      // ceiling; 200 ms did not survive a loaded CI machine (a 420 ms stall was seen).
-      #expect(elapsed >= .milliseconds(1_000), "keep-alives stretched the 500 ms idle limit towards the 1.8 s ceiling")
-      #expect(elapsed < .seconds(6))
+      // Without the stretch the stall fires 1.5 s after the first content. With it, only a
+      // keep-alive gap over 1.5 s (pings are sent every 40 ms) ends the stream before the
+      // 4 s ceiling. (A 200 ms limit stalled at 420 ms on a loaded CI machine, and a
+      // 500 ms one is still within reach of a starved event loop.)
+      #expect(elapsed >= .milliseconds(2_500), "keep-alives stretched the 1.5 s idle limit towards the 4 s ceiling")
+      #expect(elapsed < .seconds(15))
 
-      // A slow first content with keep-alives before it succeeds when within first_token_ms.
-      fake.enqueue(.slowFirstToken(milliseconds: 300))
+      // A slow first content with keep-alives before it succeeds when within first_token_ms,
+      // and the idle limit (shorter than the wait) does not apply before the first content.
+      // The rest of the answer follows at once: 1 s of idle is room for a loaded machine.
+      fake.enqueue(.slowFirstToken(milliseconds: 1_500))
       let deltas = Support.Deltas()
-      _ = try await adapter.complete(Support.call(Support.model(wire), firstToken: .seconds(3), idle: .milliseconds(200)),
+      _ = try await adapter.complete(Support.call(Support.model(wire), firstToken: .seconds(10), idle: .seconds(1), total: .seconds(20)),
                                      onDelta: deltas.handler)
       #expect(deltas.text == "fake answer from \(Support.model(wire))")
     }

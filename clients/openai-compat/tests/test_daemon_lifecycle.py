@@ -14,7 +14,7 @@ from conftest import _stop, start_daemon
 CONFIG = """
 http: {listen: "127.0.0.1:8080"}
 providers:
-  sim-slow: {kind: simulated, latency_ms: {p50: 1500, p99: 1600}}
+  sim-slow: {kind: simulated, latency_ms: {p50: 5000, p99: 5100}}
   sim-fast: {kind: simulated, latency_ms: {p50: 5, p99: 10}}
 models:
   sim-slow/slow: {input: 0.5, output: 1.5, context: 32000, max_output: 4096, capabilities: [streaming]}
@@ -49,7 +49,10 @@ def test_without_tokens_loopback_clients_are_the_default_tenant_and_sigterm_drai
         t = threading.Thread(target=slow_call)
         t.start()
         import time
-        time.sleep(0.4)
+        # The request must have reached the daemon before SIGTERM (thread start and the
+        # SDK client's set-up took most of a 0.4 s sleep on a loaded machine); the answer
+        # takes ~5 s, so it is still in flight, well inside the 10 s drain grace.
+        time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)
         t.join(timeout=20)
         assert proc.wait(timeout=20) == 0
@@ -60,7 +63,7 @@ def test_without_tokens_loopback_clients_are_the_default_tenant_and_sigterm_drai
 
 
 LIMITS = """
-http: {listen: "127.0.0.1:8080", max_connections: 2, idle_timeout_ms: 500}
+http: {listen: "127.0.0.1:8080", max_connections: 2, idle_timeout_ms: 3000}
 providers:
   sim-fast: {kind: simulated, latency_ms: {p50: 5, p99: 10}}
 models:
@@ -78,9 +81,11 @@ def test_connection_limit_and_idle_timeout():
     proc, port, _ = start_daemon(tmp, LIMITS)
     try:
         # Two idle connections take both slots; a third client waits (not served) ...
+        # (a 3 s idle limit: with 500 ms, a slow client set-up on a loaded machine let the
+        # held connections time out before the third request, which was then served)
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
-        time.sleep(0.1)
-        with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0, timeout=0.3) as c:
+        time.sleep(0.3)
+        with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0, timeout=1.0) as c:
             try:
                 c.chat.completions.create(model="fast", messages=MSG)
                 served_while_full = True
@@ -89,7 +94,7 @@ def test_connection_limit_and_idle_timeout():
         assert not served_while_full, "max_connections: a third connection was served"
         # ... until the idle timeout closes the idle ones (they read EOF), then it is served.
         for s in held:
-            s.settimeout(5)
+            s.settimeout(15)
             assert s.recv(1) == b"", "idle connection was not closed"
             s.close()
         with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0, timeout=10) as c:
@@ -99,7 +104,7 @@ def test_connection_limit_and_idle_timeout():
                         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"mo"):
             s = socket.create_connection(("127.0.0.1", port))
             s.sendall(partial)
-            s.settimeout(5)
+            s.settimeout(15)
             assert s.recv(100) == b"", "a stalled request was not closed"
             s.close()
     finally:
