@@ -150,6 +150,20 @@ public final class PostgresHealthStore: SharedHealthStore, Sendable {
         SELECT state, open_until_ms, not_before_ms, probe_holder, probe_expires_ms FROM sb_circuit
           WHERE provider = \(p) AND model = \(m) AND key_fp = \(k)
         """, logger: self.logger).decode(Row.self) { return (false, r) }
+      // No row: the circuit opened here, but no opening has reached the database yet
+      // (its write is still queued — seen on a loaded machine, where every sidecar
+      // then probed on its own). The first sidecar to ask claims the row with the
+      // lease; the others' inserts do nothing and they read the winner's lease.
+      for try await _ in try await client.query("""
+        INSERT INTO sb_circuit (provider, model, key_fp, state, open_until_ms, probe_holder, probe_expires_ms, updated_ms)
+          VALUES (\(p), \(m), \(k), 'open', \(now), \(me), \(until), \(now))
+          ON CONFLICT (provider, model, key_fp) DO NOTHING
+          RETURNING 1
+        """, logger: self.logger) { return (true, nil) }
+      for try await r in try await client.query("""
+        SELECT state, open_until_ms, not_before_ms, probe_holder, probe_expires_ms FROM sb_circuit
+          WHERE provider = \(p) AND model = \(m) AND key_fp = \(k)
+        """, logger: self.logger).decode(Row.self) { return (false, r) }
       return (false, nil)
     }
     if row.0 { return .granted }

@@ -14,8 +14,11 @@ import Testing
 struct FleetHealthThroughDaemonTests {
   static let cooldown: Duration = .seconds(1)
 
-  /// Sidecar `id`'s key: the fake tells the sidecars' requests apart by it.
-  static func key(_ id: String) -> String { "sk-test-fleet-health-\(id)-0123456789" }
+  /// One key for the whole fleet: the circuit is per (provider, model, key), so the
+  /// sidecars share a circuit only with the same key. (A key per sidecar gave each its
+  /// own circuit and the test counted three fleets' probes.) The fake tells the
+  /// sidecars' requests apart by the `x-sidecar` header each one's config adds.
+  static let fleetKey = "sk-test-fleet-health-0123456789"
 
   /// (The database timeout is 10 s: with 2 s, a loaded parallel run timed out the probe
   /// lease queries, each sidecar fell back to local health and probed on its own.)
@@ -35,7 +38,7 @@ struct FleetHealthThroughDaemonTests {
         on_unavailable: \(onUnavailable)
       circuit: {failure_threshold: 1, base_cooldown_ms: 1000, max_cooldown_ms: 1000, jitter: 0}
       providers:
-        down: {kind: openai, base_url: "\(fake.baseURL)", keys: [{value: "\(key(id))"}]}
+        down: {kind: openai, base_url: "\(fake.baseURL)", keys: [{value: "\(fleetKey)"}], headers: {x-sidecar: "\(id)"}}
       models:
         down/m: {input: 1.0, output: 2.0, context: 32000, max_output: 64, capabilities: [streaming]}
       routes:
@@ -96,13 +99,12 @@ struct FleetHealthThroughDaemonTests {
     let attempts = fake.attempts.sorted { $0.at < $1.at }
     try await fake.shutdown()
     guard let first = attempts.first?.at else { return ([], answers, took) }
-    // Which sidecar sent each request (by its key), and whether it was that sidecar's
+    // Which sidecar sent each request (by its header), and whether it was that sidecar's
     // opening failure. (Telling them apart by time — "within 500 ms of the first" —
     // flaked when a loaded machine delayed one sidecar's first call past 500 ms.)
     var seenSidecars: Set<String> = []
     let arrivals = attempts.map { a -> Arrival in
-      let auth = a.headers.first { $0.name.lowercased() == "authorization" }?.value ?? ""
-      let id = cs.map(\.0).first { auth.contains(Self.key($0)) } ?? "?"
+      let id = a.headers.first { $0.name.lowercased() == "x-sidecar" }?.value ?? "?"
       let isFirst = seenSidecars.insert(id).inserted
       let beforeOpen = firstOpen[id].map { open in open.map { a.at < $0 } ?? true } ?? false
       return Arrival(at: a.at - first, opening: isFirst && beforeOpen)

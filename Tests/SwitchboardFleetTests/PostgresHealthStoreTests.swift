@@ -52,6 +52,34 @@ struct PostgresHealthStoreTests {
     }
   }
 
+  /// No opening has reached the database yet (every sidecar's write still queued, as
+  /// on a loaded machine) and all three sidecars ask for the probe at once: the first
+  /// claims the row with the lease, the others are refused until it ends. Before
+  /// the claim, each saw "no row" and probed on its own (the fleet test caught it).
+  @Test func sidecarsRacingBeforeAnyOpeningIsWrittenStillGetOneProbe() async throws {
+    let server = try await PostgresTestServer.make()
+    defer { server.remove() }
+    try await S.withLedgers(server, count: 3, timeoutMs: Self.timeoutMs) { ledgers in
+      let stores = Self.stores(ledgers)
+      let t = S.day0
+      let answers = try await withThrowingTaskGroup(of: (Int, ProbeLease).self) { g in
+        for i in 0..<3 { g.addTask { (i, try await stores[i].tryAcquireProbe(Self.key, wallMillis: t)) } }
+        var out: [(Int, ProbeLease)] = []
+        for try await a in g { out.append(a) }
+        return out
+      }
+      let winners = answers.filter { $0.1 == .granted }
+      #expect(winners.count == 1, "one probe for the fleet: \(answers)")
+      #expect(answers.filter { $0.1 != .granted }.allSatisfy { $0.1 == .refused(untilWallMs: t + 1_000) }, "\(answers)")
+      // The other sidecars' queued openings then merge into the claimed row and keep the lease.
+      for (i, store) in stores.enumerated() where i != winners.first?.0 {
+        try await store.write(Self.key, Self.opened(until: t + 500, at: t))
+      }
+      let holder = try server.psql("SELECT probe_holder FROM sb_circuit", database: server.database)
+      #expect(holder == "s\(winners.first?.0 ?? -1)" || winners.isEmpty)
+    }
+  }
+
   /// A lease whose holder never reports (it died) can be taken once it expired; the
   /// dead holder's late close then does not close the new holder's circuit, and the
   /// new holder's failed probe re-opens it with the next back-off and frees the lease.
