@@ -6,8 +6,9 @@ extension AuditStore {
   /// The decision of one request, for `switchboard explain`.
   public func event(requestID: String) async throws -> DecisionEvent? {
     if let ring {
-      guard let json = ring.state.withLock({ $0.json(requestID: requestID) }) else { return nil }
-      return try DecisionRowWriter.makeDecoder().decode(DecisionEvent.self, from: Data(json.utf8))
+      guard let stored = ring.state.withLock({ $0.event(requestID: requestID) }) else { return nil }
+      // Through its JSON, as a file store answers: the same event either way.
+      return try DecisionRowWriter.makeDecoder().decode(DecisionEvent.self, from: Data(DecisionEventJSON.encode(stored).utf8))
     }
     let json = try await db.read { db in
       try String.fetchOne(db, sql: "SELECT event_json FROM decision WHERE request_id = ?", arguments: [requestID])
@@ -20,7 +21,8 @@ extension AuditStore {
   private func storedJSON(_ filter: DecisionFilter) async throws -> [String] {
     let rows: [String]
     if let ring {
-      rows = ring.state.withLock { $0.json(matching: filter) }
+      // Encoded here, outside the ring's lock: the ring keeps events, not their JSON.
+      rows = ring.state.withLock { $0.events(matching: filter) }.map(DecisionEventJSON.encode)
     } else {
       let (sql, arguments) = Self.selectJSON(filter)
       rows = try await db.read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
@@ -59,11 +61,11 @@ extension AuditStore {
   public func exportJSONLines(filter: DecisionFilter = .init(limit: nil, order: .oldestFirst),
                               to handle: FileHandle) async throws -> Int {
     if let ring {
-      let rows = ring.state.withLock { $0.json(matching: filter) }
+      let rows = ring.state.withLock { $0.events(matching: filter) }
       var buffer = Data()
       buffer.reserveCapacity(1 << 16)
-      for json in rows {
-        buffer.append(contentsOf: json.utf8)  // the ring only holds the current shape
+      for event in rows {
+        buffer.append(contentsOf: DecisionEventJSON.encode(event).utf8)  // the current shape
         buffer.append(0x0A)
         if buffer.count >= 1 << 16 {
           try handle.write(contentsOf: buffer)

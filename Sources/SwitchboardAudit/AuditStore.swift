@@ -75,8 +75,10 @@ public final class AuditStore: AuditSink {
   /// Queues the event; in durable mode, returns once its batch is committed (or its write failed).
   public func record(_ event: DecisionEvent) async {
     if let ring {
-      let json = DecisionEventJSON.encode(event)
-      ring.state.withLock { $0.record(event, json: json) }
+      // The ring keeps the event itself; its JSON is written when a query reads it.
+      let stored = AuditMemoryRing.Stored(event)
+      let bytes = AuditMemoryRing.accountedBytes(event)
+      ring.state.withLock { $0.record(stored, bytes: bytes) }
       return
     }
     if configuration.durableResponses {

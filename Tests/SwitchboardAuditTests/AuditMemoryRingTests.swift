@@ -25,7 +25,7 @@ struct AuditMemoryRingTests {
     #expect(peak <= budget && usage.bytes <= budget)
     let kept = try await store.count()
     #expect(kept == usage.decisions)
-    // A one-attempt event is ~1.2 KB accounted: the ring holds hundreds, not 100,000.
+    // A one-attempt event is ~1.5 KB accounted: the ring holds hundreds, not 100,000.
     #expect(kept > 300 && kept < 2_000, "kept \(kept)")
     #expect(store.statistics.evictedEvents == UInt64(n - kept))
     #expect(try await store.event(requestID: "r-\(n - 1)") != nil)
@@ -44,7 +44,7 @@ struct AuditMemoryRingTests {
     var ring = AuditMemoryRing(budgetBytes: 256 * 1024)
     for i in 0..<50_000 {
       let e = EventFactory.simple("same", ts: EventFactory.day0 + Int64(i))
-      ring.record(e, json: DecisionEventJSON.encode(e))
+      ring.record(e)
       #expect(ring.usedBytes <= ring.budgetBytes)
     }
     #expect(ring.count == 1)
@@ -60,8 +60,8 @@ struct AuditMemoryRingTests {
     var ring = AuditMemoryRing(budgetBytes: 256 * 1024)
     var a = EventFactory.simple("a"); a.correlationID = "client-1"
     var b = EventFactory.simple("b"); b.correlationID = "client-2"
-    ring.record(a, json: DecisionEventJSON.encode(a))
-    ring.record(b, json: DecisionEventJSON.encode(b))
+    ring.record(a)
+    ring.record(b)
     #expect(ring.json(matching: .init(correlationID: "client-2")).count == 1)
     #expect(ring.json(matching: .init(correlationID: "nobody")).isEmpty)
   }
@@ -71,10 +71,10 @@ struct AuditMemoryRingTests {
     var ring = AuditMemoryRing(budgetBytes: 64 * 1024)
     var big = EventFactory.simple("big")
     big.message = String(repeating: "x", count: 100_000)
-    ring.record(big, json: DecisionEventJSON.encode(big))
+    ring.record(big)
     #expect(ring.count == 1 && ring.json(requestID: "big") != nil)
     let small = EventFactory.simple("small")
-    ring.record(small, json: DecisionEventJSON.encode(small))
+    ring.record(small)
     #expect(ring.json(requestID: "big") == nil && ring.count == 1)
     #expect(ring.usedBytes <= ring.budgetBytes)
   }

@@ -4,13 +4,18 @@ import SwitchboardCore
 /// The in-memory audit store (`audit.path: ""`): a ring of the most recent
 /// decisions bounded by a byte budget.
 ///
-/// Each decision is kept as its stored JSON (what the SQLite store would hold in
-/// `event_json`) with the few columns queries filter on. Its cost is accounted
-/// as the JSON's bytes plus the metadata strings plus ``entryOverhead`` (array
-/// slot, index entry, string headers, allocator rounding); when a new decision
-/// would take the total past the budget, the oldest decisions are evicted
-/// first. Memory therefore stops growing once the ring is full, however many
-/// requests follow.
+/// Each decision is kept as its `DecisionEvent` value, boxed; its JSON (what the
+/// SQLite store would hold in `event_json`) is written only when a query reads it,
+/// so recording a decision costs no encoding on the request's task. Queries filter
+/// on the event's own fields. Its cost is accounted by ``accountedBytes(_:)``: the
+/// event's inline layout plus every heap block it owns (arrays by capacity,
+/// strings too long to be stored inline, the tags' dictionary), each rounded up to
+/// the allocator's granularity with its header, plus ``entryOverhead`` (array
+/// slot, index entry); strings shared with the configuration (provider, model,
+/// route names) are counted as if each event owned a copy, so the estimate errs
+/// high. When a new decision would take the total past the budget, the oldest
+/// decisions are evicted first. Memory therefore stops growing once the ring is
+/// full, however many requests follow.
 ///
 /// Spend is not kept here: it lives in the budget ledger's own store. A pure
 /// value: ``AuditStore`` keeps it behind a `Mutex`, tests drive it directly.
@@ -21,25 +26,24 @@ struct AuditMemoryRing {
     init(_ ring: AuditMemoryRing) { state = Mutex(ring) }
   }
 
-  /// Accounted bytes per decision on top of its JSON and metadata strings.
+  /// One decision, boxed so a ring slot stays a few words whatever the event's size.
+  final class Stored: Sendable {
+    let event: DecisionEvent
+    init(_ event: DecisionEvent) { self.event = event }
+  }
+
+  /// Accounted bytes per decision on top of the event itself (its slot in the
+  /// ring's array, which can be up to 4× the live count with dead slots not yet
+  /// compacted and the array's spare capacity, and its index entry).
   static let entryOverhead = 256
 
   struct Entry {
     var sequence: UInt64
-    var requestID: String
     var timestampMs: Int64
-    var route: String
-    var tenant: String
-    var correlationID: String?
-    var outcome: DecisionEvent.Outcome
-    /// The decision's tags (bounded by `RequestTags`).
-    var tags: [String: String] = [:]
-    /// The provider that served, then every provider attempted (skipped ones included).
-    var providers: [String]
-    var json: String
+    /// Nil once evicted, pruned or replaced by a decision with the same request id.
+    var stored: Stored?
     var bytes: Int
-    /// False once evicted, pruned or replaced by a decision with the same request id.
-    var live: Bool
+    var live: Bool { stored != nil }
   }
 
   /// What the ring holds at most, in accounted bytes.
@@ -65,51 +69,49 @@ struct AuditMemoryRing {
     self.budgetBytes = max(budgetBytes, 64 * 1024)
   }
 
-  /// The accounted size of a decision whose stored JSON is `json`.
-  static func accountedBytes(_ event: DecisionEvent, json: String) -> Int {
-    var n = entryOverhead + json.utf8.count + 2 * event.requestID.utf8.count + event.route.utf8.count
-      + event.tenant.utf8.count
-    if let p = event.chosenProvider { n += p.utf8.count + 16 }
-    for a in event.attempts { n += a.provider.utf8.count + 16 }
-    // The filter's copy of the tags (their JSON copy is in `json`).
-    for (k, v) in event.tags ?? [:] { n += k.utf8.count + v.utf8.count + 32 }
-    return n
+  /// The accounted size of a stored decision: its box and every heap block the
+  /// event owns, plus ``entryOverhead``. See ``EventFootprint``.
+  static func accountedBytes(_ event: DecisionEvent) -> Int {
+    entryOverhead + EventFootprint.block(MemoryLayout<DecisionEvent>.size + 16) + EventFootprint.bytes(of: event)
   }
 
-  /// Records a decision (its JSON already encoded). A request id seen before is
-  /// refused, like the SQLite store's primary key: the first decision stays.
-  mutating func record(_ event: DecisionEvent, json: String) {
+  /// Records a decision. A request id seen before is refused, like the SQLite
+  /// store's primary key: the first decision stays.
+  mutating func record(_ event: DecisionEvent) {
+    record(Stored(event), bytes: Self.accountedBytes(event))
+  }
+
+  /// Records a boxed decision whose ``accountedBytes(_:)`` the caller computed
+  /// (``AuditStore`` does both outside the lock).
+  mutating func record(_ stored: Stored, bytes: Int) {
+    let event = stored.event
     if let old = index[event.requestID], let i = position(of: old), entries[i].live { refused += 1; return }
     recorded += 1
-    var providers: [String] = []
-    if let p = event.chosenProvider { providers.append(p) }
-    for a in event.attempts where !providers.contains(a.provider) { providers.append(a.provider) }
-    let bytes = Self.accountedBytes(event, json: json)
     while usedBytes + bytes > budgetBytes, head < entries.count {
       if entries[head].live { evicted += 1 }
       dropOldest()
     }
     let seq = nextSequence
     nextSequence += 1
-    entries.append(Entry(sequence: seq, requestID: event.requestID, timestampMs: event.timestampMs, route: event.route,
-                         tenant: event.tenant, correlationID: event.correlationID, outcome: event.outcome, tags: event.tags ?? [:],
-                         providers: providers, json: json, bytes: bytes, live: true))
+    entries.append(Entry(sequence: seq, timestampMs: event.timestampMs, stored: stored, bytes: bytes))
     index[event.requestID] = seq
     usedBytes += bytes
     count += 1
   }
 
-  /// The stored JSON of the decision with `requestID`.
-  func json(requestID: String) -> String? {
-    guard let seq = index[requestID], let i = position(of: seq), entries[i].live else { return nil }
-    return entries[i].json
+  /// The decision with `requestID`.
+  func event(requestID: String) -> DecisionEvent? {
+    guard let seq = index[requestID], let i = position(of: seq) else { return nil }
+    return entries[i].stored?.event
   }
 
-  /// The stored JSON of the decisions matching `filter`, in its order and limit
-  /// (ties in time keep recording order, like the SQLite store's rowid).
-  func json(matching f: DecisionFilter) -> [String] {
+  /// The decisions matching `filter`, in its order and limit (ties in time keep
+  /// recording order, like the SQLite store's rowid).
+  func events(matching f: DecisionFilter) -> [DecisionEvent] {
     var matches: [Int] = []
-    for i in head..<entries.count where entries[i].live && Self.matches(entries[i], f) { matches.append(i) }
+    for i in head..<entries.count {
+      if let s = entries[i].stored, Self.matches(s.event, f) { matches.append(i) }
+    }
     // Recording order is nearly time order; a stable sort by time settles the rest.
     let ordered = matches.enumerated().sorted { a, b in
       let ta = entries[a.element].timestampMs, tb = entries[b.element].timestampMs
@@ -117,18 +119,28 @@ struct AuditMemoryRing {
     }.map(\.element)
     let sequence = f.order == .newestFirst ? Array(ordered.reversed()) : ordered
     let limited = f.limit.map { Array(sequence.prefix(max(0, $0))) } ?? sequence
-    return limited.map { entries[$0].json }
+    return limited.compactMap { entries[$0].stored?.event }
   }
 
-  static func matches(_ e: Entry, _ f: DecisionFilter) -> Bool {
+  /// The stored JSON of the decision with `requestID` (encoded now).
+  func json(requestID: String) -> String? { event(requestID: requestID).map(DecisionEventJSON.encode) }
+
+  /// The stored JSON of the decisions matching `filter` (encoded now).
+  func json(matching f: DecisionFilter) -> [String] { events(matching: f).map(DecisionEventJSON.encode) }
+
+  static func matches(_ e: DecisionEvent, _ f: DecisionFilter) -> Bool {
     if let v = f.sinceMs, e.timestampMs < v { return false }
     if let v = f.untilMs, e.timestampMs >= v { return false }
     if let v = f.route, e.route != v { return false }
     if let v = f.tenant, e.tenant != v { return false }
     if let v = f.correlationID, e.correlationID != v { return false }
     if let v = f.outcome, e.outcome != v { return false }
-    if let v = f.provider, !e.providers.contains(v) { return false }
-    for (k, v) in f.tags where e.tags[k] != v { return false }
+    // The provider that served, or any provider attempted (skipped ones included).
+    if let v = f.provider, e.chosenProvider != v, !e.attempts.contains(where: { $0.provider == v }) { return false }
+    if !f.tags.isEmpty {
+      let tags = e.tags ?? [:]
+      for (k, v) in f.tags where tags[k] != v { return false }
+    }
     return true
   }
 
@@ -169,29 +181,21 @@ struct AuditMemoryRing {
     return i >= head && i < entries.count ? i : nil
   }
 
-  /// Marks an entry dead and releases its JSON; the slot's overhead stays
+  /// Marks an entry dead and releases its event; the slot's overhead stays
   /// accounted until the slot is dropped from the front.
   private mutating func kill(at i: Int) {
-    guard entries[i].live else { return }
-    entries[i].live = false
-    if index[entries[i].requestID] == entries[i].sequence { index[entries[i].requestID] = nil }
-    let released = entries[i].bytes - Self.entryOverhead
-    usedBytes -= released
+    guard let stored = entries[i].stored else { return }
+    if index[stored.event.requestID] == entries[i].sequence { index[stored.event.requestID] = nil }
+    entries[i].stored = nil
+    usedBytes -= entries[i].bytes - Self.entryOverhead
     entries[i].bytes = Self.entryOverhead
-    entries[i].json = ""
-    entries[i].providers = []
-    entries[i].requestID = ""
-    entries[i].route = ""
-    entries[i].tenant = ""
-    entries[i].tags = [:]
     count -= 1
   }
 
   private mutating func dropOldest() {
     kill(at: head)
     usedBytes -= entries[head].bytes
-    entries[head] = Entry(sequence: entries[head].sequence, requestID: "", timestampMs: 0, route: "", tenant: "",
-                          outcome: .success, providers: [], json: "", bytes: 0, live: false)
+    entries[head].bytes = 0
     head += 1
     // Compact once the dropped prefix is at least half of the array.
     if head >= 1024, head * 2 >= entries.count {

@@ -107,7 +107,10 @@ enum DecisionEventJSON {
       // Tiered routes only: Foundation's encoder for this one member, so the
       // router's attempt records always match the Codable shape.
       w.key("tier")
-      w.out.append((try? DecisionRowWriter.makeEncoder().encode(t)).map { String(decoding: $0, as: UTF8.self) } ?? "null")
+      // Sorted keys: the ring encodes on every read, so the same event must give the same bytes each time.
+      let encoder = DecisionRowWriter.makeEncoder()
+      encoder.outputFormatting.insert(.sortedKeys)
+      w.out.append((try? encoder.encode(t)).map { String(decoding: $0, as: UTF8.self) } ?? "null")
     }
     if let v = e.overageMicroUSD { w.field("overage_micro_usd", int: v) }
     if let v = e.tags { w.key("tags"); w.stringMap(v) }

@@ -112,7 +112,9 @@ public final class SwitchboardMetrics: Sendable {
   /// reported in `event.warnings`, and the sidecar's own time.
   ///
   /// One lock, no label text built: label values are the event's own strings (or a
-  /// static fold value), hashed into typed keys; a series allocates only when it is new.
+  /// static fold value). A request whose route, tenant and candidates were seen
+  /// recently reuses their resolved series (no hashing); otherwise they are
+  /// resolved into typed keys once. A series allocates only when it is new.
   ///
   /// - Parameters:
   ///   - event: The request's decision event.
@@ -120,60 +122,27 @@ public final class SwitchboardMetrics: Sendable {
   public func record(_ event: DecisionEvent, overhead: Duration) {
     let overheadSeconds = overhead.secondsDouble
     state.withLock { s in
-      let domain = s.domain
-      let route: String
-      if event.reason == .unknownRoute {
-        route = Self.unknownRouteLabel
-      } else if let domain, !domain.routes.contains(event.route) {
-        route = event.route.utf8.contains(UInt8(ascii: "/")) ? Self.directRouteLabel : Self.otherLabel
-      } else {
-        route = event.route
-      }
-      let tenant: String
-      if let domain, !domain.tenants.contains(event.tenant), !s.dynamicTenants.contains(event.tenant) {
-        if s.dynamicTenants.count < Self.maxDynamicTenantLabels {
-          s.dynamicTenants.insert(event.tenant); tenant = event.tenant
-        } else {
-          tenant = Self.otherLabel
-        }
-      } else {
-        tenant = event.tenant
-      }
-      s.requests[RequestSeries(route: route, outcome: event.outcome), default: 0] += 1
-      s.requestDuration[route, default: HistogramState(bucketCount: Self.requestDurationBuckets.count)]
-        .observe(max(0, event.totalLatencyMs) / 1000, bounds: Self.requestDurationBuckets)
+      // Labels and series slots come from the handle caches: a combination seen
+      // recently is found by comparing strings, not by hashing them (MetricsState+Handles).
+      let r = s.requestHandle(event)
+      s.requestCounts[r.requestSlot] += 1
+      s.requestDurationValues[r.durationSlot].observe(max(0, event.totalLatencyMs) / 1000, bounds: Self.requestDurationBuckets)
       for a in event.attempts {
-        let provider: String, model: String
-        if let domain {
-          // One lookup on the common path: the domain's candidates are all of configured providers.
-          if domain.candidates.contains(CandidateRef(provider: a.provider, model: a.model)) {
-            provider = a.provider; model = a.model
-          } else if domain.providers.contains(a.provider) {
-            provider = a.provider; model = Self.otherLabel
-          } else {
-            provider = Self.otherLabel; model = Self.otherLabel
-          }
-        } else {
-          provider = a.provider; model = a.model
-        }
-        let cancelled = a.reason == .cancelled
-        let key = AttemptSeries(provider: provider, model: model, outcome: a.outcome,
-                                failureClass: cancelled ? nil : a.failureClass, reason: a.reason, cancelled: cancelled)
-        s.attempts[key, default: 0] += 1
+        let h = s.attemptHandle(a, of: r)
+        let attemptSlot = s.attemptHandles[h].attemptSlot
+        s.attemptCounts[attemptSlot] += 1
         guard a.outcome != .skipped else { continue }
-        s.upstreamLatency[CandidateSeries(provider: provider, model: model),
-                          default: HistogramState(bucketCount: Self.upstreamLatencyBuckets.count)]
-          .observe(max(0, a.latencyMs) / 1000, bounds: Self.upstreamLatencyBuckets)
+        let latencySlot = s.latencySlot(h)
+        s.upstreamLatencyValues[latencySlot].observe(max(0, a.latencyMs) / 1000, bounds: Self.upstreamLatencyBuckets)
         let spend = a.chargedMicroUSD ?? a.costUSD.map { MicroUSD(usd: $0).value } ?? 0
         let u = a.usage
         if u.inputTokens != 0 || u.outputTokens != 0 || u.cachedInputTokens != 0 || spend != 0 {
-          s.usage[UsageSeries(route: route, provider: provider, model: model, tenant: tenant), default: UsageCounters()]
-            .add(u, spendMicroUSD: spend)
+          let usageSlot = s.usageSlot(h, r)
+          s.usageValues[usageSlot].add(u, spendMicroUSD: spend)
         }
         if let ttft = a.firstTokenMs {
-          s.firstToken[RouteCandidateSeries(route: route, provider: provider, model: model),
-                       default: HistogramState(bucketCount: Self.firstTokenBuckets.count)]
-            .observe(max(0, ttft) / 1000, bounds: Self.firstTokenBuckets)
+          let firstTokenSlot = s.firstTokenSlot(h, r)
+          s.firstTokenValues[firstTokenSlot].observe(max(0, ttft) / 1000, bounds: Self.firstTokenBuckets)
         }
         if let o = a.overageMicroUSD, o > 0 {
           for var scope in a.chargedScopes ?? [] {

@@ -74,10 +74,21 @@ struct HistogramState: Sendable {
 }
 
 /// Everything the registry counts, behind one lock.
+///
+/// The per-request series (requests, durations, attempts, upstream latency, usage,
+/// time to first token) are stored as values in arrays, each found through its
+/// label set's slot; `SwitchboardMetrics.record` reaches those slots through the
+/// small caches of resolved handles (`MetricsState+Handles.swift`), so a request
+/// whose labels were seen recently hashes no label text. The dictionaries the
+/// exposition reads (`requests`, `attempts`, ...) are built from slots and values
+/// when rendering.
 struct MetricsState: Sendable {
-  var requests: [RequestSeries: UInt64]
-  var attempts: [AttemptSeries: UInt64]
-  var upstreamLatency: [CandidateSeries: HistogramState]
+  var requestSlots: [RequestSeries: Int] = [:]
+  var requestCounts: [UInt64] = []
+  var attemptSlots: [AttemptSeries: Int] = [:]
+  var attemptCounts: [UInt64] = []
+  var upstreamLatencySlots: [CandidateSeries: Int] = [:]
+  var upstreamLatencyValues: [HistogramState] = []
   var overhead: HistogramState
   var softExceeded: [String: UInt64]
   /// Overage per ledger account (`scope@window`): how many settles went over their reservation, and by how much.
@@ -85,25 +96,56 @@ struct MetricsState: Sendable {
   var framesRejected: [String: UInt64]
   var reloads: [Bool: UInt64] = [:]
   /// Token and spend counters.
-  var usage: [UsageSeries: UsageCounters] = [:]
+  var usageSlots: [UsageSeries: Int] = [:]
+  var usageValues: [UsageCounters] = []
   /// Time to first token of streamed attempts.
-  var firstToken: [RouteCandidateSeries: HistogramState] = [:]
+  var firstTokenSlots: [RouteCandidateSeries: Int] = [:]
+  var firstTokenValues: [HistogramState] = []
   /// End-to-end duration per route.
-  var requestDuration: [String: HistogramState] = [:]
+  var requestDurationSlots: [String: Int] = [:]
+  var requestDurationValues: [HistogramState] = []
   /// The label domain (nil: every value is its own label, as in unit tests).
-  var domain: SwitchboardMetrics.LabelDomain?
+  var domain: SwitchboardMetrics.LabelDomain? {
+    didSet { forgetHandles() }
+  }
   /// Tenants outside the configured ones that got a label of their own (first come).
   var dynamicTenants: Set<String> = []
+  /// Recently resolved requests and attempts (bounded; see `MetricsState+Handles.swift`).
+  var requestHandles: [RequestHandle] = []
+  var attemptHandles: [AttemptHandle] = []
+  var nextRequestHandle = 0
+  var nextAttemptHandle = 0
 
   init(upstreamBucketCount: Int, overheadBucketCount: Int) {
-    requests = [:]; requests.reserveCapacity(64)
-    attempts = [:]; attempts.reserveCapacity(256)
-    upstreamLatency = [:]; upstreamLatency.reserveCapacity(64)
+    requestSlots.reserveCapacity(64)
+    attemptSlots.reserveCapacity(256)
+    upstreamLatencySlots.reserveCapacity(64)
     softExceeded = [:]; softExceeded.reserveCapacity(16)
     framesRejected = [:]; framesRejected.reserveCapacity(8)
-    usage.reserveCapacity(256)
-    firstToken.reserveCapacity(64)
-    requestDuration.reserveCapacity(32)
+    usageSlots.reserveCapacity(256)
+    firstTokenSlots.reserveCapacity(64)
+    requestDurationSlots.reserveCapacity(32)
     overhead = HistogramState(bucketCount: overheadBucketCount)
+  }
+
+  /// `switchboard_requests_total` by label set.
+  var requests: [RequestSeries: UInt64] { requestSlots.mapValues { requestCounts[$0] } }
+  /// `switchboard_attempts_total` by label set.
+  var attempts: [AttemptSeries: UInt64] { attemptSlots.mapValues { attemptCounts[$0] } }
+  /// `switchboard_upstream_latency_seconds` by label set.
+  var upstreamLatency: [CandidateSeries: HistogramState] { upstreamLatencySlots.mapValues { upstreamLatencyValues[$0] } }
+  /// The token and spend counters by label set.
+  var usage: [UsageSeries: UsageCounters] { usageSlots.mapValues { usageValues[$0] } }
+  /// `switchboard_time_to_first_token_seconds` by label set.
+  var firstToken: [RouteCandidateSeries: HistogramState] { firstTokenSlots.mapValues { firstTokenValues[$0] } }
+  /// `switchboard_request_duration_seconds` by route label.
+  var requestDuration: [String: HistogramState] { requestDurationSlots.mapValues { requestDurationValues[$0] } }
+
+  /// The slot of `key`'s series, created (with `make()`) when new.
+  static func slot<K: Hashable, V>(_ key: K, _ slots: inout [K: Int], _ values: inout [V], _ make: () -> V) -> Int {
+    if let i = slots[key] { return i }
+    values.append(make())
+    slots[key] = values.count - 1
+    return values.count - 1
   }
 }
