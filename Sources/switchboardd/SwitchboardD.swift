@@ -3,8 +3,8 @@ import Foundation
 import SwitchboardDaemon
 import SwitchboardHTTP
 
-/// `switchboardd --config FILE`: the Switchboard sidecar daemon.
-@main
+/// `switchboardd --config FILE`: the Switchboard sidecar daemon (started from main.swift,
+/// which first chooses where Swift concurrency runs).
 struct SwitchboardD: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "switchboardd",

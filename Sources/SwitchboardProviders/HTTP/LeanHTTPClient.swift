@@ -122,7 +122,8 @@ public final class LeanHTTPClient: Sendable {
     let key = task.target.poolKey
     let action: Pool.AcquireAction = pools.withLock { pools in
       if shutDown.load(ordering: .relaxed) { return .fail }
-      return pools[key, default: Pool(limit: configuration.maxConnectionsPerHost)].acquire(id: task.id, task) { $0.isActive }
+      return pools[key, default: Pool(limit: configuration.maxConnectionsPerHost)]
+        .acquire(id: task.id, task, isUsable: { $0.isActive }, prefers: { $0.channel.eventLoop.inEventLoop })
     }
     switch action {
     case .use(let connection): run(task, on: connection)  // dispatched on the connection's loop
@@ -170,7 +171,9 @@ public final class LeanHTTPClient: Sendable {
 
   private func connect(for task: LeanHTTPTask) {
     let key = task.target.poolKey
-    ClientBootstrap(group: eventLoopGroup)
+    // On the caller's event loop when it runs on one of the group's (`any()`), so
+    // the answer comes back on the loop that waits for it; else the next loop.
+    ClientBootstrap(group: eventLoopGroup.any())
       .connectTimeout(configuration.connectTimeout)
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
       .channelInitializer { [self] channel in
