@@ -22,7 +22,7 @@ public enum ConcurrencyExecutor: String, Sendable {
   public static let environmentVariable = "SWITCHBOARD_EXECUTOR"
 
   /// The choice when the variable is unset.
-  public static let standard: ConcurrencyExecutor = .nio
+  public static let standard: ConcurrencyExecutor = .default
 
   /// The choice in `environment`; nil when the variable holds something else.
   public static func chosen(in environment: [String: String] = ProcessInfo.processInfo.environment) -> ConcurrencyExecutor? {
