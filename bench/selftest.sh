@@ -65,6 +65,12 @@ if [ -x "$SWITCHBOARDD" ]; then
   else
     echo "skip: no fake-provider next to $SWITCHBOARDD (TLS check)"
   fi
+  ab_smoke() { # one short round of bench/ab-executor.sh: both arms answer everything
+    AB_CASES="c1 sim64" "$BENCH_DIR/ab-executor.sh" 200 1 >"$BENCH_TMP/ab.out" 2>&1 || { tail -20 "$BENCH_TMP/ab.out"; return 1; }
+    awk '/^medians/{m=1} m && ($1=="c1" || $1=="sim64"){n++; if ($NF!=0) bad=1} END{exit !(n==4 && !bad)}' "$BENCH_TMP/ab.out" \
+      || { cat "$BENCH_TMP/ab.out"; return 1; }
+  }
+  check "ab-executor.sh: one short round, both executors" ab_smoke
 else
   echo "skip: no daemon at $SWITCHBOARDD (socket checks)"
 fi

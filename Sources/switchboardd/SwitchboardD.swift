@@ -24,6 +24,20 @@ struct SwitchboardD: AsyncParsableCommand {
   @Option(name: .customLong("http-listen"), help: "host:port of the OpenAI-compatible HTTP endpoint (overrides http.listen; port 0 = any free port, logged).")
   var httpListen: String?
 
+  /// Before any NIO use or task: as many event loops as CPUs this process may use,
+  /// and where Swift concurrency runs (`SWITCHBOARD_EXECUTOR`; docs/operations.md).
+  /// Then what `AsyncParsableCommand.main()` does.
+  static func main() async {
+    if ConcurrencyExecutor.chosen() == .nio { EventLoopSizing.matchCPUAffinity() }
+    ConcurrencyExecutor.installFromEnvironment()
+    do {
+      let command = try parse()
+      try await command.run()
+    } catch {
+      exit(withError: error)
+    }
+  }
+
   func run() async throws {
     Self.limitMallocArenas()
     let httpListen = self.httpListen

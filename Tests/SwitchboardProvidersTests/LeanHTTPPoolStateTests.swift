@@ -87,4 +87,26 @@ struct LeanHTTPPoolStateTests {
     guard case .close = pool.release(fresh, now: 30) else { Issue.record("not closed after shutdown"); return }
     guard case .fail = pool.acquire(id: 5, "e", isUsable: { _ in true }) else { Issue.record("not failed after shutdown"); return }
   }
+
+  /// A caller on an event loop takes the idle connection on its own loop (no thread
+  /// hop for the answer) when there is one, else the most recently idle one; a
+  /// preferred connection that is closed is dropped and the rest are tried.
+  @Test func anIdleConnectionThePoolPrefersIsTakenFirst() {
+    var pool = Pool(limit: 4)
+    let a = Conn(), b = Conn(), c = Conn(), d = Conn()
+    for id in 1...4 { _ = pool.acquire(id: UInt64(id), "r\(id)") { _ in true } }
+    for (t, conn) in [a, b, c, d].enumerated() { _ = pool.release(conn, now: UInt64(t)) }
+    let cases: [(prefer: Conn?, usable: (Conn) -> Bool, expect: Conn)] = [
+      (a, { _ in true }, a),    // the preferred one, though not the most recent
+      (nil, { _ in true }, d),  // no preference: the most recent
+      (c, { $0 !== c }, b),     // the preferred one is closed: dropped, then the most recent usable
+    ]
+    for (prefer, usable, expect) in cases {
+      guard case .use(let got) = pool.acquire(id: 9, "x", isUsable: usable, prefers: { $0 === prefer }) else {
+        Issue.record("no idle connection used"); return
+      }
+      #expect(got === expect)
+    }
+    #expect(pool.idle.isEmpty)
+  }
 }

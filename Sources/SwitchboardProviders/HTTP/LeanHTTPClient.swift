@@ -139,7 +139,8 @@ public final class LeanHTTPClient: Sendable {
     let key = task.target.poolKey
     let action: Pool.AcquireAction = pools.withLock { pools in
       if shutDown.load(ordering: .relaxed) { return .fail }
-      return pools[key, default: Pool(limit: configuration.maxConnectionsPerHost)].acquire(id: task.id, task) { $0.isActive }
+      return pools[key, default: Pool(limit: configuration.maxConnectionsPerHost)]
+        .acquire(id: task.id, task, isUsable: { $0.isActive }, prefers: { $0.channel.eventLoop.inEventLoop })
     }
     switch action {
     case .use(let connection): run(task, on: connection)  // dispatched on the connection's loop
@@ -193,7 +194,9 @@ public final class LeanHTTPClient: Sendable {
       (context: tls.context, serverName: (try? SocketAddress(ipAddress: key.host, port: 0)) == nil ? key.host : nil)
     }
     let handshakeLimit = configuration.connectTimeout
-    ClientBootstrap(group: eventLoopGroup)
+    // On the caller's event loop when it runs on one of the group's (`any()`), so
+    // the answer comes back on the loop that waits for it; else the next loop.
+    ClientBootstrap(group: eventLoopGroup.any())
       .connectTimeout(configuration.connectTimeout)
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
       .channelInitializer { [self] channel in

@@ -52,8 +52,16 @@ struct LeanHTTPPoolState<Connection: AnyObject, Waiter> {
 
   /// A request wants a connection. `isUsable` says whether an idle connection is
   /// still open (a closed one is dropped here; its close is counted by `closed`).
-  mutating func acquire(id: UInt64, _ waiter: Waiter, isUsable: (Connection) -> Bool) -> AcquireAction {
+  /// `prefers` picks, among the idle ones, the most recent it accepts (the caller
+  /// prefers a connection on its own event loop, which answers without a thread
+  /// hop); otherwise the most recently idle one is used.
+  mutating func acquire(id: UInt64, _ waiter: Waiter, isUsable: (Connection) -> Bool,
+                        prefers: (Connection) -> Bool = { _ in false }) -> AcquireAction {
     if isShutDown { return .fail }
+    if let i = idle.lastIndex(where: { prefers($0.connection) }) {
+      let preferred = idle.remove(at: i).connection
+      if isUsable(preferred) { return .use(preferred) }
+    }
     while let last = idle.popLast() {
       if isUsable(last.connection) { return .use(last.connection) }
     }
