@@ -214,7 +214,11 @@ public final class LeanHTTPClient: Sendable {
         guard tls != nil else { return channel.eventLoop.makeSucceededFuture(channel) }
         do {
           let waiter = try channel.pipeline.syncOperations.handler(type: LeanTLSHandshakeHandler.self)
-          return waiter.handshakeDone.map { channel }.flatMapErrorThrowing { error in
+          let bound = NIOLoopBound(waiter, eventLoop: channel.eventLoop)
+          return waiter.handshakeDone.map {
+            channel.pipeline.syncOperations.removeHandler(bound.value, promise: nil)
+            return channel
+          }.flatMapErrorThrowing { error in
             channel.close(promise: nil)
             throw error
           }

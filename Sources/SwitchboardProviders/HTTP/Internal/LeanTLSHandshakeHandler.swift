@@ -6,7 +6,7 @@ import NIOTLS
 /// `handshakeDone` when the handshake (and the host-name check) has finished, or
 /// fails it with the first error, a close, or the handshake limit — so the lean
 /// client writes a request only on a verified connection, and a TLS failure is a
-/// connect failure (nothing was sent). Removes itself once done.
+/// connect failure (nothing was sent). The client removes it once done.
 final class LeanTLSHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
   typealias InboundIn = NIOAny
 
@@ -42,7 +42,8 @@ final class LeanTLSHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
       let promise = self.promise
       self.promise = nil
       context.fireUserInboundEventTriggered(event)
-      context.pipeline.syncOperations.removeHandler(self, promise: nil)
+      // The client removes this handler once it has read `handshakeDone` (removing it
+      // here raced with the client's lookup when the handshake finished first).
       promise?.succeed()
       return
     }
