@@ -106,7 +106,7 @@ public final class PostgresTestServer: @unchecked Sendable {
   }
 
   /// Runs a blocking `body` on a GCD thread, not on the concurrency pool.
-  static func offPool<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
+  public static func offPool<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { c in
       DispatchQueue.global().async { c.resume(with: Result { try body() }) }
     }

@@ -38,7 +38,7 @@ struct PostgresTestServerTests {
     try await Task.sleep(for: .seconds(1))
     #expect(!Self.isGone(pid), "the server outlived nothing yet")
     kill(owner.processIdentifier, SIGKILL)
-    owner.waitUntilExit()
+    try await PostgresTestServer.offPool { owner.waitUntilExit() }
     #expect(try await Self.eventually { Self.isGone(pid) }, "the server \(pid) outlived its owner")
     #expect(try await Self.eventually { !FileManager.default.fileExists(atPath: server.dir) }, "its directory is removed")
   }
@@ -68,8 +68,11 @@ struct PostgresTestServerTests {
     child.standardOutput = pipe
     child.standardError = FileHandle.nullDevice
     try child.run()
-    // Read until the child says where its server is (off the concurrency pool: blocking reads).
-    let line = try await Task.detached { () -> String in
+    // Read until the child says where its server is, on a GCD thread: the reads block
+    // for as long as the child takes to start PostgreSQL, and a `Task.detached` runs on
+    // the concurrency pool (2 threads here), which starved parallel tests (streams cut
+    // by a fake whose pacing tasks could not run were seen as stalls).
+    let line = try await PostgresTestServer.offPool { () -> String in
       var text = ""
       let deadline = ContinuousClock.now + .seconds(120)
       while ContinuousClock.now < deadline {
@@ -79,13 +82,13 @@ struct PostgresTestServerTests {
         if let l = text.split(separator: "\n").first(where: { $0.hasPrefix("SERVER ") }), text.contains("\n") { return String(l) }
       }
       return text
-    }.value
+    }
     let parts = line.split(separator: " ")
     try #require(parts.count == 3 && parts[0] == "SERVER", "the child did not start a server: \(line)")
     let pid = try #require(pid_t(parts[1])), dir = String(parts[2])
     #expect(pid > 0 && !Self.isGone(pid), "the child's server runs")
     kill(child.processIdentifier, SIGKILL)
-    child.waitUntilExit()
+    try await PostgresTestServer.offPool { child.waitUntilExit() }
     #expect(child.terminationReason == .uncaughtSignal)
     let gone = try await Self.eventually { Self.isGone(pid) }
     if !gone { kill(pid, SIGKILL) }  // do not leave it behind even when the test fails
