@@ -89,21 +89,25 @@ struct AuditMemoryFootprintTests {
   func accountingIsConservative() throws {
     let kinds = Self.kinds()
     let n = 6_000
-    // The least of three trials: other tests allocating at the same time only add.
-    var best: (held: Int, accounted: Int)?
-    for _ in 0..<3 {
+    // The heap count is process-wide and other tests allocate and free meanwhile, so
+    // five trials: an accounting below the real footprint shows in every trial (the
+    // least must still fit), an absurdly high one even against the most noise (the
+    // greatest must be over a third of it).
+    var trials: [(held: Int, accounted: Int)] = []
+    for _ in 0..<5 {
       guard let before = Self.heapInUse() else { return }  // no glibc: nothing to measure against
       var ring = AuditMemoryRing(budgetBytes: 1 << 30)
       for i in 0..<n { ring.record(Self.unique(kinds[i % kinds.count], i)) }
       let held = (Self.heapInUse() ?? 0) - before
       #expect(ring.count == n)
-      if best == nil || held < best!.held { best = (held, ring.usedBytes) }
+      trials.append((held, ring.usedBytes))
       withExtendedLifetime(ring) {}
     }
-    let b = try #require(best)
-    #expect(b.held > 0 && b.held <= b.accounted, "allocator holds \(b.held) bytes, ring accounts \(b.accounted)")
+    let least = try #require(trials.filter { $0.held > 0 }.min { $0.held < $1.held }, "no trial measured a heap: \(trials)")
+    let most = try #require(trials.max { $0.held < $1.held })
+    #expect(least.held <= least.accounted, "allocator holds \(least.held) bytes, ring accounts \(least.accounted)")
     // And not absurdly so: the budget should still buy a comparable number of decisions.
-    #expect(b.accounted < 3 * b.held, "allocator holds \(b.held) bytes, ring accounts \(b.accounted)")
+    #expect(most.accounted < 3 * most.held, "allocator holds \(most.held) bytes, ring accounts \(most.accounted)")
   }
 
   @Test("a full ring stays within its budget for every kind of decision")
