@@ -12,6 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 N=${1:-20000}
 ROUNDS=${2:-3}
+export ROUNDS
 FAKE=${FAKE_PROVIDER:-$REPO_ROOT/.build/release/fake-provider}
 load_note
 pin 1 "$FAKE" --port 0 --tls-test-ca "$BENCH_TMP/ca.pem" >"$BENCH_TMP/fake.out" 2>&1 &
@@ -34,38 +35,5 @@ models:
 routes:
   bench: {candidates: [tls/bench-model]}
 YAML
-RESULTS=$BENCH_TMP/ab-tls.jsonl
-for round in $(seq 1 "$ROUNDS"); do
-  for client in asynchttpclient lean; do
-    if [ "$client" = asynchttpclient ]; then export SWITCHBOARD_PROVIDER_HTTP_CLIENT=asynchttpclient
-    else unset SWITCHBOARD_PROVIDER_HTTP_CLIENT; fi
-    daemon_start "$BENCH_TMP/tls.yaml"
-    echo "== round $round, $client over TLS ($(cut -d' ' -f1 /proc/loadavg) load)"
-    for spec in "c32:--concurrency 32 --requests $N" "c1:--concurrency 1 --connections 1 --requests $((N / 10))"; do
-      name=${spec%%:*}
-      # shellcheck disable=SC2086
-      loadgen --socket "$SOCKET" --route bench ${spec#*:} --pid "$DAEMON_PID" --label "$client $name" --json \
-        | tee "$BENCH_TMP/out" | grep -v '^{' || true
-      grep '^{' "$BENCH_TMP/out" | sed "s/^{/{\"client\":\"$client\",\"case\":\"$name\",/" >>"$RESULTS"
-    done
-    daemon_stop
-  done
-done
-unset SWITCHBOARD_PROVIDER_HTTP_CLIENT
-python3 - "$RESULTS" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-print("\nmedians over rounds, HTTPS upstream (daemon CPU from /proc; same binary, same run, interleaved):")
-print(f"{'case':6} {'client':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'daemon us/req':>14}")
-for case in ["c32", "c1"]:
-    for client in ["asynchttpclient", "lean"]:
-        rs = [r for r in rows if r["case"] == case and r["client"] == client]
-        if not rs: continue
-        med = lambda k: statistics.median(r[k] for r in rs)
-        cpu = statistics.median(r["cpu_us"][0] for r in rs)
-        fails = sum(r.get("failed", 0) for r in rs)
-        print(f"{case:6} {client:16} {med('rps'):8.0f} {med('p50_ms'):8.3f} {med('p99_ms'):8.3f} {fails:5} {cpu:14.1f}")
-    a = [r["cpu_us"][0] for r in rows if r["case"] == case and r["client"] == "asynchttpclient"]
-    b = [r["cpu_us"][0] for r in rows if r["case"] == case and r["client"] == "lean"]
-    if a and b: print(f"{case:6} {'lean / ahc CPU':16} {statistics.median(b) / statistics.median(a):8.2f}x")
-PY
+ab_clients "$BENCH_TMP/tls.yaml" "HTTPS upstream" "c32:--concurrency 32 --requests $N" \
+  "c1:--concurrency 1 --connections 1 --requests $((N / 10))"

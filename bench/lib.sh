@@ -118,3 +118,49 @@ YAML
 load_note() {
   echo "# $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 }
+
+# ab_clients YAML TITLE SPEC...: the A/B of the provider HTTP client in one run, for
+# ab-client.sh and ab-tls.sh. ROUNDS rounds of AsyncHTTPClient (SWITCHBOARD_PROVIDER_
+# HTTP_CLIENT=asynchttpclient) then the lean client, interleaved, the daemon started on
+# YAML each time; each SPEC is "NAME:LOADGEN-ARGS" run over the socket. Prints every
+# run, then per case the medians (req/s, p50, p99, failures, daemon CPU per request
+# from /proc) and lean / AsyncHTTPClient CPU.
+ab_clients() {
+  local yaml=$1 title=$2; shift 2
+  local results=$BENCH_TMP/ab.jsonl round client spec name cases=""
+  for spec in "$@"; do cases="$cases ${spec%%:*}"; done
+  for round in $(seq 1 "${ROUNDS:-3}"); do
+    for client in asynchttpclient lean; do
+      if [ "$client" = asynchttpclient ]; then export SWITCHBOARD_PROVIDER_HTTP_CLIENT=asynchttpclient
+      else unset SWITCHBOARD_PROVIDER_HTTP_CLIENT; fi
+      daemon_start "$yaml"
+      echo "== round $round, $client, $title ($(cut -d' ' -f1 /proc/loadavg) load)"
+      for spec in "$@"; do
+        name=${spec%%:*}
+        # shellcheck disable=SC2086
+        loadgen --socket "$SOCKET" --route bench ${spec#*:} --pid "$DAEMON_PID" --label "$client $name" --json \
+          | tee "$BENCH_TMP/out" | grep -v '^{' || true
+        grep '^{' "$BENCH_TMP/out" | sed "s/^{/{\"client\":\"$client\",\"case\":\"$name\",/" >>"$results"
+      done
+      daemon_stop
+    done
+  done
+  unset SWITCHBOARD_PROVIDER_HTTP_CLIENT
+  python3 - "$results" "$title" $cases <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(f"\nmedians over rounds, {sys.argv[2]} (daemon CPU from /proc; same binary, same run, interleaved):")
+print(f"{'case':10} {'client':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5} {'daemon us/req':>14}")
+for case in sys.argv[3:]:
+    for client in ["asynchttpclient", "lean"]:
+        rs = [r for r in rows if r["case"] == case and r["client"] == client]
+        if not rs: continue
+        med = lambda k: statistics.median(r[k] for r in rs)
+        cpu = statistics.median(r["cpu_us"][0] for r in rs)
+        fails = sum(r.get("failed", 0) for r in rs)
+        print(f"{case:10} {client:16} {med('rps'):8.0f} {med('p50_ms'):8.3f} {med('p99_ms'):8.3f} {fails:5} {cpu:14.1f}")
+    a = [r["cpu_us"][0] for r in rows if r["case"] == case and r["client"] == "asynchttpclient"]
+    b = [r["cpu_us"][0] for r in rows if r["case"] == case and r["client"] == "lean"]
+    if a and b: print(f"{case:10} {'lean / ahc CPU':16} {statistics.median(b) / statistics.median(a):8.2f}x")
+PY
+}
