@@ -6,6 +6,10 @@ debug info) and demangles with `swift demangle`.
 
   perf record -F 2000 -g -p PID -- sleep 10
   python3 bench/perf-attribute.py perf.data BINARY [TOP] [NAME_IN_PERF_SCRIPT]
+
+CALLERS=SUBSTRING (environment): instead, for the samples with a frame whose raw
+symbol contains SUBSTRING (e.g. swift_getGenericMetadata, malloc), the share per
+nearest caller in BINARY: which of our functions pay for that runtime work.
 """
 import bisect
 import collections
@@ -37,9 +41,10 @@ def resolve(ip, sym, dso):
 
 out = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym,dso"], capture_output=True, text=True).stdout
 self_c, incl_c = collections.Counter(), collections.Counter()
+callers_of = os.environ.get("CALLERS")
 samples = 0
 for block in out.split("\n\n"):
-    frames = []
+    frames, in_binary = [], []
     for line in block.strip().splitlines():
         p = line.split(None, 1)
         if len(p) < 2:
@@ -48,9 +53,18 @@ for block in out.split("\n\n"):
         rest = p[1]
         sym, _, dso = rest.rpartition(" (")
         frames.append(resolve(ip, sym.strip(), dso))
+        if callers_of:
+            in_binary.append(name_of_binary in dso)
     if not frames:
         continue
     samples += 1
+    if callers_of:
+        hit = next((i for i, f in enumerate(frames) if callers_of in f), None)
+        if hit is not None:
+            caller = next((frames[j] for j in range(hit + 1, len(frames)) if in_binary[j]), "(none of ours)")
+            self_c[caller] += 1
+            incl_c[callers_of] += 1
+        continue
     self_c[frames[0]] += 1
     for f in set(frames):
         incl_c[f] += 1
@@ -60,6 +74,11 @@ dem = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="
                      text=True).stdout.splitlines()
 pretty = dict(zip(names, dem)) if len(dem) == len(names) else {n: n for n in names}
 print(f"{samples} samples")
+if callers_of:
+    print(f"--- {100 * incl_c[callers_of] / max(1, samples):.2f}% of samples are in {callers_of}; by nearest caller of ours:")
+    for n, c in self_c.most_common(top):
+        print(f"{100 * c / samples:6.2f}%  {pretty.get(n, n)[:160]}")
+    sys.exit(0)
 print("--- self")
 for n, c in self_c.most_common(top):
     print(f"{100 * c / samples:6.2f}%  {pretty.get(n, n)[:160]}")

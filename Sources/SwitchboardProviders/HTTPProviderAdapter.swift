@@ -39,6 +39,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
   private let leanClient: LeanHTTPClient?
   /// How `https://` is verified; nil: the system roots (the lean client's default context).
   private let tls: ProviderTLS?
+  private let targets = LeanTargetCache()
   private let logger: Logger
 
   public var kind: String { dialect.kind }
@@ -66,7 +67,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     let prepared = try dialect.prepareRequest(call, options: options, stream: streaming)
     var headers = prepared.headers
     Self.addTraceContext(call, to: &headers)
-    var leanTarget = leanClient == nil ? nil : LeanHTTPTarget(prepared.url)
+    var leanTarget = leanClient == nil ? nil : targets.target(prepared.url)
     if let target = leanTarget, target.isHTTPS {
       // The provider's own trust, or the client's shared context of the system roots
       // (should that fail to build, AsyncHTTPClient serves the call).
@@ -95,22 +96,34 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     if let tp = call.traceParent { metadata["trace.id"] = "\(Self.traceID(ofTraceParent: tp))" }
     logger.debug("provider attempt", metadata: metadata)
 
-    let (events, continuation) = AsyncStream.makeStream(of: AttemptEvent.self)
+    let events = AttemptEventQueue()
     let watchdog = AttemptWatchdog(eventLoop: httpClient.eventLoopGroup.next()) { limit in
-      continuation.yield(.limit(limit))
+      events.yield(.limit(limit))
     }
     let start = NIODeadline.now()
-    let deadline = start + TimeAmount(remaining), connectBy = start + TimeAmount(call.limits.connect)
-    let sink = AttemptEventSink(continuation: continuation, watchdog: watchdog)
+    let deadline = start + TimeAmount(remaining), connectLimit = TimeAmount(call.limits.connect)
+    let sink = AttemptEventSink(events: events, watchdog: watchdog)
     let cancel: @Sendable () -> Void
+    var isWaiting: (@Sendable () -> Bool)?
     if let leanClient, let leanTarget {
-      // The limits are absolute (from `start`); the lean client arms them on the
-      // connection's event loop as it takes the request, so the timer costs no wake-up.
+      // The deadline is absolute (from `start`); the lean client reports where the
+      // request stands as it takes it, on the connection's event loop when one is
+      // idle, so the timer costs no wake-up. The connect limit runs only while a
+      // connection is being opened for the request: a wait in the daemon's own
+      // queue (every connection to the host busy) is not the provider's to answer for.
       let task = leanClient.post(leanTarget, headers: headers, body: prepared.body,
-                                 onDispatch: { watchdog.start(deadline: deadline, connect: connectBy) },
+                                 onPhase: { phase in
+                                   switch phase {
+                                   case .writing: watchdog.start(deadline: deadline, connect: nil)
+                                   case .waiting: watchdog.set(.deadline, deadline)
+                                   case .connecting: watchdog.start(deadline: deadline, connect: .now() + connectLimit)
+                                   }
+                                 },
                                  onEvent: { sink($0) })
       cancel = { task.cancel() }
+      isWaiting = { task.isWaiting }
     } else {
+      let connectBy = start + connectLimit
       watchdog.start(deadline: deadline, connect: connectBy)
       let task = httpClient.execute(request: request!, delegate: EventDelegate(sink), eventLoop: .indifferent,
                                     deadline: nil, logger: logger)
@@ -121,10 +134,10 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
       cancel()  // no-op once the response has ended; closes the connection otherwise
     }
     var run = AttemptRun(adapter: self, call: call, options: options, onDelta: onDelta,
-                         deadlineReason: deadlineReason, watchdog: watchdog,
+                         deadlineReason: deadlineReason, watchdog: watchdog, isWaiting: isWaiting,
                          decoder: streaming ? dialect.makeStreamDecoder(model: call.model) : nil)
     do {
-      for await event in events {
+      while let event = await events.next() {
         if let response = try await run.handle(event) {
           if run.answeredWhole, let onDelta {
             if !response.content.isEmpty { try await onDelta(.text(response.content)) }
@@ -188,6 +201,8 @@ struct AttemptRun<Dialect: ProviderDialect> {
   let onDelta: DeltaHandler?
   let deadlineReason: ReasonCode
   let watchdog: AttemptWatchdog
+  /// Whether the request still waits in the lean client's queue for a connection.
+  let isWaiting: (@Sendable () -> Bool)?
   var decoder: Dialect.StreamDecoder?
 
   var requestSent = false
@@ -205,9 +220,10 @@ struct AttemptRun<Dialect: ProviderDialect> {
   var collecting = true
 
   init(adapter: HTTPProviderAdapter<Dialect>, call: ProviderCall, options: TranslatedOptions, onDelta: DeltaHandler?,
-       deadlineReason: ReasonCode, watchdog: AttemptWatchdog, decoder: Dialect.StreamDecoder?) {
+       deadlineReason: ReasonCode, watchdog: AttemptWatchdog, isWaiting: (@Sendable () -> Bool)? = nil,
+       decoder: Dialect.StreamDecoder?) {
     self.adapter = adapter; self.call = call; self.options = options; self.onDelta = onDelta
-    self.deadlineReason = deadlineReason; self.watchdog = watchdog; self.decoder = decoder
+    self.deadlineReason = deadlineReason; self.watchdog = watchdog; self.isWaiting = isWaiting; self.decoder = decoder
   }
 
   private var status: Int { Int(head?.status.code ?? 0) }
@@ -226,7 +242,7 @@ struct AttemptRun<Dialect: ProviderDialect> {
     case .head(let h):
       head = h
       watchdog.set(.connect, nil)
-      let eventStream = h.headers.first(name: "content-type")?.lowercased().contains("text/event-stream") ?? false
+      let eventStream = h.headers.first(name: "content-type").map(ServerSentEventParser.isEventStream) ?? false
       collecting = decoder == nil || !isSuccess || !eventStream
       if collecting { watchdog.set(.firstToken, nil) }  // the rest of a whole body is bounded by the deadline
       return nil
@@ -366,6 +382,14 @@ struct AttemptRun<Dialect: ProviderDialect> {
                             afterHeaders: true)
     case .deadline:
       if terminated || (eventsSeen > 0 && decoder?.isComplete == true) { return withWarnings(decoder!.response()) }
+      if !requestSent, head == nil, isWaiting?() == true {
+        // Nothing left the daemon: the request waited for one of its own connections.
+        var f = ProviderFailure(deadlineReason, message: "the time limit passed while the request waited for a free "
+                                  + "connection to the provider (every connection the daemon may open to it was busy)",
+                                silent: true)
+        f.local = true
+        throw f
+      }
       throw ProviderFailure(deadlineReason, httpStatus: head.map { _ in status },
                             message: deadlineReason == .deadlineExceeded
                               ? "the request's deadline passed" : "the attempt's time limit passed",

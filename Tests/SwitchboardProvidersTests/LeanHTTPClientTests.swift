@@ -191,6 +191,68 @@ struct LeanHTTPClientTests {
     await client.shutdown()
   }
 
+  @Test func aRequestQueuedForABusyPoolRunsNoConnectLimit() async throws {
+    // Every connection the pool may open is busy: the next request waits in the
+    // daemon's own queue. That wait is not a connection attempt, so a connect limit
+    // far shorter than it does not fail the request (it did: `connect_failed`, and
+    // the provider's circuit counted the daemon's own overload).
+    let client = LeanHTTPClient(configuration: .init(maxConnectionsPerHost: 1))
+    try await ScriptedHTTPServer.with({ _, _ in .hold(first: "", rest: Canned.completion()) }) { server in
+      let adapter = try Self.adapter(server, client)
+      let first = Task { try await adapter.complete(Support.call("m", total: .seconds(60)), onDelta: nil) }
+      try await Self.eventually { server.requests == 1 }
+      let second = Task {
+        try await adapter.complete(Support.call("m", connect: .milliseconds(50), total: .seconds(60)), onDelta: nil)
+      }
+      try await Self.eventually { client.waitingRequests(host: "127.0.0.1", port: server.port) == 1 }
+      try await Task.sleep(for: .milliseconds(500))  // ten connect limits in the queue
+      server.release()
+      #expect(try await first.value.content == "hi there")
+      #expect(try await second.value.content == "hi there")
+      #expect(server.accepted == 1, "the second request waited for the first one's connection")
+    }
+    await client.shutdown()
+  }
+
+  @Test func aRequestThatWaitsForABusyPoolUntilItsDeadlineFailsAsTheDaemonsOwn() async throws {
+    let client = LeanHTTPClient(configuration: .init(maxConnectionsPerHost: 1))
+    try await ScriptedHTTPServer.with({ _, _ in .hold(first: "", rest: Canned.completion()) }) { server in
+      let adapter = try Self.adapter(server, client)
+      let first = Task { try await adapter.complete(Support.call("m", total: .seconds(60)), onDelta: nil) }
+      try await Self.eventually { server.requests == 1 }
+      let f = try #require(await Support.failure {
+        try await adapter.complete(Support.call("m", connect: .milliseconds(50), total: .milliseconds(400)), onDelta: nil)
+      })
+      #expect(f.reason == .timeout)
+      #expect(f.local, "nothing left the daemon: not the provider's failure")
+      #expect(f.silent)
+      #expect(client.waitingRequests(host: "127.0.0.1", port: server.port) == 0, "it left the queue")
+      server.release()
+      #expect(try await first.value.content == "hi there")
+      #expect(server.requests == 1)
+    }
+    await client.shutdown()
+  }
+
+  @Test func aConnectionThatCannotBeMadeInTimeIsStillConnectFailed() async throws {
+    // The connect limit still runs while a connection is being opened: a TLS
+    // handshake the server never answers ends at the call's connect limit (the
+    // client's own handshake limit is far longer) as the provider's failure.
+    let client = LeanHTTPClient(configuration: .init(maxConnectionsPerHost: 1, connectTimeout: .seconds(30)))
+    try await ScriptedHTTPServer.with({ _, _ in .close }) { server in  // reads the ClientHello, never answers
+      let url = server.baseURL.replacingOccurrences(of: "http://", with: "https://")
+      let adapter = try ProviderFactory.make(name: "silent", kind: "openai", settings: HTTPProviderSettings(preset: "custom", baseURL: url),
+                                             httpClient: Support.client, leanClient: client)
+      let f = try #require(await Support.failure {
+        try await adapter.complete(Support.call("m", connect: .milliseconds(200), total: .seconds(30)), onDelta: nil)
+      })
+      #expect(f.reason == .connectFailed, "\(f.message)")
+      #expect(f.silent)
+      #expect(!f.local)
+    }
+    await client.shutdown()
+  }
+
   @Test func aCancelledWaiterLeavesTheQueue() async throws {
     let client = LeanHTTPClient(configuration: .init(maxConnectionsPerHost: 1))
     try await ScriptedHTTPServer.with({ _, _ in .hold(first: "", rest: Canned.completion()) }) { server in

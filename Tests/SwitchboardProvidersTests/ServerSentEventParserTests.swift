@@ -23,4 +23,12 @@ struct ServerSentEventParserTests {
       _ = try parser.feed(ByteBuffer(string: "data: " + String(repeating: "x", count: 64)))
     }
   }
+
+  @Test(arguments: [
+    ("text/event-stream", true), ("Text/Event-Stream; charset=utf-8", true), ("  text/event-stream", true),
+    ("application/json", false), ("text/event-strea", false), ("", false), ("text/plain; x=text/event", false),
+  ])
+  func contentTypesThatAreEventStreams(_ value: String, _ expected: Bool) {
+    #expect(ServerSentEventParser.isEventStream(value) == expected)
+  }
 }

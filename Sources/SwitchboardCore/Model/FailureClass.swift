@@ -98,6 +98,11 @@ public struct ProviderFailure: Error, Hashable, Sendable, CustomStringConvertibl
   /// Token usage the provider reported before the attempt failed (e.g. a usage
   /// frame before a stream was cut); what the ledger charges when present.
   public var usage: Usage? = nil
+  /// Whether the attempt never left the daemon: it waited for one of the daemon's
+  /// own connections to the provider until its time ran out. The router fails over
+  /// as for any transient failure but blames no one for it: the circuit, the retry
+  /// budget and the latency statistics do not count it.
+  public var local = false
 
   /// Creates a failure.
   public init(_ reason: ReasonCode, httpStatus: Int? = nil, retryAfter: Duration? = nil, message: String = "",

@@ -303,10 +303,16 @@ struct RequestExecutor: Sendable {
     var failure = failure
     if let consumed, failure.usage == nil { failure.usage = consumed }
     let ref = ctx.candidate.ref
-    health.recordFailure(ctx.circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: ctx.probe)
-    if failure.failureClass == .transient { retryBudgets.record(ref.provider, success: false) }
-    stats.end(ref, success: false, latency: failure.failureClass == .transient ? latency : nil)
-    if strategy.onFailure(ref, failure: failure) == .block { health.trip(ctx.circuit, now: clock.now()) }
+    if failure.local {
+      // The daemon's own queue, not the provider: nothing to count against it.
+      if ctx.probe { health.releaseProbe(ctx.circuit) }
+      stats.end(ref, success: false, latency: nil)
+    } else {
+      health.recordFailure(ctx.circuit, class: failure.failureClass, retryAfter: failure.retryAfter, now: clock.now(), probe: ctx.probe)
+      if failure.failureClass == .transient { retryBudgets.record(ref.provider, success: false) }
+      stats.end(ref, success: false, latency: failure.failureClass == .transient ? latency : nil)
+      if strategy.onFailure(ref, failure: failure) == .block { health.trip(ctx.circuit, now: clock.now()) }
+    }
     var record = failedRecord(ctx.number, ctx.candidate, ctx.key, failure, attemptStart: ctx.start, start: start,
                               latency: latency, stream: s, retry: ctx.sameCandidateRetry, probe: ctx.probe)
     if ctx.hedgeOf != nil { record.hedge = true; record.hedgeOf = ctx.hedgeOf }

@@ -97,12 +97,14 @@ public final class LeanHTTPClient: Sendable {
     return post(target, headers: headers, body: body, onEvent: onEvent)
   }
 
-  /// Sends a POST of `body` to `target`. `onDispatch` runs once, before anything
-  /// else of the request: on the connection's event loop just before the request
-  /// is written to an idle connection, or at once when it must wait or connect
-  /// (the adapter arms its watchdog there, so the timer lives on that loop).
+  /// Sends a POST of `body` to `target`. `onPhase` runs before anything else of
+  /// the request: `.writing` on the connection's event loop just before the
+  /// request is written to an idle connection (the adapter arms its watchdog
+  /// there, so the timer lives on that loop), else `.waiting` when it is queued for
+  /// a busy pool and `.connecting` when a connection is opened for it (at once;
+  /// a queued request can later be `.connecting`, or go straight to a freed one).
   func post(_ target: LeanHTTPTarget, headers: HTTPHeaders, body: ByteBuffer,
-            onDispatch: (@Sendable () -> Void)? = nil,
+            onPhase: (@Sendable (LeanHTTPTask.Phase) -> Void)? = nil,
             onEvent: @escaping @Sendable (AttemptEvent) -> Void) -> LeanHTTPTask {
     var headers = headers
     if !headers.contains(name: "host") { headers.add(name: "host", value: target.hostHeader) }
@@ -110,7 +112,7 @@ public final class LeanHTTPClient: Sendable {
     headers.remove(name: "transfer-encoding")
     let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path, headers: headers)
     let task = LeanHTTPTask(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue, target: target, head: head, body: body,
-                            client: self, onDispatch: onDispatch, onEvent: onEvent)
+                            client: self, onPhase: onPhase, onEvent: onEvent)
     acquire(for: task)
     return task
   }
@@ -139,13 +141,16 @@ public final class LeanHTTPClient: Sendable {
     let key = task.target.poolKey
     let action: Pool.AcquireAction = pools.withLock { pools in
       if shutDown.load(ordering: .relaxed) { return .fail }
-      return pools[key, default: Pool(limit: configuration.maxConnectionsPerHost)]
+      let action = pools[key, default: Pool(limit: configuration.maxConnectionsPerHost)]
         .acquire(id: task.id, task, isUsable: { $0.isActive }, prefers: { $0.channel.eventLoop.inEventLoop })
+      // Marked under the pool's lock, before a release can hand it a connection or open one for it.
+      if case .wait = action { task.markWaiting() }
+      return action
     }
     switch action {
     case .use(let connection): run(task, on: connection)  // dispatched on the connection's loop
-    case .connect: task.dispatched(); connect(for: task)
-    case .wait: task.dispatched()
+    case .connect: task.entered(.connecting); connect(for: task)
+    case .wait: task.entered(.waiting)
     case .fail: task.dispatched(); task.finish(.failed(LeanHTTPClientError.shutDown))
     }
   }
@@ -171,7 +176,7 @@ public final class LeanHTTPClient: Sendable {
   private func perform(_ action: Pool.ReleaseAction, key: LeanHTTPTarget.PoolKey) {
     switch action {
     case .handOver(let connection, let task): run(task, on: connection)
-    case .connect(let task): connect(for: task)
+    case .connect(let task): task.entered(.connecting); connect(for: task)
     case .close(let connection): connection.close()
     case .idle, .none: break
     }

@@ -7,9 +7,22 @@ import Synchronization
 /// closes its connection if the request is on one (a connection with an unread
 /// response is never reused).
 public final class LeanHTTPTask: Sendable {
+  /// Where a request stands before it is written, as reported to `onPhase`.
+  public enum Phase: Sendable {
+    /// About to be written on an open connection (on its event loop).
+    case writing
+    /// Queued: every connection the pool may open to the host is busy. The wait is
+    /// the daemon's own, not the provider's: no connect limit runs during it.
+    case waiting
+    /// A connection is being opened for it: the connect limit starts now.
+    case connecting
+  }
+
   private enum State {
-    /// Waiting for a connection (queued, or one is being opened for it).
+    /// Not placed yet, or a connection is being opened for it.
     case pending
+    /// In the pool's queue for a connection to come free.
+    case waiting
     /// Written to (or being written to) this connection.
     case running(LeanHTTPConnection)
     /// Ended (answered, failed or cancelled).
@@ -21,26 +34,46 @@ public final class LeanHTTPTask: Sendable {
   let head: HTTPRequestHead
   let body: ByteBuffer
   private let onEvent: @Sendable (AttemptEvent) -> Void
-  private let onDispatch: (@Sendable () -> Void)?
+  private let onPhase: (@Sendable (Phase) -> Void)?
   private let dispatchedOnce = Atomic<Bool>(false)
   private let state = Mutex(State.pending)
   private let client: LeanHTTPClient
 
   init(id: UInt64, target: LeanHTTPTarget, head: HTTPRequestHead, body: ByteBuffer, client: LeanHTTPClient,
-       onDispatch: (@Sendable () -> Void)? = nil, onEvent: @escaping @Sendable (AttemptEvent) -> Void) {
+       onPhase: (@Sendable (Phase) -> Void)? = nil, onEvent: @escaping @Sendable (AttemptEvent) -> Void) {
     self.id = id; self.target = target; self.head = head; self.body = body; self.client = client
-    self.onDispatch = onDispatch; self.onEvent = onEvent
+    self.onPhase = onPhase; self.onEvent = onEvent
   }
 
-  /// Runs `onDispatch` once: when the request is about to be written on an idle
-  /// connection (on its event loop), or when it has to wait or connect (at once).
+  /// Reports `.writing` unless a phase was reported before: the request is about
+  /// to be written on an open connection (on its event loop). A request that
+  /// waited or had a connection opened for it already runs under its limits.
   func dispatched() {
-    guard let onDispatch, !dispatchedOnce.exchange(true, ordering: .acquiringAndReleasing) else { return }
-    onDispatch()
+    guard let onPhase, !dispatchedOnce.exchange(true, ordering: .acquiringAndReleasing) else { return }
+    onPhase(.writing)
+  }
+
+  /// The pool queued the request (under the pool's lock, so it is marked before
+  /// anything can take it out of the queue).
+  func markWaiting() {
+    state.withLock { s in if case .pending = s { s = .waiting } }
+  }
+
+  /// The pool queued the request (`.waiting`, after `markWaiting()`) or opens a
+  /// connection for it (`.connecting`).
+  func entered(_ phase: Phase) {
+    if case .connecting = phase {
+      state.withLock { s in if case .waiting = s { s = .pending } }
+    }
+    dispatchedOnce.store(true, ordering: .releasing)
+    onPhase?(phase)
   }
 
   /// Whether the request has ended.
   public var isDone: Bool { state.withLock { if case .done = $0 { true } else { false } } }
+
+  /// Whether the request waits in the pool's queue (nothing of it left the daemon yet).
+  public var isWaiting: Bool { state.withLock { if case .waiting = $0 { true } else { false } } }
 
   /// Ends the request now: a waiting request leaves the queue, a running one's
   /// connection is closed. No-op once the response has ended.
@@ -48,7 +81,7 @@ public final class LeanHTTPTask: Sendable {
     enum Action { case none, dequeue, close(LeanHTTPConnection) }
     let action: Action = state.withLock { s in
       switch s {
-      case .pending: s = .done; return .dequeue
+      case .pending, .waiting: s = .done; return .dequeue
       case .running(let connection): s = .done; return .close(connection)
       case .done: return .none
       }
@@ -64,7 +97,10 @@ public final class LeanHTTPTask: Sendable {
   /// Claims the task for `connection`; false if it already ended (cancelled).
   func begin(on connection: LeanHTTPConnection) -> Bool {
     state.withLock { s in
-      guard case .pending = s else { return false }
+      switch s {
+      case .pending, .waiting: break
+      case .running, .done: return false
+      }
       s = .running(connection)
       return true
     }

@@ -17,6 +17,20 @@ public struct ServerSentEvent: Sendable, Hashable {
 /// `:` starts a comment; one space after the field colon is dropped; an event
 /// still incomplete when the stream ends is discarded.
 public struct ServerSentEventParser: Sendable {
+  private static let eventStream = Array("text/event-stream".utf8)
+
+  /// Whether a `content-type` value names `text/event-stream` (any case, any
+  /// parameters), without Foundation's string search (it showed in the profile).
+  static func isEventStream(_ contentType: String) -> Bool {
+    let needle = eventStream
+    var rest = contentType.utf8[...]
+    while rest.count >= needle.count {
+      if zip(rest.prefix(needle.count), needle).allSatisfy({ ($0 | 0x20) == $1 }) { return true }
+      rest = rest.dropFirst()
+    }
+    return false
+  }
+
   private var line: [UInt8] = []
   private var lastWasCR = false
   private var eventType: String?

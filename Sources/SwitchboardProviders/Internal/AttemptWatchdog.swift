@@ -63,7 +63,7 @@ final class AttemptWatchdog: Sendable {
 
   /// Sets the attempt's first limits together, arming one timer for the earlier
   /// (a timer scheduled from outside the event loop wakes it, so one instead of two).
-  func start(deadline: NIODeadline, connect: NIODeadline) {
+  func start(deadline: NIODeadline, connect: NIODeadline?) {
     state.withLock { s in
       guard !s.stopped else { return }
       s.deadlines[Limit.deadline.rawValue] = deadline

@@ -339,32 +339,29 @@ public final class UnixSocketServer: Sendable {
     let c = configuration
     let writer = connection.writer
     let verdict: CallTable<CallHandle>.Admission
-    var admitted: (CallHandle, AsyncStream<Void>)?
+    var admitted: CallHandle?
     if state.withLock({ $0.draining }) {
       verdict = .draining
     } else if let why = takeGlobalSlot(kind, c) {
       verdict = .overloaded(why)
     } else {
-      var signal: AsyncStream<Void>?
       let (v, handle) = connection.admit(id, kind: kind) { generation in
         let call = ServerCall(callID: id, peer: peer, writer: writer, onTerminal: { [self] in
           self.releaseGlobalSlot(kind)
           return connection.release(id, generation: generation)
         })
-        let (task, s) = CancellableTaskHandle.make()
-        signal = s
-        return CallHandle(call: call, task: task)
+        return CallHandle(call: call, task: CancellableTaskHandle())
       }
       verdict = v
-      if let handle, let signal { admitted = (handle, signal) } else { releaseGlobalSlot(kind) }
+      if let handle { admitted = handle } else { releaseGlobalSlot(kind) }
     }
     switch verdict {
     case .admitted:
-      guard let (handle, signal) = admitted else { return }
+      guard let handle = admitted else { return }
       let call = handle.call
-      // If the drain already expired this call, its signal has ended and the
+      // If the drain already expired this call, its handle is cancelled and the
       // task starts cancelled; its UNAVAILABLE status is already queued.
-      group.addCancellableTask(signal: signal) {
+      group.addCancellableTask(handle: handle.task) {
         await work(call)
         if !call.isFinished {
           if Task.isCancelled || call.isCancelled {

@@ -135,6 +135,30 @@ struct RequestExecutorTests {
     #expect(o.event.reason == .invalidRequest)
   }
 
+  @Test func aLocalWaitFailsOverButNeverCountsAgainstTheProvider() async throws {
+    // The daemon's own connection queue to a provider was full until the attempt's time
+    // ran out: the request fails over, but the provider's circuit does not hear of it.
+    var circuit = CircuitPolicy()
+    circuit.failureThreshold = 1
+    var local = failure(.timeout, silent: true)
+    local.local = true
+    let a = ScriptedAdapter("a", then: .fail(local))
+    let world = TestWorld(routes: [Fixture.route()], adapters: [a, ScriptedAdapter("b"), ScriptedAdapter("c")], circuit: circuit)
+    for i in 0..<5 {
+      let o = try await world.complete(Fixture.request(id: "l\(i)"))
+      #expect(o.value?.served == Fixture.b)
+      #expect(o.tried.first?.reason == .timeout)
+    }
+    #expect(a.calls.count == 5, "every request tried the provider again")
+    #expect(!world.router.health.isBlocked(CircuitKey(Fixture.a, keyFingerprint: "none"), now: world.clock.now()))
+    #expect(world.router.health.snapshot(now: world.clock.now()).allSatisfy { $0.consecutiveFailures == 0 })
+    // The same failure from the provider's side (not local) opens it at threshold 1.
+    let a2 = ScriptedAdapter("a", then: .fail(failure(.timeout, silent: true)))
+    let world2 = TestWorld(routes: [Fixture.route()], adapters: [a2, ScriptedAdapter("b"), ScriptedAdapter("c")], circuit: circuit)
+    _ = try await world2.complete(Fixture.request())
+    #expect(world2.router.health.isBlocked(CircuitKey(Fixture.a, keyFingerprint: "none"), now: world2.clock.now()))
+  }
+
   @Test func semanticErrorsNeverOpenACircuit() async throws {
     var circuit = CircuitPolicy()
     circuit.failureThreshold = 1
