@@ -11,7 +11,7 @@
 #   bench/ab-executor.sh [REQUESTS] [ROUNDS]    default 20000 per closed-loop run, 3 rounds
 #   BENCH_PIN=1 bench/ab-executor.sh            daemon on CPU 0, mock + load generator on CPU 1
 #   AB_ARMS='NAME:VAR=VALUE,VAR=VALUE NAME:...' the arms (default: the two executors,
-#                                               SWITCHBOARD_EXECUTOR=default and =nio);
+#                                               SWITCHBOARD_EXECUTOR=cooperative and =nio);
 #                                               SWITCHBOARDD=PATH in an arm runs that binary
 #   AB_CASES='c64 c1 open1000 open5000 sim64'   which cases to run (default: all)
 #
@@ -22,7 +22,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 N=${1:-20000}
 ROUNDS=${2:-3}
-ARMS=${AB_ARMS:-"default:SWITCHBOARD_EXECUTOR=default nio:SWITCHBOARD_EXECUTOR=nio"}
+ARMS=${AB_ARMS:-"cooperative:SWITCHBOARD_EXECUTOR=cooperative nio:SWITCHBOARD_EXECUTOR=nio"}
 CASES=${AB_CASES:-"c64 c1 open1000 open5000 sim64"}
 load_note
 mock_start

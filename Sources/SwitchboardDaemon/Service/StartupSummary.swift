@@ -39,6 +39,7 @@ public enum StartupSummary {
       "providers": .stringConvertible(c.providers.count), "routes": .stringConvertible(c.routes.count),
       "audit.store": "\(c.audit.path.isEmpty ? "memory" : c.audit.path)",
       "socket.path": "\(c.server.path)",
+      "executor": "\(ConcurrencyExecutor.running.rawValue)",
     ]
     if let configPath { start["config.path"] = "\(configPath)" }
     out.append(Line(level: .notice, message: "starting", metadata: start))
