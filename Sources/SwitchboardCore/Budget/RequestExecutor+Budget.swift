@@ -3,7 +3,7 @@
 /// from the attempt loop so that loop only calls in.
 extension RequestExecutor {
   /// Settles `reservation` with `amount` and notes it on the last attempt record.
-  func settle(_ reservation: BudgetReservation, _ amount: MicroUSD, _ run: inout Run) async {
+  @inline(never) func settle(_ reservation: BudgetReservation, _ amount: MicroUSD, _ run: inout Run) async {
     var record = run.attempts[run.attempts.count - 1]
     let r = await AttemptCharge.settle(ledger, reservation, amount: amount, wallMillis: clock.wallMillis(), record: &record)
     run.totalSpend += r.charged
@@ -13,7 +13,7 @@ extension RequestExecutor {
   }
 
   /// Settles a failed, cut or cancelled attempt with what it consumed (nil failure: cancelled).
-  func settleFailed(_ reservation: BudgetReservation, _ candidate: PlannedCandidate, _ failure: ProviderFailure?,
+  @inline(never) func settleFailed(_ reservation: BudgetReservation, _ candidate: PlannedCandidate, _ failure: ProviderFailure?,
                     _ stream: AttemptStream.S, _ run: inout Run) async {
     let (amount, usage) = AttemptCharge.failed(failure: failure ?? ProviderFailure(.cancelled), info: candidate.info,
                                                inputEstimate: plan.estimatedInputTokens, deliveredText: stream.text,

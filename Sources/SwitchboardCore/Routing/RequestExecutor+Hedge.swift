@@ -18,7 +18,7 @@ extension RequestExecutor {
 
   /// Runs `primary` (already counted, begun and reserved) as a race with up to the
   /// route's remaining hedges; returns the attempt that ended the race and its outcome.
-  func hedgedAttempt(_ primary: AttemptContext, adapter: any ProviderAdapter, policy: HedgePolicy, position: Int,
+  @inline(never) func hedgedAttempt(_ primary: AttemptContext, adapter: any ProviderAdapter, policy: HedgePolicy, position: Int,
                      overallDeadline: Instant, maxAttempts: Int, machine: AttemptStateMachine, start: Instant,
                      run: inout Run) async -> (AttemptContext, AttemptOutcome) {
     let observed = stats.observation(primary.candidate.ref)
@@ -182,7 +182,7 @@ extension RequestExecutor {
   /// Settles an attempt that lost the race (or was cancelled with the request) for
   /// what it consumed: its reported usage, else the input estimate plus what it
   /// streamed. Not a provider failure: the circuit and reliability are untouched.
-  func settleLoser(_ ctx: AttemptContext, _ outcome: AttemptOutcome, lost: Bool, start: Instant, run: inout Run) async {
+  @inline(never) func settleLoser(_ ctx: AttemptContext, _ outcome: AttemptOutcome, lost: Bool, start: Instant, run: inout Run) async {
     let latency = clock.now().duration(since: ctx.start)
     let s = ctx.stream.state.withLock { $0 }
     if ctx.probe { health.releaseProbe(ctx.circuit) }

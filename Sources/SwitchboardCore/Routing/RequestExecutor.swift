@@ -6,7 +6,14 @@ import Synchronization
 /// the outcome to the circuit, stats, strategy and retry budget, and then does
 /// what the state machine decides (retry in place after a wait, next key, next
 /// candidate, or stop). Assembles the decision event's attempts. One instance per request.
-struct RequestExecutor: Sendable {
+///
+/// A class: its async functions hold `self` in their frames, which live on the
+/// task's heap while the call is in flight; as a struct, each held a copy of the
+/// route, request and plan (several KB per frame per call in flight). For the
+/// same reason the helpers that run outside the attempt's wait (recording,
+/// settling, the final error) are `@inline(never)`: inlined, their values would
+/// widen `run`'s frame for the whole call.
+final class RequestExecutor: Sendable {
   let requestID: String
   let route: RoutePolicy
   let strategy: any RoutingStrategy
@@ -23,6 +30,16 @@ struct RequestExecutor: Sendable {
   let clock: any RouterClock
   let scopes: [BudgetScope]
   let sink: CompletionSink?
+
+  init(requestID: String, route: RoutePolicy, strategy: any RoutingStrategy, request: ChatRequest, plan: Plan,
+       catalog: ModelCatalog, adapters: [String: any ProviderAdapter], health: HealthBoard, stats: CandidateStatsBoard,
+       retryBudgets: RetryBudgetBoard, random: SeededRandom, ledger: any BudgetLedger, keys: KeyResolver,
+       clock: any RouterClock, scopes: [BudgetScope], sink: CompletionSink?) {
+    self.requestID = requestID; self.route = route; self.strategy = strategy; self.request = request; self.plan = plan
+    self.catalog = catalog; self.adapters = adapters; self.health = health; self.stats = stats
+    self.retryBudgets = retryBudgets; self.random = random; self.ledger = ledger; self.keys = keys
+    self.clock = clock; self.scopes = scopes; self.sink = sink
+  }
 
   /// Mutable state of the run.
   struct Run {
@@ -213,32 +230,8 @@ struct RequestExecutor: Sendable {
         let s = ctx.stream.state.withLock { $0 }
 
         switch outcome {
-        case .success(var response):
-          if response.usage == .zero {
-            response.usage = Usage(inputTokens: plan.estimatedInputTokens, outputTokens: TokenEstimator.estimateTokens(response.content))
-            run.warnings.append("usage_estimated:\(ctx.candidate.ref)")
-          }
-          let cost = ctx.candidate.info.cost(of: response.usage)
-          if cost == nil { run.warnings.append("price_unknown:\(ctx.candidate.ref)") }
-          health.recordSuccess(ctx.circuit, probe: ctx.probe)
-          retryBudgets.record(ctx.candidate.ref.provider, success: true)
-          stats.end(ctx.candidate.ref, success: true, latency: latency)
-          strategy.onSuccess(ctx.candidate.ref, latency: latency)
-          if route.hedge != nil {  // first-token samples feed `hedge: {after_ms: p95}` only
-            stats.recordFirstToken(ctx.candidate.ref, s.firstTokenAt.map { $0.duration(since: attemptStart) } ?? latency)
-          }
-          if let prefill = ctx.prefill { response.content = prefill + response.content }
-          run.attempts.append(AttemptRecord(
-            index: attemptNumber, provider: ctx.candidate.ref.provider, model: ctx.candidate.ref.model, keySource: ctx.key.source,
-            keyFingerprint: ctx.key.fingerprint, startedOffsetMs: attemptStart.duration(since: start).milliseconds,
-            latencyMs: latency.milliseconds, firstTokenMs: s.firstTokenAt.map { $0.duration(since: attemptStart).milliseconds },
-            outcome: .success, failureClass: nil, reason: nil, httpStatus: nil, usage: response.usage,
-            estimatedInputTokens: plan.estimatedInputTokens, costUSD: cost?.total, message: "",
-            sameCandidateRetry: ctx.sameCandidateRetry, probe: ctx.probe, hedge: ctx.hedgeOf == nil ? nil : true, hedgeOf: ctx.hedgeOf))
-          // After the outcome: settle what it cost.
-          await settle(ctx.reservation, AttemptCharge.success(usage: response.usage, info: ctx.candidate.info), &run)
-          run.warnings.append(contentsOf: response.warnings)
-          finishHedgeRecord(&run, winner: attemptNumber, winnerIsHedge: ctx.hedgeOf != nil)
+        case .success(let answer):
+          let (response, cost) = await concludeSuccess(answer, ctx, latency: latency, stream: s, start: start, run: &run)
           return (.success((response, ctx.candidate, response.usage, cost)), run)
 
         case .cancelled:
@@ -296,9 +289,44 @@ struct RequestExecutor: Sendable {
     return (.failure(finalError(run)), run)
   }
 
+  /// Reports a successful attempt to the circuit, retry budget, stats and strategy,
+  /// records it and settles what it cost; returns the answer (usage estimated when
+  /// the provider reported none, a continuation's prefill prepended) and its cost.
+  @inline(never) func concludeSuccess(_ answer: ProviderResponse, _ ctx: AttemptContext, latency: Duration, stream s: AttemptStream.S,
+                                      start: Instant, run: inout Run) async -> (ProviderResponse, CostBreakdown?) {
+    var response = answer
+    let attemptStart = ctx.start
+    if response.usage == .zero {
+      response.usage = Usage(inputTokens: plan.estimatedInputTokens, outputTokens: TokenEstimator.estimateTokens(response.content))
+      run.warnings.append("usage_estimated:\(ctx.candidate.ref)")
+    }
+    let cost = ctx.candidate.info.cost(of: response.usage)
+    if cost == nil { run.warnings.append("price_unknown:\(ctx.candidate.ref)") }
+    health.recordSuccess(ctx.circuit, probe: ctx.probe)
+    retryBudgets.record(ctx.candidate.ref.provider, success: true)
+    stats.end(ctx.candidate.ref, success: true, latency: latency)
+    strategy.onSuccess(ctx.candidate.ref, latency: latency)
+    if route.hedge != nil {  // first-token samples feed `hedge: {after_ms: p95}` only
+      stats.recordFirstToken(ctx.candidate.ref, s.firstTokenAt.map { $0.duration(since: attemptStart) } ?? latency)
+    }
+    if let prefill = ctx.prefill { response.content = prefill + response.content }
+    run.attempts.append(AttemptRecord(
+      index: ctx.number, provider: ctx.candidate.ref.provider, model: ctx.candidate.ref.model, keySource: ctx.key.source,
+      keyFingerprint: ctx.key.fingerprint, startedOffsetMs: attemptStart.duration(since: start).milliseconds,
+      latencyMs: latency.milliseconds, firstTokenMs: s.firstTokenAt.map { $0.duration(since: attemptStart).milliseconds },
+      outcome: .success, failureClass: nil, reason: nil, httpStatus: nil, usage: response.usage,
+      estimatedInputTokens: plan.estimatedInputTokens, costUSD: cost?.total, message: "",
+      sameCandidateRetry: ctx.sameCandidateRetry, probe: ctx.probe, hedge: ctx.hedgeOf == nil ? nil : true, hedgeOf: ctx.hedgeOf))
+    // After the outcome: settle what it cost.
+    await settle(ctx.reservation, AttemptCharge.success(usage: response.usage, info: ctx.candidate.info), &run)
+    run.warnings.append(contentsOf: response.warnings)
+    finishHedgeRecord(&run, winner: ctx.number, winnerIsHedge: ctx.hedgeOf != nil)
+    return (response, cost)
+  }
+
   /// Reports a failed attempt to the circuit, retry budget, stats and strategy,
   /// records it and settles what it consumed; returns the failure with its usage.
-  func recordFailure(_ ctx: AttemptContext, _ failure: ProviderFailure, consumed: Usage?, latency: Duration,
+  @inline(never) func recordFailure(_ ctx: AttemptContext, _ failure: ProviderFailure, consumed: Usage?, latency: Duration,
                      stream s: AttemptStream.S, start: Instant, run: inout Run) async -> ProviderFailure {
     var failure = failure
     if let consumed, failure.usage == nil { failure.usage = consumed }
@@ -381,7 +409,7 @@ struct RequestExecutor: Sendable {
     }
   }
 
-  private func finalError(_ run: Run) -> RoutingError {
+  @inline(never) private func finalError(_ run: Run) -> RoutingError {
     if plan.ordered.isEmpty {
       let reasons = Set(plan.evaluations.compactMap(\.rejection))
       if reasons == [.budgetExhausted] {
@@ -414,7 +442,7 @@ struct RequestExecutor: Sendable {
     }
   }
 
-  func skipped(_ ref: CandidateRef, _ reason: ReasonCode, _ message: String, run: Run, start: Instant,
+  @inline(never) func skipped(_ ref: CandidateRef, _ reason: ReasonCode, _ message: String, run: Run, start: Instant,
                        key: ResolvedKey = .none, failureClass: FailureClass? = nil) -> AttemptRecord {
     AttemptRecord(index: 0, provider: ref.provider, model: ref.model, keySource: key.source, keyFingerprint: key.fingerprint,
                   startedOffsetMs: clock.now().duration(since: start).milliseconds, latencyMs: 0, firstTokenMs: nil,
@@ -423,7 +451,7 @@ struct RequestExecutor: Sendable {
                   sameCandidateRetry: false, probe: false)
   }
 
-  func failedRecord(_ index: Int, _ c: PlannedCandidate, _ key: ResolvedKey, _ f: ProviderFailure, attemptStart: Instant,
+  @inline(never) func failedRecord(_ index: Int, _ c: PlannedCandidate, _ key: ResolvedKey, _ f: ProviderFailure, attemptStart: Instant,
                             start: Instant, latency: Duration, stream: AttemptStream.S, retry: Bool, probe: Bool) -> AttemptRecord {
     var record = AttemptRecord(index: index, provider: c.ref.provider, model: c.ref.model, keySource: key.source, keyFingerprint: key.fingerprint,
                   startedOffsetMs: attemptStart.duration(since: start).milliseconds, latencyMs: latency.milliseconds,

@@ -101,7 +101,36 @@ public final class Router: Sendable {
 
   /// Routes one request. Never throws: failures come back as `RoutingError` in
   /// the outcome, with the decision event that explains them (already recorded).
+  ///
+  /// The steps between the awaits are synchronous functions over one heap object
+  /// (``RoutingCall``): an async function's frame keeps a slot for each value it
+  /// holds, on the task's heap for as long as the call is in flight, and with the
+  /// whole request inline this frame was ~50 KB per call (heaptrack; bench/README.md).
   public func complete(_ request: ChatRequest, context: RequestContext = .init(), sink: CompletionSink? = nil) async -> RoutedOutcome {
+    let call: RoutingCall
+    switch prepare(request, context: context) {
+    case .refused(let outcome):
+      await audit.record(outcome.event)
+      return outcome
+    case .ready(let c):
+      call = c
+    }
+    if let tiered = call.route.tiered { await selectTier(tiered, for: call) }
+    if !call.scopes.isEmpty { call.budgetState = await ledger.snapshot(scopes: call.scopes, wallMillis: call.wallStart) }
+    let executor = makeExecutor(call, sink: sink)
+    if call.tier?.cancelled == true {
+      call.executed = (.failure(RoutingError(.cancelled, .cancelled, "the request was cancelled")), RequestExecutor.Run())
+    } else {
+      call.executed = await executor.run(start: call.start)
+    }
+    let outcome = finish(call)
+    await audit.record(outcome.event)
+    return outcome
+  }
+
+  /// Everything before the first await: the tenant, the route and its strategy,
+  /// or the refusal (its event not yet recorded).
+  @inline(never) private func prepare(_ request: ChatRequest, context: RequestContext) -> Prepared {
     let start = clock.now()
     let wallStart = clock.wallMillis()
     let snap = snapshot.withLock { $0 }
@@ -114,27 +143,27 @@ public final class Router: Sendable {
     case .success(let t): tenantInfo = t
     case .failure(let err):
       // Recorded under the caller's own tenant; the name it asserted is not a scope.
-      return await refuse(err, requestID: requestID, correlationID: correlationID, wallStart: wallStart,
-                          tenant: snap.tenants.tenant(of: context.caller).name, route: request.route ?? request.explicitTarget?.description ?? "",
-                          request: request, context: context)
+      return .refused(refusal(err, requestID: requestID, correlationID: correlationID, wallStart: wallStart,
+                              tenant: snap.tenants.tenant(of: context.caller).name,
+                              route: request.route ?? request.explicitTarget?.description ?? "", request: request, context: context))
     }
     let tenant = tenantInfo.name
     if let problem = RequestTags.problem(request.tags) {
       // Over the bounds: refused, and the tags are not stored (the decision keeps the refusal).
       var untagged = request
       untagged.tags = [:]
-      return await refuse(RoutingError(.invalidArgument, RequestTags.reason, "invalid tags: \(problem)"), requestID: requestID,
-                          correlationID: correlationID, wallStart: wallStart, tenant: tenant,
-                          route: request.route ?? request.explicitTarget?.description ?? "", request: untagged, context: context)
+      return .refused(refusal(RoutingError(.invalidArgument, RequestTags.reason, "invalid tags: \(problem)"), requestID: requestID,
+                              correlationID: correlationID, wallStart: wallStart, tenant: tenant,
+                              route: request.route ?? request.explicitTarget?.description ?? "", request: untagged, context: context))
     }
 
     var route: RoutePolicy
     let strategy: any RoutingStrategy
     if let target = request.explicitTarget {
       guard config.budgets.direct.enabled else {
-        return await refuse(RoutingError(.permissionDenied, "direct_disabled", "explicit provider/model requests are disabled (config direct.enabled)"),
-                            requestID: requestID, correlationID: correlationID, wallStart: wallStart, tenant: tenant,
-                            route: target.description, request: request, context: context)
+        return .refused(refusal(RoutingError(.permissionDenied, "direct_disabled", "explicit provider/model requests are disabled (config direct.enabled)"),
+                                requestID: requestID, correlationID: correlationID, wallStart: wallStart, tenant: tenant,
+                                route: target.description, request: request, context: context))
       }
       route = config.budgets.direct.route(for: target)
       if let deadline = request.deadline { route.retry.deadline = deadline }
@@ -147,63 +176,78 @@ public final class Router: Sendable {
       let err = name.isEmpty
         ? RoutingError(.invalidArgument, .invalidRequest, "the request names neither a route nor a provider/model")
         : RoutingError(.notFound, .unknownRoute, "unknown route '\(name)'")
-      return await refuse(err, requestID: requestID, correlationID: correlationID, wallStart: wallStart, tenant: tenant,
-                          route: name, request: request, context: context)
+      return .refused(refusal(err, requestID: requestID, correlationID: correlationID, wallStart: wallStart, tenant: tenant,
+                              route: name, request: request, context: context))
     }
+    return .ready(RoutingCall(
+      request: request, context: context, start: start, wallStart: wallStart, requestID: requestID, correlationID: correlationID,
+      config: config, knownProviders: snap.knownProviders, tenantInfo: tenantInfo, route: route, strategy: strategy,
+      scopes: config.budgets.scopes(route: route, tenant: tenantInfo)))
+  }
 
-    let scopes = config.budgets.scopes(route: route, tenant: tenantInfo)
-    // strategy: tiered — classify first (rules, then one router call), then plan and
-    // run the chosen tier's candidates like any route.
-    let baseline = route.baseline
-    var tier: TierSelection?
-    if let tiered = route.tiered {
-      tier = await selectTier(tiered, route: &route, request: request, requestID: requestID, config: config, scopes: scopes, start: start)
-    }
-    let budgetState = scopes.isEmpty ? [] : await ledger.snapshot(scopes: scopes, wallMillis: wallStart)
-    let keys = self.keys
+  /// strategy: tiered — classify first (rules, then one router call); the chosen
+  /// tier's candidates then run like any route's. Not inlined: its frame is only
+  /// allocated for tiered routes.
+  @inline(never)
+  private func selectTier(_ tiered: TieredPolicy, for call: RoutingCall) async {
+    var route = call.route
+    call.tier = await selectTier(tiered, route: &route, request: call.request, requestID: call.requestID, config: call.config,
+                                 scopes: call.scopes, start: call.start)
+    call.route = route
+  }
+
+  /// Plans the candidates and builds the executor (synchronous).
+  @inline(never) private func makeExecutor(_ call: RoutingCall, sink: CompletionSink?) -> RequestExecutor {
+    let keys = self.keys, request = call.request
     let inputs = PlanningInputs(
-      route: route, request: request, catalog: config.catalog, health: health, stats: stats,
-      budgetScopes: scopes, budgetState: budgetState, estimator: config.budgets.estimator,
+      route: call.route, request: request, catalog: call.config.catalog, health: health, stats: stats,
+      budgetScopes: call.scopes, budgetState: call.budgetState, estimator: call.config.budgets.estimator,
       keyFingerprints: { provider in keys.keys(for: provider, override: request.keyOverrides[provider]).map(\.fingerprint) },
-      knownProviders: snap.knownProviders, now: start, wallMillis: wallStart)
-    let plan = CandidatePlanner.plan(inputs, strategy: strategy)
+      knownProviders: call.knownProviders, now: call.start, wallMillis: call.wallStart)
+    let plan = CandidatePlanner.plan(inputs, strategy: call.strategy)
+    call.plan = plan
+    return RequestExecutor(
+      requestID: call.requestID, route: call.route, strategy: call.strategy, request: request, plan: plan, catalog: call.config.catalog,
+      adapters: call.config.adapters, health: health, stats: stats, retryBudgets: retryBudgets, random: random, ledger: ledger, keys: keys,
+      clock: clock, scopes: call.scopes, sink: sink)
+  }
 
-    let executor = RequestExecutor(
-      requestID: requestID, route: route, strategy: strategy, request: request, plan: plan, catalog: config.catalog,
-      adapters: config.adapters, health: health, stats: stats, retryBudgets: retryBudgets, random: random, ledger: ledger, keys: keys, clock: clock,
-      scopes: scopes, sink: sink)
-    let (result, executed) = tier?.cancelled == true
-      ? (.failure(RoutingError(.cancelled, .cancelled, "the request was cancelled")), RequestExecutor.Run())
-      : await executor.run(start: start)
+  /// The decision event and the outcome of an executed call (synchronous; the
+  /// caller records the event).
+  @inline(never) private func finish(_ call: RoutingCall) -> RoutedOutcome {
+    guard let (result, executed) = call.executed, let plan = call.plan else {
+      preconditionFailure("finish before the call ran")
+    }
+    let route = call.route, request = call.request, config = call.config
     var run = executed
-    if let tier { addTierSpend(tier, to: &run) }
+    if let tier = call.tier { addTierSpend(tier, to: &run) }
 
-    var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: route.name,
-                          strategy: strategy.name, request: request, context: context)
-    event.correlationID = correlationID
-    event.subTenant = tenantInfo.subTenant
+    var event = baseEvent(requestID: call.requestID, wallStart: call.wallStart, tenant: call.tenantInfo.name, route: route.name,
+                          strategy: call.strategy.name, request: request, context: call.context)
+    event.correlationID = call.correlationID
+    event.subTenant = call.tenantInfo.subTenant
     event.candidates = plan.evaluations
     event.attempts = run.attempts
-    event.baselineProvider = baseline?.provider
-    event.baselineModel = baseline?.model
-    event.tier = tier?.record
+    event.baselineProvider = call.baseline?.provider
+    event.baselineModel = call.baseline?.model
+    event.tier = call.tier?.record
     event.totalSpendUSD = run.totalSpend.usd
     event.totalSpendMicroUSD = run.totalSpend.value
     event.overageMicroUSD = run.overage > .zero ? run.overage.value : nil
     event.stateBackend = (run.stateBackend ?? ledger.stateBackend).rawValue
-    event.budgetScopes = scopes.map(\.account)
-    event.caps = budgetState.map(BudgetCapRecord.init)
+    event.budgetScopes = call.scopes.map(\.account)
+    event.caps = call.budgetState.map(BudgetCapRecord.init)
     event.costCapUSD = route.costCapUSD(for: request)
     event.latencySLAMs = route.latencySLA(for: request)?.milliseconds
     event.warnings = run.warnings
     event.hedge = run.hedge
     if plan.rerankedCheapest { event.warnings.append("soft_cap_cheapest") }
-    let latency = clock.now().duration(since: start)
+    let latency = clock.now().duration(since: call.start)
     event.totalLatencyMs = latency.milliseconds
 
     switch result {
     case .success(let (response, served, usage, cost)):
-      let baselineInfo = baseline.flatMap { config.catalog.info(for: $0) }
+      let baselineInfo = call.baseline.flatMap { config.catalog.info(for: $0) }
       let baselineCost = baselineInfo?.cost(of: usage)?.total
       let delta = (cost?.total).flatMap { c in baselineCost.map { c - $0 } }
       event.outcome = .success
@@ -214,9 +258,8 @@ public final class Router: Sendable {
       event.baselineCostUSD = baselineCost
       event.costDeltaUSD = delta
       event.usage = usage
-      await audit.record(event)
       let completion = CompletionResult(
-        requestID: requestID, route: route.name, response: response, served: served.ref,
+        requestID: call.requestID, route: route.name, response: response, served: served.ref,
         attempts: run.attemptCount, costUSD: cost?.total, costMicroUSD: event.costMicroUSD, totalSpendMicroUSD: run.totalSpend.value,
         baselineCostUSD: baselineCost, costDeltaUSD: delta,
         estimatedInputTokens: plan.estimatedInputTokens, latency: latency, summary: event.summary, warnings: event.warnings)
@@ -226,19 +269,17 @@ public final class Router: Sendable {
       event.statusCode = error.code
       event.reason = error.reason
       event.message = error.message
-      await audit.record(event)
       return RoutedOutcome(result: .failure(error), event: event)
     }
   }
 
-  /// Records and returns a request refused before planning.
-  private func refuse(_ err: RoutingError, requestID: String, correlationID: String?, wallStart: Int64, tenant: String,
-                      route: String, request: ChatRequest, context: RequestContext) async -> RoutedOutcome {
+  /// The outcome of a request refused before planning (the caller records its event).
+  @inline(never) private func refusal(_ err: RoutingError, requestID: String, correlationID: String?, wallStart: Int64, tenant: String,
+                       route: String, request: ChatRequest, context: RequestContext) -> RoutedOutcome {
     var event = baseEvent(requestID: requestID, wallStart: wallStart, tenant: tenant, route: route, strategy: "",
                           request: request, context: context)
     event.correlationID = correlationID
     event.outcome = .failed; event.statusCode = err.code; event.reason = err.reason; event.message = err.message
-    await audit.record(event)
     return RoutedOutcome(result: .failure(err), event: event)
   }
 

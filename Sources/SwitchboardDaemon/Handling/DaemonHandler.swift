@@ -68,24 +68,30 @@ final class DaemonHandler: CallHandler {
                                       incoming: incoming) { context in
       await router.complete(chat, context: context, sink: sink)
     }
-    let event = outcome.event
+    await call.finish(Self.terminal(outcome))
+    recorder.record(outcome.event, started: started)
+  }
 
+  /// The call's terminal frame for `outcome`. Synchronous and not inlined, so the
+  /// protos it builds stay out of the async frame (on the task's heap per call in flight).
+  @inline(never)
+  static func terminal(_ outcome: RoutedOutcome) -> Switchboard_V1_Frame.OneOf_Body {
+    let event = outcome.event
     switch outcome.result {
     case .success(let result):
       var response = ProtoConversion.response(result)
       response.correlationID = event.correlationID ?? ""
       response.stateBackend = event.stateBackend ?? ""
       response.traceID = event.traceID ?? ""
-      await call.finish(.completionResponse(response))
+      return .completionResponse(response)
     case .failure(let error):
       var s = Switchboard_V1_Status()
       s.code = ProtoConversion.statusCode(error.code); s.reasonCode = error.reason.rawValue; s.message = error.message
       s.retryable = error.retryable; s.retryAfterMs = UInt32(clamping: Int(error.retryAfter?.milliseconds ?? 0))
       s.requestID = event.requestID; s.correlationID = event.correlationID ?? ""
       s.stateBackend = event.stateBackend ?? ""
-      await call.finish(.status(s))
+      return .status(s)
     }
-    recorder.record(event, started: started)
   }
 
   /// Who is calling: the peer's credentials (SO_PEERCRED), never anything the request says.
