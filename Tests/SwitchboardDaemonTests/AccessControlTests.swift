@@ -13,6 +13,7 @@ struct AccessControlTests {
   static let probe = """
     import socket, struct, sys
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+    if len(sys.argv) > 2: import time; time.sleep(float(sys.argv[2]))
     payload = bytes([0x08, 0x01, 0x52, 0x02, 0x0a, 0x00])
     s.sendall(struct.pack('>BI', 0, len(payload)) + payload)
     def read(n):
@@ -38,11 +39,12 @@ struct AccessControlTests {
         print('other', tag)
     """
 
-  func runAsNobody(_ socket: String) async throws -> String {
+  func runAsNobody(_ socket: String, sendAfter: Double? = nil) async throws -> String {
     let dir = TestSupport.tempDir()
     try Self.probe.write(toFile: dir + "/probe.py", atomically: true, encoding: .utf8)
     chmod(dir, 0o755); chmod(dir + "/probe.py", 0o644)
-    let (_, out) = try await TestSupport.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", dir + "/probe.py", socket])
+    let (_, out) = try await TestSupport.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", dir + "/probe.py", socket]
+                                             + (sendAfter.map { ["\($0)"] } ?? []))
     return out
   }
 
@@ -51,6 +53,18 @@ struct AccessControlTests {
     try await TestSupport.withDaemon(yaml: yaml) { _, socket in
       chmod((socket as NSString).deletingLastPathComponent, 0o755)
       let out = try await runAsNobody(socket)
+      #expect(out.contains("status 5"), "PERMISSION_DENIED is code 5: \(out)")
+    }
+  }
+
+  @Test func aRefusedPeerThatWritesLateStillReadsWhy() async throws {
+    // The refusal is written at once; this peer sends its request 300 ms later. The
+    // daemon used to close at once, so the write failed (EPIPE) and the peer never
+    // read the refusal; now it stops reading and keeps the socket a moment.
+    let yaml = TestSupport.baseYAML.replacingOccurrences(of: "listen: {", with: "listen: {mode: \"0666\", ")
+    try await TestSupport.withDaemon(yaml: yaml) { _, socket in
+      chmod((socket as NSString).deletingLastPathComponent, 0o755)
+      let out = try await runAsNobody(socket, sendAfter: 0.3)
       #expect(out.contains("status 5"), "PERMISSION_DENIED is code 5: \(out)")
     }
   }

@@ -102,4 +102,21 @@ final class ConnectionWriter: Sendable {
     let channel = self.channel
     channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
   }
+
+  /// Ends a refused connection: once the refusal is written, stops reading, shuts
+  /// the write side (the peer reads the refusal, then end of stream) and closes
+  /// after `grace`. Closing at once raced with the peer's first write: a client
+  /// that sent its request just after the close got EPIPE and never read why it was
+  /// refused (seen as IO_ERROR instead of PERMISSION_DENIED in the container test).
+  func closeRefused(grace: TimeAmount = .seconds(1)) {
+    let channel = self.channel
+    channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in
+      channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in
+        channel.close(mode: .output).whenComplete { result in
+          guard case .success = result else { channel.close(promise: nil); return }
+          channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
+        }
+      }
+    }
+  }
 }

@@ -211,7 +211,7 @@ public final class UnixSocketServer: Sendable {
                       retryable: Bool = false) {
     observer?.frameRejected(reason: reason)
     _ = connection.writer.write(.status(callID: 0, code, reason: reason, message: message, retryable: retryable))
-    connection.writer.closeAfterPendingWrites()
+    connection.writer.closeRefused()
   }
 
   private func serve(_ connection: ServerConnection) async {
@@ -266,7 +266,7 @@ public final class UnixSocketServer: Sendable {
             logger.notice("protocol error; closing connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
             connection.cancelAll()
             _ = connection.writer.write(.status(callID: 0, .protocolError, reason: "protocol_error", message: error.description))
-            connection.writer.closeAfterPendingWrites()
+            connection.writer.closeRefused()
           }
         }
       }
