@@ -71,6 +71,12 @@ if [ -x "$SWITCHBOARDD" ]; then
       || { cat "$BENCH_TMP/ab.out"; return 1; }
   }
   check "ab-executor.sh: one short round, both executors" ab_smoke
+  inflight_smoke() { # bench/inflight.sh: 100 streams held at once, all answered, a peak RSS printed
+    C=100 LAT=300 "$BENCH_DIR/inflight.sh" >"$BENCH_TMP/inflight.out" 2>&1 || { tail -20 "$BENCH_TMP/inflight.out"; return 1; }
+    grep -q "ok=100 failed=0" "$BENCH_TMP/inflight.out" && grep -Eq "^peak rss_mb=[1-9][0-9]* with 100 calls" "$BENCH_TMP/inflight.out" \
+      || { cat "$BENCH_TMP/inflight.out"; return 1; }
+  }
+  check "inflight.sh: 100 streams held at once, peak RSS" inflight_smoke
 else
   echo "skip: no daemon at $SWITCHBOARDD (socket checks)"
 fi
