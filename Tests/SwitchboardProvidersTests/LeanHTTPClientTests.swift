@@ -191,16 +191,26 @@ struct LeanHTTPClientTests {
     await client.shutdown()
   }
 
-  @Test func aRequestQueuedForABusyPoolRunsNoConnectLimit() async throws {
-    // Every connection the pool may open is busy: the next request waits in the
-    // daemon's own queue. That wait is not a connection attempt, so a connect limit
-    // far shorter than it does not fail the request (it did: `connect_failed`, and
-    // the provider's circuit counted the daemon's own overload).
+  /// A pool of one connection to a server that holds every answer until `release()`,
+  /// kept busy by a first request (`first`, answered once released).
+  static func withBusyPool(_ body: (ScriptedHTTPServer, LeanHTTPClient, any ProviderAdapter,
+                                    Task<ProviderResponse, any Error>) async throws -> Void) async throws {
     let client = LeanHTTPClient(configuration: .init(maxConnectionsPerHost: 1))
     try await ScriptedHTTPServer.with({ _, _ in .hold(first: "", rest: Canned.completion()) }) { server in
       let adapter = try Self.adapter(server, client)
       let first = Task { try await adapter.complete(Support.call("m", total: .seconds(60)), onDelta: nil) }
       try await Self.eventually { server.requests == 1 }
+      try await body(server, client, adapter, first)
+    }
+    await client.shutdown()
+  }
+
+  @Test func aRequestQueuedForABusyPoolRunsNoConnectLimit() async throws {
+    // Every connection the pool may open is busy: the next request waits in the
+    // daemon's own queue. That wait is not a connection attempt, so a connect limit
+    // far shorter than it does not fail the request (it did: `connect_failed`, and
+    // the provider's circuit counted the daemon's own overload).
+    try await Self.withBusyPool { server, client, adapter, first in
       let second = Task {
         try await adapter.complete(Support.call("m", connect: .milliseconds(50), total: .seconds(60)), onDelta: nil)
       }
@@ -211,15 +221,10 @@ struct LeanHTTPClientTests {
       #expect(try await second.value.content == "hi there")
       #expect(server.accepted == 1, "the second request waited for the first one's connection")
     }
-    await client.shutdown()
   }
 
   @Test func aRequestThatWaitsForABusyPoolUntilItsDeadlineFailsAsTheDaemonsOwn() async throws {
-    let client = LeanHTTPClient(configuration: .init(maxConnectionsPerHost: 1))
-    try await ScriptedHTTPServer.with({ _, _ in .hold(first: "", rest: Canned.completion()) }) { server in
-      let adapter = try Self.adapter(server, client)
-      let first = Task { try await adapter.complete(Support.call("m", total: .seconds(60)), onDelta: nil) }
-      try await Self.eventually { server.requests == 1 }
+    try await Self.withBusyPool { server, client, adapter, first in
       let f = try #require(await Support.failure {
         try await adapter.complete(Support.call("m", connect: .milliseconds(50), total: .milliseconds(400)), onDelta: nil)
       })
@@ -231,7 +236,6 @@ struct LeanHTTPClientTests {
       #expect(try await first.value.content == "hi there")
       #expect(server.requests == 1)
     }
-    await client.shutdown()
   }
 
   @Test func aConnectionThatCannotBeMadeInTimeIsStillConnectFailed() async throws {
