@@ -223,13 +223,14 @@ struct HTTPProviderAdapterTests {
   @Test(arguments: Wire.allCases)
   func slowFirstToken(_ wire: Wire) async throws {
     try await Support.withFake { fake in
-      // Content after 60 s, the attempt deadline at 40 s: only the 200 ms limit ends it
+      // Content after 60 s, the attempt deadline at 40 s: only the 2 s limit ends it
       // as a first-token timeout (a broken one gives content, or the deadline's timeout).
+      // 2 s, not 200 ms: with both cores busy the head itself arrived after 200 ms.
       fake.enqueue(.slowFirstToken(milliseconds: 60_000))
       let adapter = try Support.adapter(wire, fake)
       let started = ContinuousClock.now
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire), firstToken: .milliseconds(200), total: .seconds(40)),
+        try await adapter.complete(Support.call(Support.model(wire), firstToken: .seconds(2), total: .seconds(40)),
                                    onDelta: Support.Deltas().handler)
       })
       #expect(f.reason == .firstTokenTimeout)
@@ -247,7 +248,9 @@ struct HTTPProviderAdapterTests {
       let adapter = try Support.adapter(wire, fake)
       let deltas = Support.Deltas()
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call(Support.model(wire)), onDelta: deltas.handler)
+        // Limits far beyond the cut: only its classification is under test (a full
+        // parallel run once delivered a cut after the 5 s idle limit had passed).
+        try await adapter.complete(Support.call(Support.model(wire), idle: .seconds(60), total: .seconds(120)), onDelta: deltas.handler)
       })
       #expect(f.reason == .streamCut)
       #expect(f.afterHeaders)

@@ -137,7 +137,8 @@ struct LeanHTTPClientTests {
       let adapter = try Self.adapter(server, client)
       let deltas = Support.Deltas()
       let f = try #require(await Support.failure {
-        try await adapter.complete(Support.call("m"), onDelta: deltas.handler)
+        // Limits far beyond the cut: only its classification is under test.
+        try await adapter.complete(Support.call("m", idle: .seconds(60), total: .seconds(120)), onDelta: deltas.handler)
       })
       #expect(f.reason == .streamCut)
       #expect(f.afterHeaders)

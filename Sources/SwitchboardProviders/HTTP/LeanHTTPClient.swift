@@ -199,6 +199,10 @@ public final class LeanHTTPClient: Sendable {
       (context: tls.context, serverName: (try? SocketAddress(ipAddress: key.host, port: 0)) == nil ? key.host : nil)
     }
     let handshakeLimit = configuration.connectTimeout
+    // The handlers this connection's initializer made, kept here: looking them up in
+    // the pipeline afterwards failed with `notFound` when the channel had already
+    // closed (a TLS handshake that failed before the connect's callback ran).
+    let made = MadeHandlersBox()
     // On the caller's event loop when it runs on one of the group's (`any()`), so
     // the answer comes back on the loop that waits for it; else the next loop.
     ClientBootstrap(group: eventLoopGroup.any())
@@ -206,42 +210,38 @@ public final class LeanHTTPClient: Sendable {
       .channelOption(.socketOption(.tcp_nodelay), value: 1)
       .channelInitializer { [self] channel in
         channel.eventLoop.makeCompletedFuture {
+          var handshake: LeanTLSHandshakeHandler?
           if let tls {
             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
-            try channel.pipeline.syncOperations.addHandler(LeanTLSHandshakeHandler(limit: handshakeLimit))
+            let h = LeanTLSHandshakeHandler(limit: handshakeLimit)
+            try channel.pipeline.syncOperations.addHandler(h)
+            handshake = h
           }
           try channel.pipeline.syncOperations.addHTTPClientHandlers()
-          try channel.pipeline.syncOperations.addHandler(LeanHTTPConnectionHandler(client: self))
+          let connection = LeanHTTPConnectionHandler(client: self)
+          try channel.pipeline.syncOperations.addHandler(connection)
+          made.value.withLock { $0 = MadeHandlers(handshake: handshake, connection: connection) }
         }
       }
       .connect(host: key.host, port: key.port)
       .flatMap { channel -> EventLoopFuture<any Channel> in
-        guard tls != nil else { return channel.eventLoop.makeSucceededFuture(channel) }
-        do {
-          let waiter = try channel.pipeline.syncOperations.handler(type: LeanTLSHandshakeHandler.self)
-          let bound = NIOLoopBound(waiter, eventLoop: channel.eventLoop)
-          return waiter.handshakeDone.map {
-            channel.pipeline.syncOperations.removeHandler(bound.value, promise: nil)
-            return channel
-          }.flatMapErrorThrowing { error in
-            channel.close(promise: nil)
-            throw error
-          }
-        } catch {
+        guard let waiter = made.value.withLock({ $0?.handshake }) else { return channel.eventLoop.makeSucceededFuture(channel) }
+        let bound = NIOLoopBound(waiter, eventLoop: channel.eventLoop)
+        return waiter.handshakeDone.map {
+          channel.pipeline.syncOperations.removeHandler(bound.value, promise: nil)
+          return channel
+        }.flatMapErrorThrowing { error in
           channel.close(promise: nil)
-          return channel.eventLoop.makeFailedFuture(error)
+          throw error
         }
       }
       .whenComplete { [self] result in
         switch result {
         case .success(let channel):
-          let handler: LeanHTTPConnectionHandler
-          do {
-            handler = try channel.pipeline.syncOperations.handler(type: LeanHTTPConnectionHandler.self)
-          } catch {
+          guard let handler = made.value.withLock({ $0?.connection }) else {
             channel.close(promise: nil)
             perform(pools.withLock { $0[key]?.connectFailed() ?? .none }, key: key)
-            task.finish(.failed(error))
+            task.finish(.failed(LeanHTTPClientError.connectionClosed))
             return
           }
           let connection = LeanHTTPConnection(key: key, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
@@ -268,4 +268,14 @@ public final class LeanHTTPClient: Sendable {
     }
     for connection in expired { connection.close() }
   }
+}
+
+/// The handlers a new connection's initializer added (its event loop owns them).
+private struct MadeHandlers: @unchecked Sendable {
+  let handshake: LeanTLSHandshakeHandler?
+  let connection: LeanHTTPConnectionHandler
+}
+
+private final class MadeHandlersBox: Sendable {
+  let value = Mutex<MadeHandlers?>(nil)
 }
