@@ -260,7 +260,12 @@ struct HedgedRequestTests {
     let world = TestWorld(routes: [route], adapters: [a, b, ScriptedAdapter("c")])
     for i in 0..<12 {
       let o = try await world.complete(Fixture.request(id: "w\(i)"))
-      #expect(o.value?.served == Fixture.a && o.event.hedge == nil)
+      // Once the observed p95 (200 ms) is the delay, a 200 ms answer ties with the
+      // hedge timer at the same virtual instant; which wakes first is up to the
+      // scheduler (under load the timer sometimes did). Either way a serves, and a
+      // hedge, if any, waited the observed 200 ms, never the 1 s fallback.
+      #expect(o.value?.served == Fixture.a)
+      #expect(o.event.hedge == nil || o.event.hedge?.delayMs == 200, "\(String(describing: o.event.hedge))")
     }
     let o = try await world.complete(Fixture.request(id: "slow"))
     #expect(o.event.hedge?.delayMs == 200, "the observed p95, not the 1 s fallback")
