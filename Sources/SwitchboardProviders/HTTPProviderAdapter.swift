@@ -104,7 +104,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
     let deadline = start + TimeAmount(remaining), connectLimit = TimeAmount(call.limits.connect)
     let sink = AttemptEventSink(events: events, watchdog: watchdog)
     let cancel: @Sendable () -> Void
-    var isWaiting: (@Sendable () -> Bool)?
+    var leanTask: LeanHTTPTask?
     if let leanClient, let leanTarget {
       // The deadline is absolute (from `start`); the lean client reports where the
       // request stands as it takes it, on the connection's event loop when one is
@@ -121,7 +121,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
                                  },
                                  onEvent: { sink($0) })
       cancel = { task.cancel() }
-      isWaiting = { task.isWaiting }
+      leanTask = task
     } else {
       let connectBy = start + connectLimit
       watchdog.start(deadline: deadline, connect: connectBy)
@@ -134,7 +134,7 @@ public struct HTTPProviderAdapter<Dialect: ProviderDialect>: ProviderAdapter {
       cancel()  // no-op once the response has ended; closes the connection otherwise
     }
     var run = AttemptRun(adapter: self, call: call, options: options, onDelta: onDelta,
-                         deadlineReason: deadlineReason, watchdog: watchdog, isWaiting: isWaiting,
+                         deadlineReason: deadlineReason, watchdog: watchdog, leanTask: leanTask,
                          decoder: streaming ? dialect.makeStreamDecoder(model: call.model) : nil)
     do {
       while let event = await events.next() {
@@ -201,8 +201,9 @@ struct AttemptRun<Dialect: ProviderDialect> {
   let onDelta: DeltaHandler?
   let deadlineReason: ReasonCode
   let watchdog: AttemptWatchdog
-  /// Whether the request still waits in the lean client's queue for a connection.
-  let isWaiting: (@Sendable () -> Bool)?
+  /// The lean client's request, if it runs on one (it tells whether it still waits
+  /// in the client's queue for a connection).
+  let leanTask: LeanHTTPTask?
   var decoder: Dialect.StreamDecoder?
 
   var requestSent = false
@@ -220,10 +221,10 @@ struct AttemptRun<Dialect: ProviderDialect> {
   var collecting = true
 
   init(adapter: HTTPProviderAdapter<Dialect>, call: ProviderCall, options: TranslatedOptions, onDelta: DeltaHandler?,
-       deadlineReason: ReasonCode, watchdog: AttemptWatchdog, isWaiting: (@Sendable () -> Bool)? = nil,
+       deadlineReason: ReasonCode, watchdog: AttemptWatchdog, leanTask: LeanHTTPTask? = nil,
        decoder: Dialect.StreamDecoder?) {
     self.adapter = adapter; self.call = call; self.options = options; self.onDelta = onDelta
-    self.deadlineReason = deadlineReason; self.watchdog = watchdog; self.isWaiting = isWaiting; self.decoder = decoder
+    self.deadlineReason = deadlineReason; self.watchdog = watchdog; self.leanTask = leanTask; self.decoder = decoder
   }
 
   private var status: Int { Int(head?.status.code ?? 0) }
@@ -382,7 +383,7 @@ struct AttemptRun<Dialect: ProviderDialect> {
                             afterHeaders: true)
     case .deadline:
       if terminated || (eventsSeen > 0 && decoder?.isComplete == true) { return withWarnings(decoder!.response()) }
-      if !requestSent, head == nil, isWaiting?() == true {
+      if !requestSent, head == nil, leanTask?.isWaiting == true {
         // Nothing left the daemon: the request waited for one of its own connections.
         var f = ProviderFailure(deadlineReason, message: "the time limit passed while the request waited for a free "
                                   + "connection to the provider (every connection the daemon may open to it was busy)",
