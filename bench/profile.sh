@@ -7,6 +7,7 @@
 #
 #   bench/profile.sh [REQUESTS] [SECONDS]     default 60000 requests, 12 s of samples
 #   UPSTREAM=sim | AUDIT=sqlite               as in the other scripts
+#   RATE=N                                    open loop at N req/s instead of c=64
 #   OUT=file.txt                              keep the report (default: printed)
 # Needs `perf` (Debian: linux-perf) and perf_event_paranoid <= 2 or root.
 set -euo pipefail
@@ -21,7 +22,11 @@ load_note
 loadgen --socket "$SOCKET" --route bench --concurrency 64 --requests 5000 --warmup 0 >/dev/null
 perf record -F 2000 -g -o "$BENCH_TMP/perf.data" -p "$DAEMON_PID" -- sleep "$SECS" >/dev/null 2>&1 &
 PERF_PID=$!
-loadgen --socket "$SOCKET" --route bench --concurrency 64 --requests "$N" --pid "$DAEMON_PID" --label profile
+if [ -n "${RATE:-}" ]; then
+  loadgen --socket "$SOCKET" --route bench --rate "$RATE" --requests "$N" --pid "$DAEMON_PID" --label "profile open $RATE/s" || true
+else
+  loadgen --socket "$SOCKET" --route bench --concurrency 64 --requests "$N" --pid "$DAEMON_PID" --label profile
+fi
 wait "$PERF_PID" || true
 daemon_stop
 perf report -i "$BENCH_TMP/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | head -8

@@ -16,6 +16,15 @@ import SwitchboardCore
 /// - `budget_settlement`, `budget_release` — what each settle charged, and which
 ///   reservations were dropped (including those of a process that died).
 ///
+/// Only a reservation on a limited scope (a soft or hard cap) is journaled. One that
+/// draws on uncapped accounts alone (the route's own account always exists, so its
+/// spend shows in health and metrics) can be denied by nothing, and its journal row
+/// would only be released unread after a crash; writing it and deleting it again cost
+/// every such request a commit (an fsync under `synchronous = FULL`) and two
+/// statements. Its settle still writes the spend, through, before the call returns;
+/// a settle or release that charges nothing to an unjournaled reservation writes
+/// nothing. The statements are prepared once per connection (cached).
+///
 /// On open, reservations left by a dead process are released (moved to
 /// `budget_release` with why `process_died`) and the current periods' spend is
 /// loaded. Any failure to open, migrate or load throws ``LedgerStoreError`` — the
@@ -117,13 +126,16 @@ public final class SQLiteBudgetLedger: BudgetLedger {
     return true
   }
 
+  /// Whether a reservation on `scopes` is journaled: some scope has a limit.
+  static func journaled(_ scopes: [BudgetScope]) -> Bool { scopes.contains { !$0.limit.isUnlimited } }
+
   public func reserve(_ amount: MicroUSD, scopes: [BudgetScope], requestID: String, wallMillis: Int64) async -> ReservationResult {
     let result = memory.reserveNow(amount, scopes: scopes, requestID: requestID, wallMillis: wallMillis)
-    guard case .reserved(let r, _) = result else { return result }
+    guard case .reserved(let r, _) = result, Self.journaled(r.scopes) else { return result }
     let accounts = r.scopes.map(\.account).joined(separator: ",")
     let ok = await write("reserve") { db in
-      try db.execute(sql: "INSERT OR REPLACE INTO budget_reservation (id, request_id, amount_micro_usd, accounts, ts_ms) VALUES (?, ?, ?, ?, ?)",
-                     arguments: [Int64(truncatingIfNeeded: r.id), requestID, r.amount.value, accounts, wallMillis])
+      try db.cachedStatement(sql: "INSERT OR REPLACE INTO budget_reservation (id, request_id, amount_micro_usd, accounts, ts_ms) VALUES (?, ?, ?, ?, ?)")
+        .execute(arguments: [Int64(truncatingIfNeeded: r.id), requestID, r.amount.value, accounts, wallMillis])
     }
     if !ok {
       memory.releaseNow(r)
@@ -134,28 +146,36 @@ public final class SQLiteBudgetLedger: BudgetLedger {
 
   public func settle(_ reservation: BudgetReservation, actual: MicroUSD, wallMillis: Int64) async -> SettleResult {
     let (result, charges) = memory.settleNow(reservation, actual: actual, wallMillis: wallMillis)
+    let journaled = Self.journaled(reservation.scopes)
+    let spent = charges.filter { $0.spent > .zero }
+    guard journaled || !spent.isEmpty else { return result }
     let accounts = reservation.scopes.map(\.account).joined(separator: ",")
     _ = await write("settle") { db in
-      try db.execute(sql: "DELETE FROM budget_reservation WHERE id = ?", arguments: [Int64(truncatingIfNeeded: reservation.id)])
-      for c in charges where c.spent > .zero {
-        try db.execute(sql: """
-          INSERT INTO budget_account (scope, window, period, spent_micro_usd, updated_ms) VALUES (?, ?, ?, ?, ?)
-          ON CONFLICT(scope, window, period) DO UPDATE SET spent_micro_usd = spent_micro_usd + excluded.spent_micro_usd,
-            updated_ms = excluded.updated_ms
-          """, arguments: [c.key, c.window.rawValue, c.period, c.spent.value, wallMillis])
+      if journaled {
+        try db.cachedStatement(sql: "DELETE FROM budget_reservation WHERE id = ?")
+          .execute(arguments: [Int64(truncatingIfNeeded: reservation.id)])
       }
-      try db.execute(sql: "INSERT INTO budget_settlement (ts_ms, request_id, reserved_micro_usd, charged_micro_usd, accounts) VALUES (?, ?, ?, ?, ?)",
-                     arguments: [wallMillis, reservation.requestID, reservation.amount.value, result.charged.value, accounts])
+      let upsert = try db.cachedStatement(sql: """
+        INSERT INTO budget_account (scope, window, period, spent_micro_usd, updated_ms) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(scope, window, period) DO UPDATE SET spent_micro_usd = spent_micro_usd + excluded.spent_micro_usd,
+          updated_ms = excluded.updated_ms
+        """)
+      for c in spent {
+        try upsert.execute(arguments: [c.key, c.window.rawValue, c.period, c.spent.value, wallMillis])
+      }
+      try db.cachedStatement(sql: "INSERT INTO budget_settlement (ts_ms, request_id, reserved_micro_usd, charged_micro_usd, accounts) VALUES (?, ?, ?, ?, ?)")
+        .execute(arguments: [wallMillis, reservation.requestID, reservation.amount.value, result.charged.value, accounts])
     }
     return result
   }
 
   public func release(_ reservation: BudgetReservation) async {
-    guard memory.releaseNow(reservation) else { return }
+    guard memory.releaseNow(reservation), Self.journaled(reservation.scopes) else { return }
     _ = await write("release") { db in
-      try db.execute(sql: "DELETE FROM budget_reservation WHERE id = ?", arguments: [Int64(truncatingIfNeeded: reservation.id)])
-      try db.execute(sql: "INSERT INTO budget_release (ts_ms, request_id, amount_micro_usd, why) VALUES (?, ?, ?, 'released')",
-                     arguments: [Int64(0), reservation.requestID, reservation.amount.value])
+      try db.cachedStatement(sql: "DELETE FROM budget_reservation WHERE id = ?")
+        .execute(arguments: [Int64(truncatingIfNeeded: reservation.id)])
+      try db.cachedStatement(sql: "INSERT INTO budget_release (ts_ms, request_id, amount_micro_usd, why) VALUES (?, ?, ?, 'released')")
+        .execute(arguments: [Int64(0), reservation.requestID, reservation.amount.value])
     }
   }
 
@@ -170,6 +190,11 @@ public final class SQLiteBudgetLedger: BudgetLedger {
                          arguments: [scope, window.rawValue, period])
     }
     return MicroUSD(v ?? 0)
+  }
+
+  /// Settlements as stored.
+  public func storedSettlementCount() async throws -> Int {
+    try await db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM budget_settlement") ?? 0 }
   }
 
   /// Open reservations as stored.

@@ -37,6 +37,34 @@ struct SQLiteBudgetLedgerTests {
     #expect(n.map(\.spent) == [.zero, MicroUSD(233_331)])
   }
 
+  /// A reservation on uncapped accounts alone (the route's own) can be denied by
+  /// nothing: it is not journaled (each write is a commit on the request's path), but
+  /// what it spends is stored, and a capped one is journaled as before.
+  @Test func onlyAReservationOnALimitedScopeIsJournaled() async throws {
+    let p = Self.path()
+    let uncapped = BudgetScope(key: "route:open", limit: BudgetLimit(softUSD: nil, hardUSD: nil))
+    do {
+      let l = try SQLiteBudgetLedger(path: p, wallMillis: Self.day0, logger: Self.logger)
+      guard case .reserved(let free, _) = await l.reserve(MicroUSD(100_000), scopes: [uncapped], requestID: "free", wallMillis: Self.day0),
+            case .reserved(let paid, _) = await l.reserve(MicroUSD(100_000), scopes: [scope, uncapped], requestID: "paid", wallMillis: Self.day0),
+            case .reserved(let nothing, _) = await l.reserve(MicroUSD(100_000), scopes: [uncapped], requestID: "zero", wallMillis: Self.day0),
+            case .reserved(let dropped, _) = await l.reserve(MicroUSD(1), scopes: [uncapped], requestID: "dropped", wallMillis: Self.day0)
+      else { Issue.record(); return }
+      #expect(try await l.storedReservationCount() == 1)
+      _ = await l.settle(free, actual: MicroUSD(40_000), wallMillis: Self.day0)
+      _ = await l.settle(nothing, actual: .zero, wallMillis: Self.day0)
+      await l.release(dropped)
+      #expect(try await l.storedSettlementCount() == 1)  // the spend of `free`; nothing for the others
+      _ = await l.settle(paid, actual: MicroUSD(40_000), wallMillis: Self.day0)
+      #expect(try await l.storedSettlementCount() == 2 && l.writeFailures == 0)
+      #expect(try await l.storedReservationCount() == 0)
+      #expect(try await l.storedSpend(scope: "route:r", window: .daily, period: "2026-01-01") == MicroUSD(40_000))
+    }
+    // The uncapped account's spend survives a restart like any other.
+    let reopened = try SQLiteBudgetLedger(path: p, wallMillis: Self.day0 + 1_000, logger: Self.logger)
+    #expect(await reopened.snapshot(scopes: [uncapped], wallMillis: Self.day0 + 1_000).first?.spent == MicroUSD(80_000))
+  }
+
   @Test func reservationsOfADeadProcessAreReleasedOnOpen() async throws {
     let p = Self.path()
     do {
