@@ -77,6 +77,16 @@ if [ -x "$SWITCHBOARDD" ]; then
       || { cat "$BENCH_TMP/inflight.out"; return 1; }
   }
   check "inflight.sh: 100 streams held at once, peak RSS" inflight_smoke
+  durable_smoke() { # bench/durable.sh: the disk probe, then one short round of each audit, all answered
+    "$BENCH_DIR/durable.sh" 300 500 1 >"$BENCH_TMP/durable.out" 2>&1 || { tail -20 "$BENCH_TMP/durable.out"; return 1; }
+    grep -Eq "^disk alone: 2000 x \(8 pages \+ fdatasync\) p50=[0-9.]+ " "$BENCH_TMP/durable.out" \
+      && [ "$(grep -c "ok=300 failed=0" "$BENCH_TMP/durable.out")" = 2 ] || { cat "$BENCH_TMP/durable.out"; return 1; }
+  }
+  frames_smoke() { # bench/async-frames.py reads the executor's frame size off the binary
+    python3 "$BENCH_DIR/async-frames.py" "$SWITCHBOARDD" "RequestExecutor.run(start:" 1 | grep -Eq "^ *[1-9][0-9]+  SwitchboardCore.RequestExecutor.run"
+  }
+  check "async-frames.py: the executor's frame size off the binary" frames_smoke
+  check "durable.sh: disk probe, one round of the durable and the in-memory audit" durable_smoke
 else
   echo "skip: no daemon at $SWITCHBOARDD (socket checks)"
 fi

@@ -172,7 +172,7 @@ extension RequestExecutor {
 
   /// Records a hedge refused for budget: a skipped hedge attempt with the reason; the running attempt continues.
   func refuseHedge(_ target: HedgeTarget, of primary: AttemptContext, _ message: String, start: Instant, run: inout Run) {
-    var record = skipped(target.candidate.ref, .budgetViolation, message, run: run, start: start, key: target.key, failureClass: .semantic)
+    var record = skipped(target.candidate.ref, .budgetViolation, message, start: start, key: target.key, failureClass: .semantic)
     record.hedge = true
     record.hedgeOf = primary.number
     run.attempts.append(record)

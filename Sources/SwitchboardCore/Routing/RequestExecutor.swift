@@ -66,20 +66,28 @@ final class RequestExecutor: Sendable {
     var hedgeFailed: Set<CandidateRef> = []
   }
 
-  /// One attempt in flight: what it runs on and what it holds.
-  struct AttemptContext: Sendable {
-    var candidate: PlannedCandidate
-    var key: ResolvedKey
-    var circuit: CircuitKey
-    var probe: Bool
-    var reservation: BudgetReservation
-    var number: Int
-    var start: Instant
-    var stream: AttemptStream
-    var prefill: String?
-    var sameCandidateRetry: Bool
+  /// One attempt in flight: what it runs on and what it holds. A class: the steps
+  /// of the run pass it on and hold it across their awaits, one reference each.
+  final class AttemptContext: Sendable {
+    let candidate: PlannedCandidate
+    let key: ResolvedKey
+    let circuit: CircuitKey
+    let probe: Bool
+    let reservation: BudgetReservation
+    let number: Int
+    let start: Instant
+    let stream: AttemptStream
+    let prefill: String?
+    let sameCandidateRetry: Bool
     /// Started as a hedge of attempt `hedgeOf`.
-    var hedgeOf: Int?
+    let hedgeOf: Int?
+
+    init(candidate: PlannedCandidate, key: ResolvedKey, circuit: CircuitKey, probe: Bool, reservation: BudgetReservation,
+         number: Int, start: Instant, stream: AttemptStream, prefill: String?, sameCandidateRetry: Bool, hedgeOf: Int?) {
+      self.candidate = candidate; self.key = key; self.circuit = circuit; self.probe = probe; self.reservation = reservation
+      self.number = number; self.start = start; self.stream = stream; self.prefill = prefill
+      self.sameCandidateRetry = sameCandidateRetry; self.hedgeOf = hedgeOf
+    }
   }
 
   /// Streamed state of one attempt, shared with the delta callback.
@@ -97,189 +105,56 @@ final class RequestExecutor: Sendable {
     case cancelled
   }
 
+  /// What stays fixed for the whole run.
+  struct RunLimits {
+    let start: Instant
+    let overallDeadline: Instant
+    let maxAttempts: Int
+    let machine: AttemptStateMachine
+  }
+
+  /// Where the run is within one candidate's keys.
+  struct KeyCursor {
+    var pool: [ResolvedKey]
+    var keyIndex = 0
+    var sameRetries = 0
+    var retryingSame = false
+  }
+
+  /// Where the run goes next: the same candidate's keys again (the cursor says
+  /// which), the next candidate, or it stops.
+  enum Flow { case again, nextCandidate, stop }
+
+  /// The candidate loop. Each step is its own function, so that only what one step
+  /// holds across its awaits is in a frame while it runs, and this frame, which
+  /// lives for the whole call, holds the loop and little else: with the steps
+  /// inline it was ~20 KB per call in flight (bench/README.md).
   func run(start: Instant) async -> (Result<(ProviderResponse, PlannedCandidate, Usage, CostBreakdown?), RoutingError>, Run) {
     var run = Run()
-    let overallDeadline = start.advanced(by: request.deadline ?? route.retry.deadline)
-    let maxAttempts = max(1, route.retry.maxAttempts)
-    let machine = AttemptStateMachine(route: route)
-
+    let limits = RunLimits(start: start, overallDeadline: start.advanced(by: request.deadline ?? route.retry.deadline),
+                           maxAttempts: max(1, route.retry.maxAttempts), machine: AttemptStateMachine(route: route))
     candidates: for (position, candidate) in plan.ordered.enumerated() {
-      if run.terminal != nil { break }
-      if run.hedgeFailed.contains(candidate.ref) { continue }  // already tried (and failed) as a hedge
-      if let minWindow = run.minContextWindow, candidate.info.contextWindow <= minWindow {
-        run.attempts.append(skipped(candidate.ref, .contextTooSmall, "window \(candidate.info.contextWindow) not larger than \(minWindow)", run: run, start: start))
-        continue
+      var cursor: KeyCursor
+      let adapter: any ProviderAdapter
+      switch enter(candidate, limits, &run) {
+      case .keys(let c, let a): cursor = c; adapter = a
+      case .skip: continue candidates
+      case .stop: break candidates
       }
-      if run.attemptCount >= maxAttempts { break }
-      if clock.now() >= overallDeadline {
-        run.lastFailure = ProviderFailure(.deadlineExceeded, message: "overall deadline passed")
-        break
-      }
-      guard let adapter = adapters[candidate.ref.provider] else { continue }
-      var pool = keys.keys(for: candidate.ref.provider, override: request.keyOverrides[candidate.ref.provider])
-      if pool.isEmpty {
-        if adapter.requiresKey {
-          let f = ProviderFailure(.missingKey, message: "no API key for provider '\(candidate.ref.provider)'")
-          run.attempts.append(skipped(candidate.ref, .missingKey, f.message, run: run, start: start, failureClass: .hard))
-          run.lastFailure = f
-          continue
+      while cursor.keyIndex < cursor.pool.count {
+        let primary: AttemptContext
+        switch await begin(candidate, &cursor, limits, &run) {
+        case .attempt(let ctx): primary = ctx
+        case .flow(.again): continue
+        case .flow(.nextCandidate): continue candidates
+        case .flow(.stop): break candidates
         }
-        pool = [.none]
-      }
-
-      var keyIndex = 0
-      var sameRetries = 0
-      var retryingSame = false
-      attempts: while keyIndex < pool.count {
-        let key = pool[keyIndex]
-        let circuit = CircuitKey(candidate.ref, keyFingerprint: key.fingerprint)
-        var admission = health.admit(circuit, now: clock.now())
-        // A half-open probe needs the fleet's lease when the circuits are shared.
-        if admission == .probe { admission = await health.confirmProbe(circuit, now: clock.now()) }
-        guard admission.isAllowed else {
-          keyIndex += 1
-          if keyIndex == pool.count {
-            run.attempts.append(skipped(candidate.ref, .circuitOpen, "circuit open for key \(key.fingerprint)", run: run, start: start, key: key))
-          }
-          retryingSame = false
-          continue
-        }
-        let isProbe = admission == .probe
-        if run.attemptCount >= maxAttempts {
-          if isProbe { health.releaseProbe(circuit) }
-          break candidates
-        }
-        if clock.now() >= overallDeadline {
-          if isProbe { health.releaseProbe(circuit) }
-          run.lastFailure = ProviderFailure(.deadlineExceeded, message: "overall deadline passed")
-          break candidates
-        }
-
-        // Before the attempt: reserve the true worst case.
-        let worst = ReservationEstimator.attemptAmount(candidate, delivered: run.pendingRestart != nil ? run.delivered : "")
-        let reservation: BudgetReservation
-        let reserved = await ledger.reserve(worst, scopes: scopes, requestID: requestID, wallMillis: clock.wallMillis())
-        if case .reserved(let r, _) = reserved { run.stateBackend = r.backend ?? ledger.stateBackend } else { run.stateBackend = ledger.stateBackend }
-        switch reserved {
-        case .denied(let scope, let remaining):
-          if isProbe { health.releaseProbe(circuit) }
-          let f = ProviderFailure(.budgetViolation, message: "\(scope): worst case \(worst) > remaining \(remaining)")
-          run.attempts.append(skipped(candidate.ref, .budgetViolation, f.message, run: run, start: start, key: key, failureClass: .semantic))
-          run.lastFailure = f
-          continue candidates
-        case .unavailable(let why):
-          if isProbe { health.releaseProbe(circuit) }
-          let shared = why == ReasonCode.sharedStateUnavailable.rawValue
-          let code: ReasonCode = shared ? .sharedStateUnavailable : .budgetViolation
-          let f = ProviderFailure(code, message: shared ? "the fleet's shared budget ledger is unreachable (on_unavailable: fail_closed)"
-                                                        : "the budget ledger is unavailable: \(why)")
-          run.attempts.append(skipped(candidate.ref, code, f.message, run: run, start: start, key: key, failureClass: .semantic))
-          run.lastFailure = f
-          break candidates
-        case .reserved(let r, let soft):
-          reservation = r
-          for s in soft where !run.warnings.contains(where: { $0.hasPrefix("soft_budget_exceeded:\(s)") }) {
-            run.warnings.append("soft_budget_exceeded:\(s)")
-          }
-        }
-
-        // A stream the client saw part of restarts (or continues) here.
-        var prefill: String?
-        let canPrefill = candidate.info.capabilities.contains(.prefill) && !run.delivered.isEmpty
-        switch machine.resume(pending: run.pendingRestart?.reason, delivered: run.delivered, canPrefill: canPrefill,
-                              restartAllowed: request.streamRestartAllowed, candidate: candidate.ref) {
-        case .fresh:
-          break
-        case .prefill(let text):
-          prefill = text
-        case .terminal(let error):
-          if isProbe { health.releaseProbe(circuit) }
-          await ledger.release(reservation)  // no attempt: nothing consumed
-          run.terminal = error
-          break candidates
-        case .restart:
-          let pending = run.pendingRestart!
-          run.pendingRestart = nil
-          run.delivered = ""
-          if let sink {
-            try? await sink.onRestart(StreamRestartInfo(attempt: run.attemptCount + 1, reason: pending.reason, failed: pending.failed, next: candidate.ref))
-          }
-        }
-
-        run.attemptCount += 1
-        stats.begin(candidate.ref)
-        let primary = AttemptContext(candidate: candidate, key: key, circuit: circuit, probe: isProbe, reservation: reservation,
-                                     number: run.attemptCount, start: clock.now(), stream: AttemptStream(), prefill: prefill,
-                                     sameCandidateRetry: retryingSame, hedgeOf: nil)
-        let ctx: AttemptContext
-        let outcome: AttemptOutcome
-        if let policy = route.hedge, policy.maxExtra > 0, run.hedgesStarted < policy.maxExtra {
-          let raced = await hedgedAttempt(primary, adapter: adapter, policy: policy, position: position,
-                                          overallDeadline: overallDeadline, maxAttempts: maxAttempts, machine: machine,
-                                          start: start, run: &run)
-          ctx = raced.0
-          outcome = raced.1
-        } else {
-          ctx = primary
-          outcome = await attempt(candidate, key: key, adapter: adapter, number: primary.number, prefill: prefill,
-                                  stream: primary.stream, overallDeadline: overallDeadline)
-        }
-        let attemptNumber = ctx.number
-        let attemptStart = ctx.start
-        let latency = clock.now().duration(since: attemptStart)
-        let s = ctx.stream.state.withLock { $0 }
-
-        switch outcome {
-        case .success(let answer):
-          let (response, cost) = await concludeSuccess(answer, ctx, latency: latency, stream: s, start: start, run: &run)
-          return (.success((response, ctx.candidate, response.usage, cost)), run)
-
-        case .cancelled:
-          if ctx.probe { health.releaseProbe(ctx.circuit) }
-          stats.end(ctx.candidate.ref, success: false, latency: nil)
-          var record = failedRecord(attemptNumber, ctx.candidate, ctx.key, ProviderFailure(.cancelled, message: "cancelled by the client"),
-                                    attemptStart: attemptStart, start: start, latency: latency, stream: s, retry: ctx.sameCandidateRetry, probe: ctx.probe)
-          if ctx.hedgeOf != nil { record.hedge = true; record.hedgeOf = ctx.hedgeOf }
-          run.attempts.append(record)
-          // After the outcome: settle what the cancelled attempt consumed.
-          await settleFailed(ctx.reservation, ctx.candidate, nil, s, &run)
-          finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
-          run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
-          break candidates
-
-        case .failure(let failure, let consumed):
-          let failure = await recordFailure(ctx, failure, consumed: consumed, latency: latency, stream: s, start: start, run: &run)
-          retryingSame = false
-          if ctx.hedgeOf != nil { run.hedgeFailed.insert(ctx.candidate.ref) }
-          if s.deliveredAny {
-            run.delivered = (ctx.prefill ?? "") + s.text
-            run.pendingRestart = (failure.reason, ctx.candidate.ref)
-          }
-          let state = AttemptStateMachine.RunState(
-            sameCandidateRetries: sameRetries, keyIndex: keyIndex, keyCount: pool.count, now: clock.now(),
-            deadline: overallDeadline, delivered: s.deliveredAny,
-            retryPermitted: retryBudgets.isRetryPermitted(ctx.candidate.ref.provider), jitter: random.nextUnit())
-          finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
-          switch machine.afterRaceFailure(failure, state, wasHedge: ctx.hedgeOf != nil) {
-          case .retrySame(let wait):
-            if wait > .zero {
-              do { try await clock.sleep(for: wait) } catch {
-                run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
-                break candidates
-              }
-            }
-            sameRetries += 1
-            retryingSame = true
-            continue attempts
-          case .nextKey:
-            keyIndex += 1
-            continue attempts
-          case .nextCandidate:
-            continue candidates
-          case .terminal(let error):
-            run.terminal = error
-            break candidates
-          }
+        let (ctx, outcome) = await perform(primary, adapter, position: position, limits, &run)
+        switch await after(ctx, outcome, &cursor, limits, &run) {
+        case .success(let answer): return (.success(answer), run)
+        case .flow(.again): continue
+        case .flow(.nextCandidate): continue candidates
+        case .flow(.stop): break candidates
         }
       }
     }
@@ -287,6 +162,202 @@ final class RequestExecutor: Sendable {
     finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
     if let terminal = run.terminal { return (.failure(terminal), run) }
     return (.failure(finalError(run)), run)
+  }
+
+  enum Entry { case keys(KeyCursor, any ProviderAdapter), skip, stop }
+
+  /// A candidate's checks before any of its keys: skipped, the run stops, or its keys.
+  @inline(never) func enter(_ candidate: PlannedCandidate, _ limits: RunLimits, _ run: inout Run) -> Entry {
+    if run.terminal != nil { return .stop }
+    if run.hedgeFailed.contains(candidate.ref) { return .skip }  // already tried (and failed) as a hedge
+    if let minWindow = run.minContextWindow, candidate.info.contextWindow <= minWindow {
+      run.attempts.append(skipped(candidate.ref, .contextTooSmall, "window \(candidate.info.contextWindow) not larger than \(minWindow)", start: limits.start))
+      return .skip
+    }
+    if run.attemptCount >= limits.maxAttempts { return .stop }
+    if clock.now() >= limits.overallDeadline {
+      run.lastFailure = ProviderFailure(.deadlineExceeded, message: "overall deadline passed")
+      return .stop
+    }
+    guard let adapter = adapters[candidate.ref.provider] else { return .skip }
+    var pool = keys.keys(for: candidate.ref.provider, override: request.keyOverrides[candidate.ref.provider])
+    if pool.isEmpty {
+      if adapter.requiresKey {
+        let f = ProviderFailure(.missingKey, message: "no API key for provider '\(candidate.ref.provider)'")
+        run.attempts.append(skipped(candidate.ref, .missingKey, f.message, start: limits.start, failureClass: .hard))
+        run.lastFailure = f
+        return .skip
+      }
+      pool = [.none]
+    }
+    return .keys(KeyCursor(pool: pool), adapter)
+  }
+
+  enum Begun { case attempt(AttemptContext), flow(Flow) }
+
+  /// Before an attempt on the cursor's key: admission by the circuit, the limits,
+  /// the budget reservation (the true worst case) and a restart of what the client saw.
+  @inline(never) func begin(_ candidate: PlannedCandidate, _ cursor: inout KeyCursor, _ limits: RunLimits,
+                            _ run: inout Run) async -> Begun {
+    let start = limits.start
+    let key = cursor.pool[cursor.keyIndex]
+    let circuit = CircuitKey(candidate.ref, keyFingerprint: key.fingerprint)
+    var admission = health.admit(circuit, now: clock.now())
+    // A half-open probe needs the fleet's lease when the circuits are shared.
+    if admission == .probe { admission = await health.confirmProbe(circuit, now: clock.now()) }
+    guard admission.isAllowed else {
+      cursor.keyIndex += 1
+      if cursor.keyIndex == cursor.pool.count {
+        run.attempts.append(skipped(candidate.ref, .circuitOpen, "circuit open for key \(key.fingerprint)", start: start, key: key))
+      }
+      cursor.retryingSame = false
+      return .flow(.again)
+    }
+    let isProbe = admission == .probe
+    if run.attemptCount >= limits.maxAttempts {
+      if isProbe { health.releaseProbe(circuit) }
+      return .flow(.stop)
+    }
+    if clock.now() >= limits.overallDeadline {
+      if isProbe { health.releaseProbe(circuit) }
+      run.lastFailure = ProviderFailure(.deadlineExceeded, message: "overall deadline passed")
+      return .flow(.stop)
+    }
+
+    // Before the attempt: reserve the true worst case.
+    let worst = ReservationEstimator.attemptAmount(candidate, delivered: run.pendingRestart != nil ? run.delivered : "")
+    let reservation: BudgetReservation
+    let reserved = await ledger.reserve(worst, scopes: scopes, requestID: requestID, wallMillis: clock.wallMillis())
+    if case .reserved(let r, _) = reserved { run.stateBackend = r.backend ?? ledger.stateBackend } else { run.stateBackend = ledger.stateBackend }
+    switch reserved {
+    case .denied(let scope, let remaining):
+      if isProbe { health.releaseProbe(circuit) }
+      let f = ProviderFailure(.budgetViolation, message: "\(scope): worst case \(worst) > remaining \(remaining)")
+      run.attempts.append(skipped(candidate.ref, .budgetViolation, f.message, start: start, key: key, failureClass: .semantic))
+      run.lastFailure = f
+      return .flow(.nextCandidate)
+    case .unavailable(let why):
+      if isProbe { health.releaseProbe(circuit) }
+      let shared = why == ReasonCode.sharedStateUnavailable.rawValue
+      let code: ReasonCode = shared ? .sharedStateUnavailable : .budgetViolation
+      let f = ProviderFailure(code, message: shared ? "the fleet's shared budget ledger is unreachable (on_unavailable: fail_closed)"
+                                                    : "the budget ledger is unavailable: \(why)")
+      run.attempts.append(skipped(candidate.ref, code, f.message, start: start, key: key, failureClass: .semantic))
+      run.lastFailure = f
+      return .flow(.stop)
+    case .reserved(let r, let soft):
+      reservation = r
+      for s in soft where !run.warnings.contains(where: { $0.hasPrefix("soft_budget_exceeded:\(s)") }) {
+        run.warnings.append("soft_budget_exceeded:\(s)")
+      }
+    }
+
+    // A stream the client saw part of restarts (or continues) here.
+    var prefill: String?
+    let canPrefill = candidate.info.capabilities.contains(.prefill) && !run.delivered.isEmpty
+    switch limits.machine.resume(pending: run.pendingRestart?.reason, delivered: run.delivered, canPrefill: canPrefill,
+                                 restartAllowed: request.streamRestartAllowed, candidate: candidate.ref) {
+    case .fresh:
+      break
+    case .prefill(let text):
+      prefill = text
+    case .terminal(let error):
+      if isProbe { health.releaseProbe(circuit) }
+      await ledger.release(reservation)  // no attempt: nothing consumed
+      run.terminal = error
+      return .flow(.stop)
+    case .restart:
+      let pending = run.pendingRestart!
+      run.pendingRestart = nil
+      run.delivered = ""
+      if let sink {
+        try? await sink.onRestart(StreamRestartInfo(attempt: run.attemptCount + 1, reason: pending.reason, failed: pending.failed, next: candidate.ref))
+      }
+    }
+
+    run.attemptCount += 1
+    stats.begin(candidate.ref)
+    return .attempt(AttemptContext(candidate: candidate, key: key, circuit: circuit, probe: isProbe, reservation: reservation,
+                                   number: run.attemptCount, start: clock.now(), stream: AttemptStream(), prefill: prefill,
+                                   sameCandidateRetry: cursor.retryingSame, hedgeOf: nil))
+  }
+
+  /// The attempt: raced against hedges when the route hedges, else on its own.
+  @inline(never) func perform(_ primary: AttemptContext, _ adapter: any ProviderAdapter, position: Int, _ limits: RunLimits,
+                              _ run: inout Run) async -> (AttemptContext, AttemptOutcome) {
+    if let policy = route.hedge, policy.maxExtra > 0, run.hedgesStarted < policy.maxExtra {
+      return await hedgedAttempt(primary, adapter: adapter, policy: policy, position: position,
+                                 overallDeadline: limits.overallDeadline, maxAttempts: limits.maxAttempts, machine: limits.machine,
+                                 start: limits.start, run: &run)
+    }
+    let outcome = await attempt(primary.candidate, key: primary.key, adapter: adapter, number: primary.number, prefill: primary.prefill,
+                                stream: primary.stream, overallDeadline: limits.overallDeadline)
+    return (primary, outcome)
+  }
+
+  enum After { case success((ProviderResponse, PlannedCandidate, Usage, CostBreakdown?)), flow(Flow) }
+
+  /// After the attempt: the answer, or the failure reported and what the state
+  /// machine decides (retry in place after a wait, the next key or candidate, or stop).
+  @inline(never) func after(_ ctx: AttemptContext, _ outcome: AttemptOutcome, _ cursor: inout KeyCursor, _ limits: RunLimits,
+                            _ run: inout Run) async -> After {
+    let start = limits.start
+    let attemptStart = ctx.start
+    let latency = clock.now().duration(since: attemptStart)
+    let s = ctx.stream.state.withLock { $0 }
+
+    switch outcome {
+    case .success(let answer):
+      let (response, cost) = await concludeSuccess(answer, ctx, latency: latency, stream: s, start: start, run: &run)
+      return .success((response, ctx.candidate, response.usage, cost))
+
+    case .cancelled:
+      if ctx.probe { health.releaseProbe(ctx.circuit) }
+      stats.end(ctx.candidate.ref, success: false, latency: nil)
+      var record = failedRecord(ctx.number, ctx.candidate, ctx.key, ProviderFailure(.cancelled, message: "cancelled by the client"),
+                                attemptStart: attemptStart, start: start, latency: latency, stream: s, retry: ctx.sameCandidateRetry, probe: ctx.probe)
+      if ctx.hedgeOf != nil { record.hedge = true; record.hedgeOf = ctx.hedgeOf }
+      run.attempts.append(record)
+      // After the outcome: settle what the cancelled attempt consumed.
+      await settleFailed(ctx.reservation, ctx.candidate, nil, s, &run)
+      finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
+      run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
+      return .flow(.stop)
+
+    case .failure(let failure, let consumed):
+      let failure = await recordFailure(ctx, failure, consumed: consumed, latency: latency, stream: s, start: start, run: &run)
+      cursor.retryingSame = false
+      if ctx.hedgeOf != nil { run.hedgeFailed.insert(ctx.candidate.ref) }
+      if s.deliveredAny {
+        run.delivered = (ctx.prefill ?? "") + s.text
+        run.pendingRestart = (failure.reason, ctx.candidate.ref)
+      }
+      let state = AttemptStateMachine.RunState(
+        sameCandidateRetries: cursor.sameRetries, keyIndex: cursor.keyIndex, keyCount: cursor.pool.count, now: clock.now(),
+        deadline: limits.overallDeadline, delivered: s.deliveredAny,
+        retryPermitted: retryBudgets.isRetryPermitted(ctx.candidate.ref.provider), jitter: random.nextUnit())
+      finishHedgeRecord(&run, winner: nil, winnerIsHedge: false)
+      switch limits.machine.afterRaceFailure(failure, state, wasHedge: ctx.hedgeOf != nil) {
+      case .retrySame(let wait):
+        if wait > .zero {
+          do { try await clock.sleep(for: wait) } catch {
+            run.terminal = RoutingError(.cancelled, .cancelled, "the request was cancelled")
+            return .flow(.stop)
+          }
+        }
+        cursor.sameRetries += 1
+        cursor.retryingSame = true
+        return .flow(.again)
+      case .nextKey:
+        cursor.keyIndex += 1
+        return .flow(.again)
+      case .nextCandidate:
+        return .flow(.nextCandidate)
+      case .terminal(let error):
+        run.terminal = error
+        return .flow(.stop)
+      }
+    }
   }
 
   /// Reports a successful attempt to the circuit, retry budget, stats and strategy,
@@ -442,7 +513,7 @@ final class RequestExecutor: Sendable {
     }
   }
 
-  @inline(never) func skipped(_ ref: CandidateRef, _ reason: ReasonCode, _ message: String, run: Run, start: Instant,
+  @inline(never) func skipped(_ ref: CandidateRef, _ reason: ReasonCode, _ message: String, start: Instant,
                        key: ResolvedKey = .none, failureClass: FailureClass? = nil) -> AttemptRecord {
     AttemptRecord(index: 0, provider: ref.provider, model: ref.model, keySource: key.source, keyFingerprint: key.fingerprint,
                   startedOffsetMs: clock.now().duration(since: start).milliseconds, latencyMs: 0, firstTokenMs: nil,

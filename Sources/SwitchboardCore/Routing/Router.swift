@@ -107,14 +107,20 @@ public final class Router: Sendable {
   /// holds, on the task's heap for as long as the call is in flight, and with the
   /// whole request inline this frame was ~50 KB per call (heaptrack; bench/README.md).
   public func complete(_ request: ChatRequest, context: RequestContext = .init(), sink: CompletionSink? = nil) async -> RoutedOutcome {
-    let call: RoutingCall
     switch prepare(request, context: context) {
     case .refused(let outcome):
       await audit.record(outcome.event)
       return outcome
-    case .ready(let c):
-      call = c
+    case .ready(let call):
+      await execute(call, sink: sink)
+      return await conclude(call)
     }
+  }
+
+  /// From the tier and the budget snapshot to the executed plan, into `call`. Not
+  /// inlined: only what this step holds across its awaits is in its frame, and the
+  /// frame is gone once the call is executed.
+  @inline(never) private func execute(_ call: RoutingCall, sink: CompletionSink?) async {
     if let tiered = call.route.tiered { await selectTier(tiered, for: call) }
     if !call.scopes.isEmpty { call.budgetState = await ledger.snapshot(scopes: call.scopes, wallMillis: call.wallStart) }
     let executor = makeExecutor(call, sink: sink)
@@ -123,6 +129,11 @@ public final class Router: Sendable {
     } else {
       call.executed = await executor.run(start: call.start)
     }
+  }
+
+  /// The decision event, recorded, and the outcome (not inlined: the event is only
+  /// built once the call is over).
+  @inline(never) private func conclude(_ call: RoutingCall) async -> RoutedOutcome {
     let outcome = finish(call)
     await audit.record(outcome.event)
     return outcome
