@@ -147,8 +147,7 @@ public final class SQLiteBudgetLedger: BudgetLedger {
   public func settle(_ reservation: BudgetReservation, actual: MicroUSD, wallMillis: Int64) async -> SettleResult {
     let (result, charges) = memory.settleNow(reservation, actual: actual, wallMillis: wallMillis)
     let journaled = Self.journaled(reservation.scopes)
-    let spent = charges.filter { $0.spent > .zero }
-    guard journaled || !spent.isEmpty else { return result }
+    guard journaled || charges.contains(where: { $0.spent > .zero }) else { return result }
     let accounts = reservation.scopes.map(\.account).joined(separator: ",")
     _ = await write("settle") { db in
       if journaled {
@@ -160,7 +159,7 @@ public final class SQLiteBudgetLedger: BudgetLedger {
         ON CONFLICT(scope, window, period) DO UPDATE SET spent_micro_usd = spent_micro_usd + excluded.spent_micro_usd,
           updated_ms = excluded.updated_ms
         """)
-      for c in spent {
+      for c in charges where c.spent > .zero {
         try upsert.execute(arguments: [c.key, c.window.rawValue, c.period, c.spent.value, wallMillis])
       }
       try db.cachedStatement(sql: "INSERT INTO budget_settlement (ts_ms, request_id, reserved_micro_usd, charged_micro_usd, accounts) VALUES (?, ?, ?, ?, ?)")

@@ -19,8 +19,8 @@ extension RequestExecutor {
   /// Runs `primary` (already counted, begun and reserved) as a race with up to the
   /// route's remaining hedges; returns the attempt that ended the race and its outcome.
   @inline(never) func hedgedAttempt(_ primary: AttemptContext, adapter: any ProviderAdapter, policy: HedgePolicy, position: Int,
-                     overallDeadline: Instant, maxAttempts: Int, machine: AttemptStateMachine, start: Instant,
-                     run: inout Run) async -> (AttemptContext, AttemptOutcome) {
+                                    _ limits: RunLimits, run: inout Run) async -> (AttemptContext, AttemptOutcome) {
+    let overallDeadline = limits.overallDeadline, start = limits.start
     let observed = stats.observation(primary.candidate.ref)
     let delay = policy.delay(observedP95: observed.firstTokenP95, samples: observed.firstTokenSamples)
     let gate = HedgeGate(clock: clock)
@@ -69,10 +69,10 @@ extension RequestExecutor {
           if run.hedge == nil { run.hedge = HedgeRecord(delayMs: delay.milliseconds) }
           let found = nextHedgeCandidate(after: position, excluding: Set(contexts.map(\.candidate.ref)), run: run)
           let state = AttemptStateMachine.HedgeState(
-            hedgesStarted: run.hedgesStarted, maxExtra: policy.maxExtra, attempts: run.attemptCount, maxAttempts: maxAttempts,
+            hedgesStarted: run.hedgesStarted, maxExtra: policy.maxExtra, attempts: run.attemptCount, maxAttempts: limits.maxAttempts,
             now: clock.now(), deadline: overallDeadline, firstTokenSeen: gate.isDecided, resuming: primary.prefill != nil,
             retryPermitted: retryBudgets.isRetryPermitted(primary.candidate.ref.provider), candidateAvailable: found != nil)
-          switch machine.hedgeDecision(state) {
+          switch limits.machine.hedgeDecision(state) {
           case .skip(let why):
             run.hedge?.refused.append(why.rawValue)
           case .hedge:

@@ -286,9 +286,7 @@ final class RequestExecutor: Sendable {
   @inline(never) func perform(_ primary: AttemptContext, _ adapter: any ProviderAdapter, position: Int, _ limits: RunLimits,
                               _ run: inout Run) async -> (AttemptContext, AttemptOutcome) {
     if let policy = route.hedge, policy.maxExtra > 0, run.hedgesStarted < policy.maxExtra {
-      return await hedgedAttempt(primary, adapter: adapter, policy: policy, position: position,
-                                 overallDeadline: limits.overallDeadline, maxAttempts: limits.maxAttempts, machine: limits.machine,
-                                 start: limits.start, run: &run)
+      return await hedgedAttempt(primary, adapter: adapter, policy: policy, position: position, limits, run: &run)
     }
     let outcome = await attempt(primary.candidate, key: primary.key, adapter: adapter, number: primary.number, prefill: primary.prefill,
                                 stream: primary.stream, overallDeadline: limits.overallDeadline)
